@@ -1,0 +1,126 @@
+#include "http/router.h"
+
+#include <spdlog/spdlog.h>
+
+namespace argus::http {
+
+Response Json(bhttp::status status, const nlohmann::json& body) {
+  Response res{status, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.prepare_payload();
+  return res;
+}
+
+Response JsonError(bhttp::status status, std::string_view message) {
+  return Json(status, nlohmann::json{{"error", message}});
+}
+
+std::string_view TargetPath(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string UrlDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> QueryParams(std::string_view target) {
+  std::map<std::string, std::string> out;
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    std::string key = UrlDecode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
+    out[std::move(key)] = std::move(value);
+  }
+  return out;
+}
+
+bool SecretEquals(std::string_view a, std::string_view b) {
+  // Length is not secret enough to hide behind extra work; content is.
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+std::string_view BearerToken(const Request& req) {
+  auto it = req.find(bhttp::field::authorization);
+  if (it == req.end()) return {};
+  std::string_view v(it->value().data(), it->value().size());
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (v.size() <= kPrefix.size()) return {};
+  for (size_t i = 0; i < kPrefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(v[i])) !=
+        std::tolower(static_cast<unsigned char>(kPrefix[i]))) {
+      return {};
+    }
+  }
+  return v.substr(kPrefix.size());
+}
+
+void Router::Add(bhttp::verb method, std::string path, Handler handler) {
+  routes_[std::move(path)].push_back({method, std::move(handler)});
+}
+
+Response Router::Dispatch(const Request& req, const Peer& peer) const {
+  std::string_view path = TargetPath(std::string_view(req.target().data(), req.target().size()));
+  auto it = routes_.find(path);
+  if (it == routes_.end()) {
+    return JsonError(bhttp::status::not_found, "no such path: " + std::string(path.substr(0, 200)));
+  }
+  std::string allow;
+  for (const auto& route : it->second) {
+    if (route.method == req.method() ||
+        (req.method() == bhttp::verb::head && route.method == bhttp::verb::get)) {
+      try {
+        return route.handler(req, peer);
+      } catch (const std::exception& e) {
+        spdlog::error("handler for {} {} failed: {}", std::string(req.method_string()), path, e.what());
+        return JsonError(bhttp::status::internal_server_error, "internal error; see the server log");
+      }
+    }
+    if (!allow.empty()) allow += ", ";
+    allow += std::string(bhttp::to_string(route.method));
+  }
+  auto res = JsonError(bhttp::status::method_not_allowed,
+                       std::string(req.method_string()) + " is not allowed on " +
+                           std::string(path) + "; allowed: " + allow);
+  res.set(bhttp::field::allow, allow);
+  return res;
+}
+
+}  // namespace argus::http

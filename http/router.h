@@ -1,0 +1,56 @@
+// Routes requests to handlers by method and path, and maps every failure to one JSON
+// error shape, {"error":"..."}, so no handler formats errors of its own.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+namespace argus::http {
+
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+
+// What the server knows about the caller beyond the request itself.
+struct Peer {
+  std::string addr;  // remote IP address, without port
+};
+
+using Handler = std::function<Response(const Request&, const Peer&)>;
+
+Response Json(bhttp::status status, const nlohmann::json& body);
+Response JsonError(bhttp::status status, std::string_view message);
+
+// Path without the query string, and the decoded query parameters. A parameter given
+// twice keeps the last value.
+std::string_view TargetPath(std::string_view target);
+std::map<std::string, std::string> QueryParams(std::string_view target);
+
+// Constant-time comparison for secrets: runtime does not depend on where they differ.
+bool SecretEquals(std::string_view a, std::string_view b);
+
+// The bearer token of an `Authorization: Bearer T` header, or empty.
+std::string_view BearerToken(const Request& req);
+
+class Router {
+ public:
+  void Add(bhttp::verb method, std::string path, Handler handler);
+  // 404 for an unknown path, 405 (with Allow) for a known path and another method.
+  // A handler that throws yields 500 with the exception's text logged, not sent.
+  Response Dispatch(const Request& req, const Peer& peer) const;
+
+ private:
+  struct Route {
+    bhttp::verb method;
+    Handler handler;
+  };
+  std::map<std::string, std::vector<Route>, std::less<>> routes_;
+};
+
+}  // namespace argus::http

@@ -1,0 +1,231 @@
+#include "http/server.h"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace argus::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+// One connection: read a head, decide, read the body, answer, repeat while kept alive.
+class Server::Session : public std::enable_shared_from_this<Server::Session> {
+ public:
+  Session(tcp::socket&& socket, Server& server)
+      : stream_(std::move(socket)), server_(server) {
+    ++server_.connections_;
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_.addr = ep.address().to_string();
+  }
+  ~Session() { --server_.connections_; }
+
+  void Run() {
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+  }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_.options_.header_limit));
+    parser_->body_limit(server_.options_.body_limit);
+    stream_.expires_after(server_.options_.header_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      return Close();
+    }
+    if (ec == bhttp::error::body_limit) {
+      return Fail(bhttp::status::payload_too_large,
+                  "request body is larger than the limit of " +
+                      std::to_string(server_.options_.body_limit) + " bytes");
+    }
+    if (ec == bhttp::error::header_limit) {
+      return Fail(bhttp::status::request_header_fields_too_large,
+                  "request head is larger than the limit of " +
+                      std::to_string(server_.options_.header_limit) + " bytes");
+    }
+    if (ec) return Fail(bhttp::status::bad_request, "malformed HTTP request: " + ec.message());
+
+    auto& req = parser_->get();
+    auto expect = req.find(bhttp::field::expect);
+    if (expect != req.end() && beast::iequals(expect->value(), "100-continue")) {
+      // Answer the interim response so clients (curl) send the body now, not after 1 s.
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      stream_.expires_after(server_.options_.write_timeout);
+      bhttp::async_write(stream_, *cont,
+                         [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+                           if (wec) return self->Close();
+                           self->ReadBody();
+                         });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(server_.options_.body_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
+      return Close();
+    }
+    if (ec == bhttp::error::body_limit) {
+      return Fail(bhttp::status::payload_too_large,
+                  "request body is larger than the limit of " +
+                      std::to_string(server_.options_.body_limit) + " bytes");
+    }
+    if (ec) return Fail(bhttp::status::bad_request, "malformed HTTP request: " + ec.message());
+
+    Request req = parser_->release();
+    Response res = server_.handler_(req, peer_);
+    res.version(req.version());
+    res.keep_alive(req.keep_alive());
+    res.set(bhttp::field::server, server_.options_.name);
+    if (req.method() == bhttp::verb::head) res.body().clear();
+    res.prepare_payload();
+    Write(std::move(res), !req.keep_alive());
+  }
+
+  // Answers an error and closes: after a protocol error the stream position is unknown.
+  void Fail(bhttp::status status, std::string message) {
+    spdlog::debug("{}: {} from {}: {}", server_.options_.name, static_cast<int>(status),
+                  peer_.addr, message);
+    Response res = JsonError(status, message);
+    res.keep_alive(false);
+    res.set(bhttp::field::server, server_.options_.name);
+    res.prepare_payload();
+    Write(std::move(res), true);
+  }
+
+  void Write(Response&& res, bool close) {
+    auto msg = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(server_.options_.write_timeout);
+    bhttp::async_write(stream_, *msg,
+                       [self = shared_from_this(), msg, close](beast::error_code ec, size_t) {
+                         if (ec || close) return self->Close();
+                         self->ReadHeader();
+                       });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    // Drain briefly so a client still sending its body reads our answer instead of a
+    // reset; bounded in time and bytes.
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain(0);
+  }
+
+  void Drain(size_t drained) {
+    if (drained > 8 * 1024 * 1024) return;
+    auto buf = std::make_shared<std::array<char, 16384>>();
+    stream_.async_read_some(asio::buffer(*buf),
+                            [self = shared_from_this(), buf, drained](beast::error_code ec, size_t n) {
+                              if (ec) {
+                                beast::error_code ignored;
+                                self->stream_.socket().close(ignored);
+                                return;
+                              }
+                              self->Drain(drained + n);
+                            });
+  }
+
+  beast::tcp_stream stream_;
+  Server& server_;
+  Peer peer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+};
+
+Server::Server(ServerOptions options, Handler handler)
+    : options_(std::move(options)), handler_(std::move(handler)), acceptor_(ioc_) {
+  if (options_.threads <= 0) {
+    options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+}
+
+Server::~Server() { Stop(); }
+
+void Server::Start() {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options_.listen.host, ec);
+  if (ec) {
+    // Resolve names such as "localhost".
+    tcp::resolver resolver(ioc_);
+    auto results = resolver.resolve(options_.listen.host, std::to_string(options_.listen.port), ec);
+    if (ec || results.empty()) {
+      throw std::runtime_error("cannot resolve listen address '" + options_.listen.host + "'");
+    }
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint{address, options_.listen.port};
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + options_.listen.ToString() + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  DoAccept();
+}
+
+void Server::DoAccept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      if (connections_.load() >= options_.max_connections) {
+        spdlog::warn("{}: connection limit {} reached; refusing a connection",
+                     options_.name, options_.max_connections);
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<Session>(std::move(socket), *this)->Run();
+      }
+    } else {
+      spdlog::warn("{}: accept failed: {}", options_.name, ec.message());
+    }
+    if (acceptor_.is_open()) DoAccept();
+  });
+}
+
+void Server::Run() {
+  auto guard = asio::make_work_guard(ioc_);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::StopOnSignals() {
+  signals_ = std::make_unique<asio::signal_set>(ioc_, SIGINT, SIGTERM);
+  signals_->async_wait([this](beast::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("{}: signal {} received, stopping", options_.name, sig);
+    Stop();
+  });
+}
+
+void Server::Stop() {
+  asio::post(ioc_, [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  ioc_.stop();
+}
+
+}  // namespace argus::http

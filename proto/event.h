@@ -1,0 +1,77 @@
+// The event contract of DESIGN.md: what an agent sends, what the proxy validates and
+// stamps, and what travels through Redis to the consumers. Parsing never throws; every
+// refusal carries a message a user can act on.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace argus::proto {
+
+enum class Priority { kNormal, kHigh };
+
+std::string_view PriorityName(Priority p);
+
+// Limits a client controls; every one is configurable on the proxy.
+struct Limits {
+  size_t max_event_bytes = 64 * 1024;       // one event, as serialized JSON
+  size_t max_depth = 32;                    // nesting of one event (the event object is 1)
+  size_t max_batch_bytes = 4 * 1024 * 1024; // whole request body
+  size_t max_batch_events = 10000;
+  size_t max_id_chars = 128;
+  size_t max_host_chars = 255;
+};
+
+struct Event {
+  std::string type;
+  nlohmann::json content = nlohmann::json::object();
+  std::string host;             // empty: not sent
+  std::optional<int64_t> ts;    // ms since the epoch, agent clock
+  std::string id;               // empty: not sent
+  Priority priority = Priority::kNormal;
+  // Stamped by the proxy; present on events read back from a stream.
+  std::optional<int64_t> recv_ts;
+  std::string addr;
+};
+
+// One refused event of a batch, by its position in the request.
+struct Rejection {
+  size_t index = 0;
+  std::string error;
+};
+
+// Outcome of decoding a request body. When `error` is set the whole body is refused
+// (status says 400 or 413) and `events` is empty; otherwise each element of the
+// batch is either in `events` or in `rejected`.
+struct BatchResult {
+  std::string error;
+  int status = 200;
+  std::vector<Event> events;
+  std::vector<size_t> event_index;  // position in the request of each accepted event
+  std::vector<Rejection> rejected;
+};
+
+// True when `type` matches [a-z0-9][a-z0-9_.-]{0,63}.
+bool IsValidType(std::string_view type);
+
+// Validates one event as a client sends it. Returns an empty string when valid, else
+// the reason. Fields set only by the proxy (recv_ts, addr) are refused.
+std::string DecodeEvent(const nlohmann::json& j, const Limits& limits, Event* out);
+
+// Decodes `{"events":[...]}`: depth is checked on the raw text before parsing.
+BatchResult DecodeBatch(std::string_view body, const Limits& limits);
+
+// The form stored in a stream entry: every set field, recv_ts and addr included.
+nlohmann::json ToJson(const Event& e);
+std::string Serialize(const Event& e);
+
+// Reads an event back from a stream entry (the proxy's output, so recv_ts and addr
+// are allowed). Returns an empty string on success, else the reason.
+std::string Deserialize(std::string_view text, Event* out);
+
+}  // namespace argus::proto

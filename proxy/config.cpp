@@ -1,0 +1,92 @@
+#include "proxy/config.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace argus::proxy {
+namespace {
+
+using nlohmann::json;
+
+http::Endpoint EndpointField(const json& v, const std::string& key) {
+  if (!v.is_string()) throw std::runtime_error("'" + key + "' must be a string HOST:PORT");
+  std::string err;
+  auto ep = http::ParseEndpoint(v.get<std::string>(), &err);
+  if (!ep) throw std::runtime_error("'" + key + "': " + err);
+  return *ep;
+}
+
+size_t SizeField(const json& v, const std::string& key) {
+  if (!v.is_number_unsigned() || v.get<uint64_t>() == 0) {
+    throw std::runtime_error("'" + key + "' must be a positive integer");
+  }
+  return v.get<size_t>();
+}
+
+}  // namespace
+
+void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    throw std::runtime_error("config file " + path + " is not a JSON object");
+  }
+  try {
+    for (const auto& [key, v] : j.items()) {
+      if (key == "listen") {
+        opts->listen = EndpointField(v, key);
+      } else if (key == "redis") {
+        opts->redis = EndpointField(v, key);
+      } else if (key == "threads") {
+        opts->threads = static_cast<int>(SizeField(v, key));
+      } else if (key == "shards") {
+        opts->shards = static_cast<int>(SizeField(v, key));
+      } else if (key == "admin_token") {
+        if (!v.is_string()) throw std::runtime_error("'admin_token' must be a string");
+        opts->admin_token = v.get<std::string>();
+      } else if (key == "tokens") {
+        if (!v.is_array()) throw std::runtime_error("'tokens' must be an array");
+        for (const auto& t : v) {
+          if (t.is_string()) {
+            opts->tokens.push_back({t.get<std::string>(), ""});
+          } else if (t.is_object() && t.contains("token") && t["token"].is_string()) {
+            Token tok{t["token"].get<std::string>(), ""};
+            for (const auto& [tk, tv] : t.items()) {
+              if (tk == "host") {
+                if (!tv.is_string()) throw std::runtime_error("'tokens[].host' must be a string");
+                tok.host = tv.get<std::string>();
+              } else if (tk != "token") {
+                throw std::runtime_error("unknown key 'tokens[]." + tk + "' (allowed: token, host)");
+              }
+            }
+            opts->tokens.push_back(std::move(tok));
+          } else {
+            throw std::runtime_error("'tokens' entries must be strings or {\"token\":…,\"host\":…}");
+          }
+        }
+      } else if (key == "limits") {
+        if (!v.is_object()) throw std::runtime_error("'limits' must be an object");
+        for (const auto& [lk, lv] : v.items()) {
+          std::string name = "limits." + lk;
+          if (lk == "max_event_bytes") opts->limits.max_event_bytes = SizeField(lv, name);
+          else if (lk == "max_depth") opts->limits.max_depth = SizeField(lv, name);
+          else if (lk == "max_batch_bytes") opts->limits.max_batch_bytes = SizeField(lv, name);
+          else if (lk == "max_batch_events") opts->limits.max_batch_events = SizeField(lv, name);
+          else throw std::runtime_error("unknown key '" + name + "'");
+        }
+      } else {
+        throw std::runtime_error("unknown key '" + key + "'");
+      }
+    }
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("config file " + path + ": " + e.what());
+  }
+}
+
+}  // namespace argus::proxy

@@ -1,0 +1,75 @@
+// argus-proxy: accepts events from agents over HTTP and appends them to Redis streams.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/server.h"
+#include "proxy/config.h"
+#include "proxy/service.h"
+
+int main(int argc, char** argv) {
+  using namespace argus;
+  CLI::App app{"argus-proxy: validates agents' events and appends them to Redis streams"};
+  std::string listen = "127.0.0.1:9090", redis = "127.0.0.1:6379", config, level = "info";
+  std::vector<std::string> tokens;
+  std::string admin_token;
+  int threads = 0, shards = 0;
+  app.add_option("--listen", listen, "HOST:PORT to serve HTTP on")->capture_default_str();
+  app.add_option("--redis", redis, "HOST:PORT of the Redis server")->capture_default_str();
+  app.add_option("--token", tokens, "agent token accepted as 'Authorization: Bearer T' (repeatable)");
+  app.add_option("--admin-token", admin_token, "token for admin calls (PUT /api/v1/config)");
+  app.add_option("--config", config, "JSON config file (tokens, limits, ...); flags override it");
+  app.add_option("--threads", threads, "server threads (default: one per core)");
+  app.add_option("--shards", shards, "streams per event type (default 4); consumers must agree");
+  app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(level));
+  try {
+    proxy::ProxyOptions opts;
+    if (!config.empty()) proxy::LoadConfigFile(config, &opts);
+    std::string err;
+    if (app.count("--listen") || config.empty()) {
+      auto ep = http::ParseEndpoint(listen, &err);
+      if (!ep) throw std::runtime_error("--listen: " + err);
+      opts.listen = *ep;
+    }
+    if (app.count("--redis") || config.empty()) {
+      auto ep = http::ParseEndpoint(redis, &err);
+      if (!ep) throw std::runtime_error("--redis: " + err);
+      opts.redis = *ep;
+    }
+    for (auto& t : tokens) opts.tokens.push_back({t, ""});
+    if (!admin_token.empty()) opts.admin_token = admin_token;
+    if (threads > 0) opts.threads = threads;
+    if (shards > 0) opts.shards = shards;
+    if (opts.tokens.empty()) {
+      throw std::runtime_error("no agent token: give --token T or 'tokens' in --config");
+    }
+    for (const auto& t : opts.tokens) {
+      if (t.token.empty()) throw std::runtime_error("an agent token must not be empty");
+    }
+
+    http::ServerOptions sopts;
+    sopts.listen = opts.listen;
+    sopts.threads = opts.threads;
+    sopts.name = "argus-proxy";
+    // Room for the envelope; the batch limit itself is enforced with a clear message.
+    sopts.body_limit = opts.limits.max_batch_bytes;
+    int nthreads = opts.threads > 0 ? opts.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    proxy::ProxyService service(opts, static_cast<size_t>(nthreads) * 2);
+    http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
+      return service.Handle(r, p);
+    });
+    server.Start();
+    server.StopOnSignals();
+    spdlog::info("argus-proxy listening on {}:{} (redis {}, {} tokens, {} threads, {} shards)",
+                 opts.listen.host, server.port(), opts.redis.ToString(), opts.tokens.size(),
+                 nthreads, opts.shards);
+    server.Run();
+    spdlog::info("argus-proxy stopped");
+  } catch (const std::exception& e) {
+    spdlog::error("argus-proxy: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

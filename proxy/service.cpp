@@ -1,0 +1,139 @@
+#include "proxy/service.h"
+
+#include <chrono>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "proto/hash.h"
+#include "queue/streams.h"
+
+namespace argus::proxy {
+
+namespace bhttp = boost::beast::http;
+using http::Json;
+using http::JsonError;
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+http::Response Unavailable(std::string_view why) {
+  auto res = JsonError(bhttp::status::service_unavailable, why);
+  res.set(bhttp::field::retry_after, "1");
+  return res;
+}
+
+}  // namespace
+
+ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
+    : options_(std::move(options)),
+      pool_(queue::RedisOptions{options_.redis.host, options_.redis.port}, redis_connections) {
+  std::random_device rd;
+  id_prefix_ = "p" + proto::Hex64((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                                  static_cast<uint64_t>(NowMs()));
+  using K = http::Metrics::Kind;
+  metrics_.Describe("argus_proxy_requests_total", K::kCounter, "HTTP requests by route and status.");
+  metrics_.Describe("argus_proxy_events_accepted_total", K::kCounter, "Events appended to Redis.");
+  metrics_.Describe("argus_proxy_events_rejected_total", K::kCounter, "Events refused, by reason.");
+  metrics_.Describe("argus_proxy_redis_errors_total", K::kCounter, "Failed Redis appends.");
+
+  auto bind = [this](auto fn) {
+    return [this, fn](const http::Request& r, const http::Peer& p) { return (this->*fn)(r, p); };
+  };
+  router_.Add(bhttp::verb::post, "/api/v1/events", bind(&ProxyService::PostEvents));
+  router_.Add(bhttp::verb::get, "/healthz", bind(&ProxyService::Healthz));
+  router_.Add(bhttp::verb::get, "/metrics", bind(&ProxyService::MetricsPage));
+}
+
+http::Response ProxyService::Handle(const http::Request& req, const http::Peer& peer) {
+  auto res = router_.Dispatch(req, peer);
+  std::string route(http::TargetPath(std::string_view(req.target().data(), req.target().size())));
+  if (res.result() == bhttp::status::not_found) route = "other";
+  metrics_.Add("argus_proxy_requests_total",
+               {{"route", route}, {"status", std::to_string(res.result_int())}});
+  spdlog::debug("{} {} {} -> {}", peer.addr, std::string(req.method_string()), route, res.result_int());
+  return res;
+}
+
+const Token* ProxyService::Authenticate(std::string_view presented) const {
+  const Token* found = nullptr;
+  for (const auto& t : options_.tokens) {
+    // No early exit: the time taken does not tell which token matched.
+    if (http::SecretEquals(presented, t.token) && !found) found = &t;
+  }
+  return found;
+}
+
+std::string ProxyService::AssignId() {
+  return id_prefix_ + "-" + std::to_string(id_seq_.fetch_add(1));
+}
+
+http::Response ProxyService::PostEvents(const http::Request& req, const http::Peer& peer) {
+  std::string_view presented = http::BearerToken(req);
+  if (presented.empty()) {
+    return JsonError(bhttp::status::unauthorized, "missing 'Authorization: Bearer <token>' header");
+  }
+  const Token* token = Authenticate(presented);
+  if (!token) return JsonError(bhttp::status::unauthorized, "invalid token");
+
+  auto batch = proto::DecodeBatch(req.body(), options_.limits);
+  if (!batch.error.empty()) {
+    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "bad_request"}});
+    return JsonError(static_cast<bhttp::status>(batch.status), batch.error);
+  }
+
+  int64_t now = NowMs();
+  for (auto& e : batch.events) {
+    e.recv_ts = now;
+    e.addr = peer.addr;
+    if (!token->host.empty()) e.host = token->host;
+    if (e.host.empty()) e.host = peer.addr;
+    if (e.id.empty()) {
+      // A client that sets ts gets an id derived from what the event is, so its
+      // retries collapse; without ts nothing tells a retry from a new event.
+      e.id = e.ts ? "h" + proto::Hex64(proto::HashParts(
+                              {e.type, e.host, std::to_string(*e.ts), e.content.dump()}))
+                  : AssignId();
+    }
+    if (!e.ts) e.ts = now;
+  }
+
+  if (!batch.events.empty()) {
+    auto redis = pool_.Acquire();
+    std::string err = queue::AppendEvents(*redis, batch.events, options_.shards);
+    if (!err.empty()) {
+      metrics_.Add("argus_proxy_redis_errors_total");
+      spdlog::warn("append of {} events failed: {}", batch.events.size(), err);
+      return Unavailable("the event queue (redis) is unavailable; retry later");
+    }
+  }
+
+  metrics_.Add("argus_proxy_events_accepted_total", {}, static_cast<double>(batch.events.size()));
+  nlohmann::json rejected = nlohmann::json::array();
+  for (const auto& r : batch.rejected) {
+    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
+    rejected.push_back({{"index", r.index}, {"error", r.error}});
+  }
+  return Json(bhttp::status::ok, {{"accepted", batch.events.size()}, {"rejected", rejected}});
+}
+
+http::Response ProxyService::Healthz(const http::Request&, const http::Peer&) {
+  auto redis = pool_.Acquire();
+  auto reply = redis->Run({"PING"});
+  if (!reply.ok()) return Unavailable("redis does not answer: " + reply.error);
+  return Json(bhttp::status::ok, {{"status", "ok"}});
+}
+
+http::Response ProxyService::MetricsPage(const http::Request&, const http::Peer&) {
+  http::Response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+  res.body() = metrics_.Render();
+  return res;
+}
+
+}  // namespace argus::proxy

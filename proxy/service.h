@@ -1,0 +1,44 @@
+// The proxy's request handling, apart from sockets: authenticate, decode, stamp, append
+// to Redis, answer. The HTTP server calls Handle() from its threads.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "http/metrics.h"
+#include "http/router.h"
+#include "proxy/config.h"
+#include "queue/redis_pool.h"
+
+namespace argus::proxy {
+
+class ProxyService {
+ public:
+  // `redis_connections`: pool size; normally the server's thread count.
+  ProxyService(ProxyOptions options, size_t redis_connections);
+
+  http::Response Handle(const http::Request& req, const http::Peer& peer);
+  const http::Metrics& metrics() const { return metrics_; }
+
+ private:
+  // POST /api/v1/events {"events":[...]} -> 200 {"accepted":n,"rejected":[{index,error}]}
+  http::Response PostEvents(const http::Request& req, const http::Peer& peer);
+  // GET /healthz -> 200 {"status":"ok"} when Redis answers PING, else 503
+  http::Response Healthz(const http::Request& req, const http::Peer& peer);
+  // GET /metrics -> Prometheus text
+  http::Response MetricsPage(const http::Request& req, const http::Peer& peer);
+
+  // The matching token, or nullptr. Every configured token is compared, in constant time.
+  const Token* Authenticate(std::string_view presented) const;
+  std::string AssignId();
+
+  ProxyOptions options_;
+  queue::RedisPool pool_;
+  http::Router router_;
+  http::Metrics metrics_;
+  std::string id_prefix_;          // random per process, so assigned ids never collide
+  std::atomic<uint64_t> id_seq_{0};
+};
+
+}  // namespace argus::proxy

@@ -1,0 +1,137 @@
+#include "queue/redis.h"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+namespace argus::queue {
+
+void ReplyDeleter::operator()(redisReply* r) const {
+  if (r) freeReplyObject(r);
+}
+
+long long Reply::integer() const {
+  return reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
+}
+
+std::string Reply::str() const {
+  if (!reply) return {};
+  if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) {
+    return std::string(reply->str, reply->len);
+  }
+  return {};
+}
+
+bool Reply::is_nil() const { return !reply || reply->type == REDIS_REPLY_NIL; }
+
+namespace {
+
+timeval ToTimeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+}  // namespace
+
+Redis::Redis(RedisOptions options) : options_(std::move(options)) {}
+
+Redis::~Redis() { Drop(); }
+
+void Redis::Drop() {
+  if (ctx_) redisFree(ctx_);
+  ctx_ = nullptr;
+}
+
+bool Redis::EnsureConnected(std::string* error) {
+  if (ctx_) return true;
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_attempt_) {
+    *error = "redis " + options_.host + ":" + std::to_string(options_.port) +
+             " is unreachable (waiting before reconnecting)";
+    return false;
+  }
+  redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                            ToTimeval(options_.timeout));
+  if (!c || c->err) {
+    *error = "cannot connect to redis " + options_.host + ":" + std::to_string(options_.port) +
+             ": " + (c ? c->errstr : "out of memory");
+    if (c) redisFree(c);
+    next_attempt_ = now + options_.reconnect_backoff;
+    return false;
+  }
+  redisSetTimeout(c, ToTimeval(options_.timeout));
+  ctx_ = c;
+  return true;
+}
+
+namespace {
+
+Reply Wrap(redisContext* ctx, void* raw) {
+  Reply r;
+  if (!raw) {
+    r.transport = true;
+    r.error = std::string("redis connection failed: ") + (ctx && ctx->errstr[0] ? ctx->errstr : "no reply");
+    return r;
+  }
+  r.reply.reset(static_cast<redisReply*>(raw));
+  if (r.reply->type == REDIS_REPLY_ERROR) r.error = std::string(r.reply->str, r.reply->len);
+  return r;
+}
+
+void ToArgv(const Command& cmd, std::vector<const char*>* argv, std::vector<size_t>* lens) {
+  argv->clear();
+  lens->clear();
+  for (const auto& a : cmd) {
+    argv->push_back(a.data());
+    lens->push_back(a.size());
+  }
+}
+
+}  // namespace
+
+Reply Redis::Run(const Command& cmd) {
+  auto replies = Pipeline({cmd});
+  return std::move(replies.front());
+}
+
+std::vector<Reply> Redis::Pipeline(const std::vector<Command>& commands) {
+  std::vector<Reply> out(commands.size());
+  std::string error;
+  if (!EnsureConnected(&error)) {
+    for (auto& r : out) {
+      r.transport = true;
+      r.error = error;
+    }
+    return out;
+  }
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& cmd : commands) {
+    ToArgv(cmd, &argv, &lens);
+    redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data());
+  }
+  bool broken = false;
+  for (auto& r : out) {
+    if (broken) {
+      r.transport = true;
+      r.error = error;
+      continue;
+    }
+    void* raw = nullptr;
+    if (redisGetReply(ctx_, &raw) != REDIS_OK) raw = nullptr;
+    r = Wrap(ctx_, raw);
+    if (r.transport) {
+      broken = true;
+      error = r.error;
+    }
+  }
+  if (broken) {
+    spdlog::warn("redis {}:{}: {}", options_.host, options_.port, error);
+    Drop();
+    next_attempt_ = std::chrono::steady_clock::now() + options_.reconnect_backoff;
+  }
+  return out;
+}
+
+}  // namespace argus::queue

@@ -1,0 +1,130 @@
+#include "queue/streams.h"
+
+#include <set>
+
+#include <hiredis/hiredis.h>
+
+#include "proto/hash.h"
+
+namespace argus::queue {
+
+std::string StreamKey(std::string_view type, int shard) {
+  return "argus:ev:{" + std::string(type) + ":" + std::to_string(shard) + "}";
+}
+
+std::string GroupName(std::string_view type) { return "argus:" + std::string(type); }
+
+int ShardOf(std::string_view partition_key, int shards) {
+  if (shards <= 1) return 0;
+  return static_cast<int>(proto::Fnv1a64(partition_key) % static_cast<uint64_t>(shards));
+}
+
+std::string AppendEvents(Redis& redis, const std::vector<proto::Event>& events, int shards) {
+  if (events.empty()) return {};
+  std::vector<Command> cmds;
+  cmds.reserve(events.size() + 4);
+  std::set<std::string_view> types;
+  for (const auto& e : events) {
+    cmds.push_back({"XADD", StreamKey(e.type, ShardOf(e.host, shards)), "*",
+                    std::string(kEventField), proto::Serialize(e)});
+    types.insert(e.type);
+  }
+  for (auto t : types) cmds.push_back({"SADD", std::string(kTypesKey), std::string(t)});
+  auto replies = redis.Pipeline(cmds);
+  for (const auto& r : replies) {
+    if (!r.ok()) return r.error;
+  }
+  return {};
+}
+
+GroupReader::GroupReader(std::string type, int shards, std::string consumer)
+    : type_(std::move(type)), group_(GroupName(type_)), consumer_(std::move(consumer)) {
+  for (int s = 0; s < shards; ++s) keys_.push_back(StreamKey(type_, s));
+  pending_done_.assign(keys_.size(), false);
+}
+
+std::string GroupReader::EnsureGroups(Redis& redis) {
+  std::vector<Command> cmds;
+  for (const auto& k : keys_) cmds.push_back({"XGROUP", "CREATE", k, group_, "0", "MKSTREAM"});
+  auto replies = redis.Pipeline(cmds);
+  for (const auto& r : replies) {
+    if (!r.ok() && r.error.rfind("BUSYGROUP", 0) != 0) return r.error;
+  }
+  return {};
+}
+
+namespace {
+
+// Parses an XREADGROUP reply: [[key, [[id, [field, value, ...]], ...]], ...] or nil.
+void CollectEntries(const redisReply* reply, std::vector<Entry>* out, size_t* got) {
+  *got = 0;
+  if (!reply || reply->type != REDIS_REPLY_ARRAY) return;
+  for (size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* stream = reply->element[i];
+    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2) continue;
+    std::string key(stream->element[0]->str, stream->element[0]->len);
+    const redisReply* entries = stream->element[1];
+    for (size_t j = 0; j < entries->elements; ++j) {
+      const redisReply* entry = entries->element[j];
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
+      Entry e;
+      e.stream = key;
+      e.id.assign(entry->element[0]->str, entry->element[0]->len);
+      const redisReply* fields = entry->element[1];
+      if (fields->type == REDIS_REPLY_ARRAY) {
+        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+          if (std::string_view(fields->element[f]->str, fields->element[f]->len) == kEventField) {
+            e.payload.assign(fields->element[f + 1]->str, fields->element[f + 1]->len);
+          }
+        }
+      }
+      out->push_back(std::move(e));
+      ++*got;
+    }
+  }
+}
+
+}  // namespace
+
+std::string GroupReader::Read(Redis& redis, size_t count, std::vector<Entry>* out) {
+  // One command per shard: shards may live on different cluster nodes.
+  std::vector<Command> cmds;
+  for (size_t s = 0; s < keys_.size(); ++s) {
+    cmds.push_back({"XREADGROUP", "GROUP", group_, consumer_, "COUNT", std::to_string(count),
+                    "STREAMS", keys_[s], pending_done_[s] ? ">" : "0"});
+  }
+  auto replies = redis.Pipeline(cmds);
+  for (size_t s = 0; s < replies.size(); ++s) {
+    auto& r = replies[s];
+    if (!r.ok()) {
+      if (r.error.rfind("NOGROUP", 0) == 0) {
+        // The stream was deleted (or Redis restarted empty): recreate and go on.
+        if (auto err = EnsureGroups(redis); !err.empty()) return err;
+        continue;
+      }
+      return r.error;
+    }
+    size_t got = 0;
+    CollectEntries(r.reply.get(), out, &got);
+    if (!pending_done_[s] && got == 0) pending_done_[s] = true;
+  }
+  return {};
+}
+
+std::string GroupReader::Ack(Redis& redis, const std::vector<Entry>& entries) {
+  std::vector<Command> cmds;
+  for (const auto& key : keys_) {
+    Command cmd{"XACK", key, group_};
+    for (const auto& e : entries) {
+      if (e.stream == key) cmd.push_back(e.id);
+    }
+    if (cmd.size() > 3) cmds.push_back(std::move(cmd));
+  }
+  if (cmds.empty()) return {};
+  for (const auto& r : redis.Pipeline(cmds)) {
+    if (!r.ok()) return r.error;
+  }
+  return {};
+}
+
+}  // namespace argus::queue

@@ -1,0 +1,60 @@
+// The Redis layout of DESIGN.md ("Queue"): one stream per (type, shard) named
+// argus:ev:{<type>:<shard>}, the set argus:types, a consumer group argus:<type>; and the
+// two sides that use it: the proxy's pipelined append and the consumer's group read.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/event.h"
+#include "queue/redis.h"
+
+namespace argus::queue {
+
+inline constexpr std::string_view kTypesKey = "argus:types";
+// Field name of the serialized event inside a stream entry.
+inline constexpr std::string_view kEventField = "e";
+
+std::string StreamKey(std::string_view type, int shard);
+std::string GroupName(std::string_view type);
+// Shard of an event: a stable hash of its partition key (the host by default).
+int ShardOf(std::string_view partition_key, int shards);
+
+// Appends validated events. Returns an empty string once Redis acknowledged every
+// one, else the error; on error some events may have been appended, which is safe
+// because the store ignores ids it already has.
+std::string AppendEvents(Redis& redis, const std::vector<proto::Event>& events, int shards);
+
+// One entry read from a stream by a consumer group.
+struct Entry {
+  std::string stream;
+  std::string id;
+  std::string payload;  // the serialized event; empty when the entry was deleted
+};
+
+// Reads one type's shards through its consumer group.
+class GroupReader {
+ public:
+  GroupReader(std::string type, int shards, std::string consumer);
+
+  // Creates the group on every shard (MKSTREAM, from the start); idempotent.
+  std::string EnsureGroups(Redis& redis);
+  // Reads up to `count` entries per shard: first this consumer's own pending entries
+  // (left by a crash before XACK), then new ones. Non-blocking.
+  std::string Read(Redis& redis, size_t count, std::vector<Entry>* out);
+  // Acknowledges entries (after the store committed them).
+  std::string Ack(Redis& redis, const std::vector<Entry>& entries);
+
+  const std::string& type() const { return type_; }
+
+ private:
+  std::string type_;
+  std::string group_;
+  std::string consumer_;
+  std::vector<std::string> keys_;
+  std::vector<bool> pending_done_;  // per shard: own pending list drained
+};
+
+}  // namespace argus::queue

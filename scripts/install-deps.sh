@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Argus builds and tests with. Idempotent: when every
+# package is already present it touches nothing (no apt-get update, no root needed).
+set -euo pipefail
+
+PACKAGES=(
+  cmake g++ make pkg-config
+  libboost1.81-dev libhiredis-dev libsqlite3-dev nlohmann-json3-dev
+  doctest-dev libspdlog-dev libcli11-dev libssl-dev zlib1g-dev
+  redis-server redis-tools sqlite3 curl python3 procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds with ASan/UBSan, runs the whole
+# suite (unit and integration tests against a real redis-server and SQLite files).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/install-deps.sh"
+export ARGUS_BUILD_DIR="${ARGUS_BUILD_DIR:-$root/build-test}"
+"$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=Debug -DARGUS_SANITIZE=ON
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+cd "$ARGUS_BUILD_DIR"
+ctest --output-on-failure --timeout 300 -j "${ARGUS_TEST_JOBS:-2}" "$@"

@@ -1,0 +1,134 @@
+#include "store/database.h"
+
+#include <stdexcept>
+
+#include <sqlite3.h>
+
+#include "store/schema.h"
+
+namespace argus::store {
+
+Statement::Statement(Database& db, std::string_view sql) : db_(&db) {
+  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+      SQLITE_OK) {
+    throw std::runtime_error("cannot prepare statement: " + db.ErrorMessage());
+  }
+}
+
+Statement::~Statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_) sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = other.stmt_;
+    other.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+Statement& Statement::Bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::Bind(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+bool Statement::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string msg = db_->ErrorMessage();
+  sqlite3_reset(stmt_);
+  throw std::runtime_error("sqlite: " + msg);
+}
+
+void Statement::Run() {
+  while (Step()) {
+  }
+  Reset();
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::string Statement::Text(int col) const {
+  auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+
+bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+std::unique_ptr<Database> Database::Open(const std::string& path, bool create) {
+  sqlite3* raw = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : "out of memory";
+    sqlite3_close(raw);
+    throw std::runtime_error("cannot open database " + path + ": " + msg);
+  }
+  std::unique_ptr<Database> db(new Database(raw, path));
+  // Several processes (consumers, dash) share one file: readers must not block the
+  // writer, and a writer waits its turn instead of failing.
+  sqlite3_busy_timeout(raw, 10000);
+  db->Exec("PRAGMA journal_mode=WAL");
+  db->Exec("PRAGMA synchronous=NORMAL");
+  db->Exec("PRAGMA foreign_keys=ON");
+  Migrate(*db);
+  db->schema_version_ = LatestSchemaVersion();
+  return db;
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+void Database::Exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string text(sql);
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : ErrorMessage();
+    sqlite3_free(err);
+    throw std::runtime_error("sqlite (" + path_ + "): " + msg);
+  }
+}
+
+int64_t Database::Changes() const { return sqlite3_changes(db_); }
+
+std::string Database::ErrorMessage() const { return sqlite3_errmsg(db_); }
+
+Transaction::Transaction(Database& db) : db_(db) { db_.Exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (!done_) {
+    try {
+      db_.Exec("ROLLBACK");
+    } catch (...) {
+      // The transaction may already be gone (SQLite rolls back on some errors).
+    }
+  }
+}
+
+void Transaction::Commit() {
+  db_.Exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace argus::store

@@ -1,0 +1,84 @@
+// An SQLite connection set up for Argus (WAL, busy timeout, foreign keys) with the
+// schema migrated to this build's version, and a prepared-statement wrapper. SQL
+// reaches SQLite only through prepared statements with bound parameters.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace argus::store {
+
+class Database;
+
+// A prepared statement bound to one Database. Not thread-safe (neither is the
+// connection): one Database per thread.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(Database& db, std::string_view sql);  // throws std::runtime_error on bad SQL
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+
+  // Parameters are 1-based, as in SQLite.
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, std::string_view value);
+  Statement& BindNull(int index);
+
+  // Steps once: true when a row is ready, false when done. Throws on error.
+  bool Step();
+  // Steps to completion; for statements that return no rows.
+  void Run();
+  void Reset();
+
+  int64_t Int(int col) const;
+  std::string Text(int col) const;
+  bool IsNull(int col) const;
+
+ private:
+  Database* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  // Opens (creating when `create`) and migrates. Throws std::runtime_error with the
+  // path and SQLite's message; refuses a database newer than this build.
+  static std::unique_ptr<Database> Open(const std::string& path, bool create = true);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void Exec(std::string_view sql);  // for fixed DDL and transaction control only
+  int64_t Changes() const;
+  std::string ErrorMessage() const;
+  sqlite3* handle() { return db_; }
+  const std::string& path() const { return path_; }
+  int schema_version() const { return schema_version_; }
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+  int schema_version_ = 0;
+};
+
+// BEGIN IMMEDIATE on construction, ROLLBACK on destruction unless Commit() ran.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  void Commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace argus::store

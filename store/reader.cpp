@@ -1,0 +1,50 @@
+#include "store/reader.h"
+
+namespace argus::store {
+
+std::vector<TypeRow> Reader::Types() {
+  Statement s(db_, "SELECT type, first_seen, last_seen, events FROM types ORDER BY type");
+  std::vector<TypeRow> out;
+  while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2), s.Int(3)});
+  return out;
+}
+
+std::vector<HostRow> Reader::Hosts() {
+  Statement s(db_, "SELECT host, first_seen, last_seen, events FROM hosts ORDER BY host");
+  std::vector<HostRow> out;
+  while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2), s.Int(3)});
+  return out;
+}
+
+std::vector<EventRow> Reader::Events(const EventQuery& q) {
+  // The WHERE clause is assembled from fixed fragments only; values are bound.
+  std::string sql =
+      "SELECT id, type, host, ts, recv_ts, priority, addr, content FROM events WHERE 1";
+  if (q.type) sql += " AND type = ?1";
+  if (q.host) sql += " AND host = ?2";
+  if (q.since) sql += " AND ts >= ?3";
+  if (q.until) sql += " AND ts < ?4";
+  sql += " ORDER BY ts DESC, seq DESC LIMIT ?5";
+  Statement s(db_, sql);
+  if (q.type) s.Bind(1, *q.type);
+  if (q.host) s.Bind(2, *q.host);
+  if (q.since) s.Bind(3, *q.since);
+  if (q.until) s.Bind(4, *q.until);
+  s.Bind(5, q.limit);
+  std::vector<EventRow> out;
+  while (s.Step()) {
+    EventRow r;
+    r.id = s.Text(0);
+    r.type = s.Text(1);
+    r.host = s.Text(2);
+    r.ts = s.Int(3);
+    r.recv_ts = s.Int(4);
+    r.priority = s.Text(5);
+    r.addr = s.Text(6);
+    r.content = nlohmann::json::parse(s.Text(7), nullptr, false);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace argus::store

@@ -1,0 +1,76 @@
+#include "store/schema.h"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "store/database.h"
+
+namespace argus::store {
+namespace {
+
+// Append only: a released migration is never edited, the next change is a new entry.
+const std::vector<const char*>& Migrations() {
+  static const std::vector<const char*> kMigrations = {
+      // 1: raw events with per-host and per-type registries.
+      R"sql(
+        CREATE TABLE events(
+          seq      INTEGER PRIMARY KEY,
+          id       TEXT NOT NULL UNIQUE,
+          type     TEXT NOT NULL,
+          host     TEXT NOT NULL,
+          ts       INTEGER NOT NULL,
+          recv_ts  INTEGER NOT NULL,
+          priority TEXT NOT NULL,
+          addr     TEXT NOT NULL,
+          content  TEXT NOT NULL);
+        CREATE INDEX events_type_ts ON events(type, ts);
+        CREATE INDEX events_host_ts ON events(host, ts);
+        CREATE INDEX events_ts ON events(ts);
+        CREATE TABLE hosts(
+          host       TEXT PRIMARY KEY,
+          first_seen INTEGER NOT NULL,
+          last_seen  INTEGER NOT NULL,
+          events     INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE types(
+          type       TEXT PRIMARY KEY,
+          first_seen INTEGER NOT NULL,
+          last_seen  INTEGER NOT NULL,
+          events     INTEGER NOT NULL) WITHOUT ROWID;
+      )sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
+
+int Migrate(Database& db) {
+  db.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+  Transaction tx(db);
+  Statement get(db, "SELECT version FROM schema_version");
+  int found = get.Step() ? static_cast<int>(get.Int(0)) : 0;
+  bool has_row = found > 0;
+  get = Statement();
+  if (found > LatestSchemaVersion()) {
+    throw std::runtime_error("database " + db.path() + " has schema version " + std::to_string(found) +
+                             ", newer than this build supports (" +
+                             std::to_string(LatestSchemaVersion()) + "); upgrade Argus");
+  }
+  for (int v = found; v < LatestSchemaVersion(); ++v) {
+    spdlog::info("store {}: migrating schema {} -> {}", db.path(), v, v + 1);
+    db.Exec(Migrations()[static_cast<size_t>(v)]);
+  }
+  if (found != LatestSchemaVersion()) {
+    Statement set(db, has_row ? "UPDATE schema_version SET version = ?1"
+                              : "INSERT INTO schema_version(version) VALUES (?1)");
+    set.Bind(1, static_cast<int64_t>(LatestSchemaVersion())).Run();
+  }
+  tx.Commit();
+  return found;
+}
+
+}  // namespace argus::store

@@ -1,0 +1,32 @@
+// Writes batches of events into the store exactly once: an event whose id is already
+// stored is ignored, and the registries (hosts, types) count only first-time events.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "proto/event.h"
+#include "store/database.h"
+
+namespace argus::store {
+
+struct WriteResult {
+  size_t stored = 0;      // new ids
+  size_t duplicates = 0;  // ids already present
+};
+
+class EventWriter {
+ public:
+  explicit EventWriter(Database& db);
+  // One transaction for the whole batch; throws std::runtime_error (and rolls back)
+  // on an SQLite error, so a caller that has not committed must not acknowledge.
+  WriteResult Write(const std::vector<proto::Event>& events);
+
+ private:
+  Database& db_;
+  Statement insert_;
+  Statement upsert_host_;
+  Statement upsert_type_;
+};
+
+}  // namespace argus::store
