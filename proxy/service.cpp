@@ -32,7 +32,10 @@ http::Response Unavailable(std::string_view why) {
 
 ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
     : options_(std::move(options)),
-      pool_(queue::RedisOptions{options_.redis.host, options_.redis.port}, redis_connections) {
+      pool_(redis_connections, [this] {
+        return std::make_unique<queue::Redis>(
+            queue::RedisOptions{options_.redis.host, options_.redis.port});
+      }) {
   std::random_device rd;
   id_prefix_ = "p" + proto::Hex64((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
                                   static_cast<uint64_t>(NowMs()));

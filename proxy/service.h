@@ -9,7 +9,8 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "proxy/config.h"
-#include "queue/redis_pool.h"
+#include "http/pool.h"
+#include "queue/redis.h"
 
 namespace argus::proxy {
 
@@ -34,7 +35,7 @@ class ProxyService {
   std::string AssignId();
 
   ProxyOptions options_;
-  queue::RedisPool pool_;
+  http::Pool<queue::Redis> pool_;
   http::Router router_;
   http::Metrics metrics_;
   std::string id_prefix_;          // random per process, so assigned ids never collide

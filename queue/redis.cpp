@@ -21,6 +21,16 @@ std::string Reply::str() const {
   return {};
 }
 
+std::vector<std::string> Reply::strings() const {
+  std::vector<std::string> out;
+  if (!reply || reply->type != REDIS_REPLY_ARRAY) return out;
+  for (size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* e = reply->element[i];
+    if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) out.emplace_back(e->str, e->len);
+  }
+  return out;
+}
+
 bool Reply::is_nil() const { return !reply || reply->type == REDIS_REPLY_NIL; }
 
 namespace {

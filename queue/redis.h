@@ -39,6 +39,8 @@ struct Reply {
   long long integer() const;
   std::string str() const;
   bool is_nil() const;
+  // Elements of an array reply that are strings.
+  std::vector<std::string> strings() const;
 };
 
 using Command = std::vector<std::string>;

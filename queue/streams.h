@@ -46,6 +46,8 @@ class GroupReader {
   std::string Read(Redis& redis, size_t count, std::vector<Entry>* out);
   // Acknowledges entries (after the store committed them).
   std::string Ack(Redis& redis, const std::vector<Entry>& entries);
+  // After a failed store or ack: read this consumer's pending entries again first.
+  void RereadPending() { pending_done_.assign(keys_.size(), false); }
 
   const std::string& type() const { return type_; }
 

@@ -19,11 +19,12 @@ std::vector<HostRow> Reader::Hosts() {
 std::vector<EventRow> Reader::Events(const EventQuery& q) {
   // The WHERE clause is assembled from fixed fragments only; values are bound.
   std::string sql =
-      "SELECT id, type, host, ts, recv_ts, priority, addr, content FROM events WHERE 1";
+      "SELECT id, type, host, ts, recv_ts, priority, addr, content, seq FROM events WHERE 1";
   if (q.type) sql += " AND type = ?1";
   if (q.host) sql += " AND host = ?2";
   if (q.since) sql += " AND ts >= ?3";
   if (q.until) sql += " AND ts < ?4";
+  if (q.after) sql += " AND (ts < ?6 OR (ts = ?6 AND seq < ?7))";
   sql += " ORDER BY ts DESC, seq DESC LIMIT ?5";
   Statement s(db_, sql);
   if (q.type) s.Bind(1, *q.type);
@@ -31,6 +32,7 @@ std::vector<EventRow> Reader::Events(const EventQuery& q) {
   if (q.since) s.Bind(3, *q.since);
   if (q.until) s.Bind(4, *q.until);
   s.Bind(5, q.limit);
+  if (q.after) s.Bind(6, q.after->ts).Bind(7, q.after->seq);
   std::vector<EventRow> out;
   while (s.Step()) {
     EventRow r;
@@ -42,6 +44,7 @@ std::vector<EventRow> Reader::Events(const EventQuery& q) {
     r.priority = s.Text(5);
     r.addr = s.Text(6);
     r.content = nlohmann::json::parse(s.Text(7), nullptr, false);
+    r.seq = s.Int(8);
     out.push_back(std::move(r));
   }
   return out;

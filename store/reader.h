@@ -23,15 +23,21 @@ struct HostRow {
   int64_t first_seen = 0, last_seen = 0, events = 0;
 };
 
+// Position after the last row of a page: rows strictly older than (ts, seq).
+struct EventCursor {
+  int64_t ts = 0, seq = 0;
+};
+
 struct EventQuery {
   std::optional<std::string> type, host;
   std::optional<int64_t> since, until;  // ts >= since, ts < until
+  std::optional<EventCursor> after;
   int64_t limit = 100;
 };
 
 struct EventRow {
   std::string id, type, host, priority, addr;
-  int64_t ts = 0, recv_ts = 0;
+  int64_t ts = 0, recv_ts = 0, seq = 0;
   nlohmann::json content;
 };
 

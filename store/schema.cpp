@@ -48,13 +48,23 @@ const std::vector<const char*>& Migrations() {
 
 int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
 
+namespace {
+
+int ReadVersion(Database& db) {
+  Statement get(db, "SELECT version FROM schema_version");
+  return get.Step() ? static_cast<int>(get.Int(0)) : 0;
+}
+
+}  // namespace
+
 int Migrate(Database& db) {
   db.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+  // Fast path without a write lock: readers (the dash) open while consumers write.
+  if (ReadVersion(db) == LatestSchemaVersion()) return LatestSchemaVersion();
   Transaction tx(db);
-  Statement get(db, "SELECT version FROM schema_version");
-  int found = get.Step() ? static_cast<int>(get.Int(0)) : 0;
+  // Read again under the lock: another process may have migrated meanwhile.
+  int found = ReadVersion(db);
   bool has_row = found > 0;
-  get = Statement();
   if (found > LatestSchemaVersion()) {
     throw std::runtime_error("database " + db.path() + " has schema version " + std::to_string(found) +
                              ", newer than this build supports (" +

@@ -1,0 +1,66 @@
+// argus-consumer: stores one event type's stream (or every type's) into SQLite.
+#include <csignal>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "consumer/consumer.h"
+#include "http/endpoint.h"
+#include "proto/event.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace argus;
+  CLI::App app{"argus-consumer: reads a type's Redis streams through its consumer group into SQLite"};
+  consumer::ConsumerOptions opts;
+  std::string redis = "127.0.0.1:6379", level = "info";
+  app.add_option("--type", opts.type, "event type to consume, or 'all' to follow every type")->required();
+  app.add_option("--redis", redis, "HOST:PORT of the Redis server")->capture_default_str();
+  app.add_option("--db", opts.db_path, "SQLite database file (created if missing)")->required();
+  app.add_option("--name", opts.name,
+                 "consumer name in the group; keep it stable across restarts so pending "
+                 "entries are resumed (default: <hostname>-<type>)");
+  app.add_option("--shards", opts.shards, "streams per type; must match the proxy")->capture_default_str();
+  app.add_option("--batch", opts.batch, "entries read per shard per round")->capture_default_str();
+  app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(level));
+
+  if (opts.type != "all" && !proto::IsValidType(opts.type)) {
+    spdlog::error("--type '{}' is not a valid type ([a-z0-9][a-z0-9_.-]{{0,63}}) nor 'all'", opts.type);
+    return 2;
+  }
+  std::string err;
+  auto ep = http::ParseEndpoint(redis, &err);
+  if (!ep) {
+    spdlog::error("--redis: {}", err);
+    return 2;
+  }
+  opts.redis.host = ep->host;
+  opts.redis.port = ep->port;
+  if (opts.name.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    opts.name = std::string(host) + "-" + opts.type;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  try {
+    consumer::Consumer c(opts);
+    spdlog::info("argus-consumer {}: type {} from redis {} into {}", opts.name, opts.type,
+                 ep->ToString(), opts.db_path);
+    c.Run(g_stop);
+    const auto& s = c.stats();
+    spdlog::info("argus-consumer {} stopped: read {}, stored {}, duplicates {}, invalid {}",
+                 opts.name, s.read, s.stored, s.duplicates, s.invalid);
+  } catch (const std::exception& e) {
+    spdlog::error("argus-consumer: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,43 @@
+// argus-dash: answers queries over the SQLite store.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "dash/service.h"
+#include "http/server.h"
+
+int main(int argc, char** argv) {
+  using namespace argus;
+  CLI::App app{"argus-dash: the query API (and, later, the web UI) over the Argus store"};
+  std::string listen = "127.0.0.1:8080", level = "info";
+  dash::DashOptions opts;
+  int threads = 2;
+  app.add_option("--listen", listen, "HOST:PORT to serve HTTP on")->capture_default_str();
+  app.add_option("--db", opts.db_path, "SQLite database file the consumers write")->required();
+  app.add_option("--threads", threads, "server threads")->capture_default_str();
+  app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(level));
+  try {
+    std::string err;
+    auto ep = http::ParseEndpoint(listen, &err);
+    if (!ep) throw std::runtime_error("--listen: " + err);
+    opts.connections = static_cast<size_t>(std::max(threads, 1));
+    dash::DashService service(opts);
+    http::ServerOptions sopts;
+    sopts.listen = *ep;
+    sopts.threads = threads;
+    sopts.name = "argus-dash";
+    sopts.body_limit = 64 * 1024;
+    http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
+      return service.Handle(r, p);
+    });
+    server.Start();
+    server.StopOnSignals();
+    spdlog::info("argus-dash listening on {}:{} over {}", ep->host, server.port(), opts.db_path);
+    server.Run();
+  } catch (const std::exception& e) {
+    spdlog::error("argus-dash: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

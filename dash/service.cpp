@@ -1,0 +1,138 @@
+#include "dash/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "dash/params.h"
+#include "store/reader.h"
+
+namespace argus::dash {
+
+namespace bhttp = boost::beast::http;
+using http::Json;
+using http::JsonError;
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kMaxTs = int64_t{1} << 53;
+
+std::string Target(const http::Request& req) { return std::string(req.target()); }
+
+// "<ts>.<seq>" of the last row of a page; opaque to clients.
+std::optional<store::EventCursor> ParseCursor(const std::string& s) {
+  auto dot = s.find('.');
+  if (dot == std::string::npos) return std::nullopt;
+  store::EventCursor c;
+  try {
+    size_t n1 = 0, n2 = 0;
+    c.ts = std::stoll(s.substr(0, dot), &n1);
+    c.seq = std::stoll(s.substr(dot + 1), &n2);
+    if (n1 != dot || n2 != s.size() - dot - 1) return std::nullopt;
+  } catch (...) {
+    return std::nullopt;
+  }
+  return c;
+}
+
+}  // namespace
+
+DashService::DashService(DashOptions options)
+    : options_(std::move(options)),
+      pool_(options_.connections, [this] { return store::Database::Open(options_.db_path); }) {
+  metrics_.Describe("argus_dash_requests_total", http::Metrics::Kind::kCounter,
+                    "HTTP requests by route and status.");
+  auto bind = [this](auto fn) {
+    return [this, fn](const http::Request& r, const http::Peer& p) { return (this->*fn)(r, p); };
+  };
+  router_.Add(bhttp::verb::get, "/api/v1/types", bind(&DashService::Types));
+  router_.Add(bhttp::verb::get, "/api/v1/hosts", bind(&DashService::Hosts));
+  router_.Add(bhttp::verb::get, "/api/v1/events", bind(&DashService::Events));
+  router_.Add(bhttp::verb::get, "/healthz", bind(&DashService::Healthz));
+  router_.Add(bhttp::verb::get, "/metrics", bind(&DashService::MetricsPage));
+}
+
+http::Response DashService::Handle(const http::Request& req, const http::Peer& peer) {
+  auto res = router_.Dispatch(req, peer);
+  std::string route(http::TargetPath(std::string_view(req.target().data(), req.target().size())));
+  if (res.result() == bhttp::status::not_found) route = "other";
+  metrics_.Add("argus_dash_requests_total", {{"route", route}, {"status", std::to_string(res.result_int())}});
+  return res;
+}
+
+http::Response DashService::Types(const http::Request& req, const http::Peer&) {
+  Params p(http::QueryParams(Target(req)), {});
+  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  auto db = pool_.Acquire();
+  json out = json::array();
+  for (const auto& t : store::Reader(*db).Types()) {
+    out.push_back({{"type", t.type}, {"first_seen", t.first_seen}, {"last_seen", t.last_seen},
+                   {"events", t.events}});
+  }
+  return Json(bhttp::status::ok, {{"types", out}});
+}
+
+http::Response DashService::Hosts(const http::Request& req, const http::Peer&) {
+  Params p(http::QueryParams(Target(req)), {});
+  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  auto db = pool_.Acquire();
+  json out = json::array();
+  for (const auto& h : store::Reader(*db).Hosts()) {
+    out.push_back({{"host", h.host}, {"first_seen", h.first_seen}, {"last_seen", h.last_seen},
+                   {"events", h.events}});
+  }
+  return Json(bhttp::status::ok, {{"hosts", out}});
+}
+
+http::Response DashService::Events(const http::Request& req, const http::Peer&) {
+  Params p(http::QueryParams(Target(req)), {"type", "host", "since", "until", "limit", "cursor"});
+  store::EventQuery q;
+  q.type = p.Type("type");
+  q.host = p.Text("host", 255);
+  q.since = p.Int("since", 0, kMaxTs);
+  q.until = p.Int("until", 0, kMaxTs);
+  q.limit = p.Int("limit", 1, 1000).value_or(100);
+  auto cursor = p.Text("cursor", 64);
+  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  if (cursor) {
+    q.after = ParseCursor(*cursor);
+    if (!q.after) {
+      return JsonError(bhttp::status::bad_request,
+                       "parameter 'cursor' is not a cursor this API returned (next_cursor)");
+    }
+  }
+  if (q.since && q.until && *q.since > *q.until) {
+    return JsonError(bhttp::status::bad_request, "parameter 'since' is after 'until'");
+  }
+  auto db = pool_.Acquire();
+  auto rows = store::Reader(*db).Events(q);
+  json out = json::array();
+  for (const auto& r : rows) {
+    out.push_back({{"id", r.id}, {"type", r.type}, {"host", r.host}, {"ts", r.ts},
+                   {"recv_ts", r.recv_ts}, {"priority", r.priority}, {"addr", r.addr},
+                   {"content", r.content}});
+  }
+  json next = nullptr;
+  if (static_cast<int64_t>(rows.size()) == q.limit && !rows.empty()) {
+    next = std::to_string(rows.back().ts) + "." + std::to_string(rows.back().seq);
+  }
+  return Json(bhttp::status::ok, {{"events", out}, {"next_cursor", next}});
+}
+
+http::Response DashService::Healthz(const http::Request&, const http::Peer&) {
+  try {
+    auto db = pool_.Acquire();
+    store::Statement(*db, "SELECT 1").Step();
+  } catch (const std::exception& e) {
+    return JsonError(bhttp::status::service_unavailable, std::string("store unavailable: ") + e.what());
+  }
+  return Json(bhttp::status::ok, {{"status", "ok"}});
+}
+
+http::Response DashService::MetricsPage(const http::Request&, const http::Peer&) {
+  http::Response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+  res.body() = metrics_.Render();
+  return res;
+}
+
+}  // namespace argus::dash

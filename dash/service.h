@@ -1,0 +1,42 @@
+// The dash's HTTP API over the store: read-only queries rendered as JSON. The server
+// calls Handle() from its threads; each request leases its own SQLite connection.
+#pragma once
+
+#include <string>
+
+#include "http/metrics.h"
+#include "http/pool.h"
+#include "http/router.h"
+#include "store/database.h"
+
+namespace argus::dash {
+
+struct DashOptions {
+  std::string db_path;
+  size_t connections = 4;
+};
+
+class DashService {
+ public:
+  explicit DashService(DashOptions options);
+  http::Response Handle(const http::Request& req, const http::Peer& peer);
+
+ private:
+  // GET /api/v1/types -> {"types":[{type, first_seen, last_seen, events}]}
+  http::Response Types(const http::Request& req, const http::Peer& peer);
+  // GET /api/v1/hosts -> {"hosts":[{host, first_seen, last_seen, events}]}
+  http::Response Hosts(const http::Request& req, const http::Peer& peer);
+  // GET /api/v1/events?type=&host=&since=&until=&limit=&cursor=
+  //   -> {"events":[...newest first], "next_cursor": "..." | null}
+  http::Response Events(const http::Request& req, const http::Peer& peer);
+  // GET /healthz -> 200 when the store answers a query
+  http::Response Healthz(const http::Request& req, const http::Peer& peer);
+  http::Response MetricsPage(const http::Request& req, const http::Peer& peer);
+
+  DashOptions options_;
+  http::Pool<store::Database> pool_;
+  http::Router router_;
+  http::Metrics metrics_;
+};
+
+}  // namespace argus::dash
