@@ -1,0 +1,254 @@
+#include "agent/cron.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "proto/hash.h"
+
+extern char** environ;
+
+namespace argus::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t ToMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// Waits for the child until `deadline`; true when reaped.
+bool WaitUntil(pid_t pid, int* status, Clock::time_point deadline) {
+  while (true) {
+    pid_t r = ::waitpid(pid, status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::string Tail(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(s.size() - n); }
+
+}  // namespace
+
+ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env,
+                    std::chrono::milliseconds timeout, size_t max_output_bytes) {
+  ScriptRun run;
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    run.err = std::string("pipe: ") + std::strerror(errno);
+    return run;
+  }
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    run.err = std::string("pipe: ") + std::strerror(errno);
+    return run;
+  }
+  // Everything the child needs is built before fork: after it, only exec-safe calls.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string arg0 = path;
+  char* argv[] = {arg0.data(), nullptr};
+
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    ::close_range(3, ~0U, 0);  // sockets and files of the agent stay out of scripts
+    ::execve(path.c_str(), argv, envp.data());
+    _exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  if (pid < 0) {
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    run.err = std::string("fork: ") + std::strerror(errno);
+    return run;
+  }
+  ::setpgid(pid, pid);
+
+  auto deadline = Clock::now() + timeout;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&run.out, &run.err};
+  int open_fds = 2;
+  char buf[8192];
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      run.timed_out = true;
+      break;
+    }
+    int r = ::poll(fds, 2, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+        continue;
+      }
+      // Past the limit output is read and dropped, so the script never blocks on a full pipe.
+      size_t room = max_output_bytes > sinks[i]->size() ? max_output_bytes - sinks[i]->size() : 0;
+      sinks[i]->append(buf, std::min(room, static_cast<size_t>(n)));
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  int status = 0;
+  if (run.timed_out || !WaitUntil(pid, &status, deadline)) {
+    run.timed_out = true;
+    ::kill(-pid, SIGTERM);
+    if (!WaitUntil(pid, &status, Clock::now() + std::chrono::seconds(1))) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+    // Children that left the group's leader behind get the same end.
+    ::kill(-pid, SIGKILL);
+  }
+  run.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
+}
+
+std::string ParseScriptOutput(const std::string& out, const std::string& script, const std::string& host,
+                              int64_t slot_ms, std::vector<proto::Event>* events) {
+  using nlohmann::json;
+  std::vector<json> objects;
+  json whole = json::parse(out, nullptr, false);
+  if (!whole.is_discarded()) {
+    if (whole.is_array()) {
+      for (auto& o : whole) objects.push_back(std::move(o));
+    } else {
+      objects.push_back(std::move(whole));
+    }
+  } else {
+    // JSON lines.
+    size_t start = 0;
+    while (start < out.size()) {
+      size_t nl = out.find('\n', start);
+      std::string_view line(out.data() + start, (nl == std::string::npos ? out.size() : nl) - start);
+      start = nl == std::string::npos ? out.size() : nl + 1;
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      json o = json::parse(line, nullptr, false);
+      if (o.is_discarded()) return "output is neither JSON nor JSON lines: " + std::string(line.substr(0, 120));
+      objects.push_back(std::move(o));
+    }
+  }
+  if (objects.empty()) return "script printed nothing";
+  std::string base = "c" + proto::Hex64(proto::HashParts({host, script})) + "-" + std::to_string(slot_ms);
+  for (size_t i = 0; i < objects.size(); ++i) {
+    json& o = objects[i];
+    if (!o.is_object()) return "output item " + std::to_string(i) + " is not a JSON object";
+    if (!o.contains("type") || !o["type"].is_string() || !proto::IsValidType(o["type"].get<std::string>())) {
+      return "output item " + std::to_string(i) + " has no valid \"type\"";
+    }
+    proto::Event e;
+    e.type = o["type"].get<std::string>();
+    e.host = host;
+    e.ts = slot_ms;
+    e.id = base + "-" + std::to_string(i);
+    if (o.contains("priority") && o["priority"] == "high") e.priority = proto::Priority::kHigh;
+    if (o.contains("content")) {
+      if (!o["content"].is_object()) return "output item " + std::to_string(i) + " has a non-object \"content\"";
+      e.content = o["content"];
+    } else {
+      // A flat object: every other field is content.
+      e.content = nlohmann::json::object();
+      for (auto& [k, v] : o.items()) {
+        if (k != "type" && k != "priority") e.content[k] = v;
+      }
+    }
+    events->push_back(std::move(e));
+  }
+  return {};
+}
+
+CronRunner::CronRunner(CronOptions options) : options_(std::move(options)) {}
+
+std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_point now) {
+  std::vector<proto::Event> events;
+  if (options_.dir.empty()) return events;
+  DIR* d = ::opendir(options_.dir.c_str());
+  if (!d) return events;
+  std::set<std::string> present;
+  while (dirent* ent = ::readdir(d)) {
+    std::string name = ent->d_name;
+    if (name.empty() || name[0] == '.' || name.back() == '~') continue;
+    std::string path = options_.dir + "/" + name;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) continue;
+    present.insert(name);
+  }
+  ::closedir(d);
+  for (auto it = next_due_ms_.begin(); it != next_due_ms_.end();) {
+    it = present.count(it->first) ? std::next(it) : next_due_ms_.erase(it);
+  }
+
+  const int64_t interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.interval).count();
+  const int64_t now_ms = ToMs(now);
+  const int64_t slot = now_ms - now_ms % interval_ms;
+  for (const auto& name : present) {
+    auto [it, fresh] = next_due_ms_.try_emplace(name, slot);
+    if (fresh) spdlog::info("cron: new script {}", name);
+    if (now_ms < it->second) continue;
+    // The slot, not the clock, names the run: a rerun after a restart repeats its ids.
+    it->second = slot + interval_ms;
+    ++counters_.runs;
+    std::string path = options_.dir + "/" + name;
+    ScriptRun run = RunScript(path,
+                              {"ARGUS_HOST=" + options_.host, "ARGUS_SCRIPT=" + name,
+                               "ARGUS_INTERVAL_S=" + std::to_string(options_.interval.count())},
+                              options_.timeout, options_.max_output_bytes);
+    std::string error;
+    if (run.timed_out) {
+      ++counters_.timeouts;
+      error = "timed out after " + std::to_string(options_.timeout.count()) + " s and was killed";
+    } else if (run.exit_status != 0) {
+      error = "exited with status " + std::to_string(run.exit_status);
+    } else {
+      std::vector<proto::Event> produced;
+      error = ParseScriptOutput(run.out, name, options_.host, slot, &produced);
+      if (error.empty()) {
+        counters_.events += produced.size();
+        for (auto& e : produced) events.push_back(std::move(e));
+        continue;
+      }
+    }
+    ++counters_.failures;
+    spdlog::warn("cron: {} {}", name, error);
+    proto::Event e;
+    e.type = "argus.cron_error";
+    e.host = options_.host;
+    e.ts = slot;
+    e.id = "c" + proto::Hex64(proto::HashParts({options_.host, name})) + "-" + std::to_string(slot) + "-error";
+    e.content = {{"script", name}, {"error", error}, {"exit_status", run.exit_status},
+                 {"timed_out", run.timed_out}, {"stderr_tail", Tail(run.err, 2048)}};
+    e.content = nlohmann::json::parse(e.content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+}  // namespace argus::agent
