@@ -1,0 +1,163 @@
+// The consumer against a real redis-server and a real SQLite file.
+#include <doctest/doctest.h>
+
+#include <hiredis/hiredis.h>
+
+#include "consumer/consumer.h"
+#include "queue/redis.h"
+#include "queue/streams.h"
+#include "store/reader.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using namespace std::chrono_literals;
+
+namespace {
+
+proto::Event Ev(const std::string& type, const std::string& id, const std::string& host = "h1") {
+  proto::Event e;
+  e.type = type;
+  e.id = id;
+  e.host = host;
+  e.ts = 1000;
+  e.recv_ts = 1001;
+  e.addr = "127.0.0.1";
+  e.content = {{"id", id}};
+  return e;
+}
+
+consumer::ConsumerOptions Options(const testing::RedisServer& redis, const std::string& db,
+                                  const std::string& type = "all", const std::string& name = "c1") {
+  consumer::ConsumerOptions o;
+  o.type = type;
+  o.redis = {"127.0.0.1", redis.port()};
+  o.db_path = db;
+  o.name = name;
+  o.types_refresh = 0ms;
+  return o;
+}
+
+size_t DrainAll(consumer::Consumer& c) {
+  size_t total = 0;
+  for (int i = 0; i < 20; ++i) total += c.RunOnce();
+  return total;
+}
+
+std::vector<store::EventRow> AllEvents(const std::string& db_path) {
+  auto db = store::Database::Open(db_path);
+  store::EventQuery q;
+  q.limit = 1000;
+  return store::Reader(*db).Events(q);
+}
+
+long long Pending(queue::Redis& r, const std::string& type, int shards = 4) {
+  long long total = 0;
+  for (int s = 0; s < shards; ++s) {
+    auto reply = r.Run({"XPENDING", queue::StreamKey(type, s), queue::GroupName(type)});
+    if (reply.ok() && reply.reply && reply.reply->elements > 0) {
+      total += reply.reply->element[0]->integer;
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+TEST_SUITE("consumer") {
+  TEST_CASE("the same event appended twice is stored once, and everything is acknowledged") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    std::vector<proto::Event> batch = {Ev("t", "a"), Ev("t", "b", "h2")};
+    REQUIRE(queue::AppendEvents(r, batch, 4) == "");
+    REQUIRE(queue::AppendEvents(r, batch, 4) == "");  // a proxy retry
+    consumer::Consumer c(Options(redis, dir / "a.db"));
+    CHECK(DrainAll(c) == 4);
+    CHECK(c.stats().stored == 2);
+    CHECK(c.stats().duplicates == 2);
+    CHECK(AllEvents(dir / "a.db").size() == 2);
+    CHECK(Pending(r, "t") == 0);
+  }
+
+  TEST_CASE("entries left pending by a crash are stored on restart under the same name") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    std::vector<proto::Event> batch;
+    for (int i = 0; i < 30; ++i) batch.push_back(Ev("p", "id" + std::to_string(i), "host" + std::to_string(i)));
+    REQUIRE(queue::AppendEvents(r, batch, 4) == "");
+    REQUIRE(r.Run({"SADD", "argus:types", "p"}).ok());
+    // A consumer that read and then died before storing or acknowledging.
+    queue::GroupReader dying("p", 4, "c1");
+    REQUIRE(dying.EnsureGroups(r) == "");
+    std::vector<queue::Entry> got;
+    REQUIRE(dying.Read(r, 100, &got) == "");  // own pending: none yet
+    REQUIRE(dying.Read(r, 100, &got) == "");
+    REQUIRE(got.size() == 30);
+    CHECK(Pending(r, "p") == 30);
+
+    consumer::Consumer c(Options(redis, dir / "a.db", "p", "c1"));
+    DrainAll(c);
+    CHECK(AllEvents(dir / "a.db").size() == 30);
+    CHECK(Pending(r, "p") == 0);
+  }
+
+  TEST_CASE("--type all follows types that appear later") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    consumer::Consumer c(Options(redis, dir / "a.db"));
+    CHECK(DrainAll(c) == 0);
+    REQUIRE(queue::AppendEvents(r, {Ev("late", "x1")}, 4) == "");
+    REQUIRE(queue::AppendEvents(r, {Ev("later", "x2")}, 4) == "");
+    DrainAll(c);
+    auto rows = AllEvents(dir / "a.db");
+    REQUIRE(rows.size() == 2);
+  }
+
+  TEST_CASE("a consumer of one type leaves other types alone") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    REQUIRE(queue::AppendEvents(r, {Ev("mine", "m"), Ev("theirs", "t")}, 4) == "");
+    consumer::Consumer c(Options(redis, dir / "a.db", "mine", "c1"));
+    DrainAll(c);
+    auto rows = AllEvents(dir / "a.db");
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].type == "mine");
+  }
+
+  TEST_CASE("Redis away: no crash, nothing lost, resumes when it returns") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    consumer::Consumer c(Options(redis, dir / "a.db"));
+    {
+      queue::Redis r({"127.0.0.1", redis.port()});
+      REQUIRE(queue::AppendEvents(r, {Ev("t", "before")}, 4) == "");
+    }
+    DrainAll(c);
+    redis.Stop();
+    CHECK(c.RunOnce() == 0);
+    CHECK(c.stats().errors >= 1);
+    redis.Start();  // empty: groups are recreated
+    queue::Redis r({"127.0.0.1", redis.port()});
+    REQUIRE(queue::AppendEvents(r, {Ev("t", "after")}, 4) == "");
+    REQUIRE(testing::WaitFor([&] {
+      c.RunOnce();
+      return AllEvents(dir / "a.db").size() == 2;
+    }, 10s));
+  }
+
+  TEST_CASE("an entry that is not an event is skipped and counted, the rest flow") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    REQUIRE(queue::AppendEvents(r, {Ev("t", "good")}, 4) == "");
+    REQUIRE(r.Run({"XADD", queue::StreamKey("t", 0), "*", "e", "{not json"}).ok());
+    consumer::Consumer c(Options(redis, dir / "a.db"));
+    DrainAll(c);
+    CHECK(c.stats().invalid == 1);
+    CHECK(AllEvents(dir / "a.db").size() == 1);
+    CHECK(Pending(r, "t") == 0);
+  }
+}

@@ -1,0 +1,174 @@
+// The whole pipeline as separate processes: redis-server, argus-proxy, argus-consumer,
+// argus-dash and argus-agent on free loopback ports, checked through the dash API.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "http/client.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+struct Pipeline {
+  testing::TempDir dir;
+  testing::RedisServer redis;
+  uint16_t proxy_port = testing::FreePort();
+  uint16_t dash_port = testing::FreePort();
+  std::unique_ptr<testing::Process> proxy, consumer, dash, agent;
+
+  std::string Bin(const std::string& name) const { return testing::BinDir() + "/" + name; }
+
+  void Start() {
+    proxy = std::make_unique<testing::Process>(
+        std::vector<std::string>{Bin("argus-proxy"), "--listen", "127.0.0.1:" + std::to_string(proxy_port), "--redis",
+                                 redis.address(), "--token", "e2e-token", "--threads", "2"},
+        dir / "proxy.log");
+    consumer = std::make_unique<testing::Process>(
+        std::vector<std::string>{Bin("argus-consumer"), "--type", "all", "--redis", redis.address(), "--db",
+                                 dir / "argus.db", "--name", "e2e"},
+        dir / "consumer.log");
+    dash = std::make_unique<testing::Process>(
+        std::vector<std::string>{Bin("argus-dash"), "--listen", "127.0.0.1:" + std::to_string(dash_port), "--db",
+                                 dir / "argus.db"},
+        dir / "dash.log");
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return http::Client({"127.0.0.1", proxy_port}).Get("/healthz").status == 200; }, 20s),
+                    proxy->Log());
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return http::Client({"127.0.0.1", dash_port}).Get("/healthz").status == 200; }, 20s),
+                    dash->Log());
+  }
+
+  void StartAgent() {
+    agent = std::make_unique<testing::Process>(
+        std::vector<std::string>{Bin("argus-agent"), "-a", "127.0.0.1:" + std::to_string(proxy_port), "--token",
+                                 "e2e-token", "--host", "e2e-host", "-f", dir / "app.log", "--cron-dir",
+                                 dir / "cron", "--state-dir", dir / "agent-state", "--from", "head",
+                                 "--batch-max-delay-ms", "100", "--cron-interval", "3600"},
+        dir / "agent.log");
+  }
+
+  std::vector<json> Events(const std::string& type) {
+    auto r = http::Client({"127.0.0.1", dash_port}).Get("/api/v1/events?limit=1000&type=" + type);
+    if (r.status != 200) return {};
+    auto j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded()) return {};
+    return j["events"].get<std::vector<json>>();
+  }
+
+  std::string Logs() const {
+    return "--- agent\n" + (agent ? agent->Log() : "") + "--- proxy\n" + proxy->Log() + "--- consumer\n" +
+           consumer->Log();
+  }
+};
+
+void AppendMetrics(const std::string& path, int from, int to) {
+  std::string text;
+  for (int i = from; i < to; ++i) {
+    text += "2026-11-21T10:00:00Z INFO req [metrics]{\"seq\":" + std::to_string(i) + ",\"path\":\"/x\",\"ms\":" +
+            std::to_string(i % 17) + "}\n";
+    if (i % 7 == 0) text += "2026-11-21T10:00:00Z DEBUG nothing to see " + std::to_string(i) + "\n";
+  }
+  testing::AppendFile(path, text);
+}
+
+// seq -> how many times it was stored
+std::map<int, int> SeqCounts(const std::vector<json>& events) {
+  std::map<int, int> counts;
+  for (const auto& e : events) counts[e["content"]["seq"].get<int>()]++;
+  return counts;
+}
+
+}  // namespace
+
+TEST_SUITE("e2e") {
+  TEST_CASE("log lines and cron output arrive exactly once, across a kill -9 of the agent") {
+    Pipeline p;
+    p.Start();
+    std::filesystem::create_directories(p.dir / "cron");
+    AppendMetrics(p.dir / "app.log", 0, 5);  // already there when the agent starts
+    p.StartAgent();
+    AppendMetrics(p.dir / "app.log", 5, 50);
+    testing::WriteFile(p.dir / "cron/check.sh", "#!/bin/sh\necho '{\"type\":\"e2e_cron\",\"content\":{\"value\":7}}'\n", 0755);
+    testing::WriteFile(p.dir / "cron/multi.py",
+                       "#!/usr/bin/env python3\nimport json\nfor i in range(3):\n"
+                       "    print(json.dumps({'type': 'e2e_py', 'n': i}))\n",
+                       0755);
+
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("metrics").size() >= 50; }, 60s), p.Logs());
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("e2e_cron").size() >= 1 && p.Events("e2e_py").size() >= 3; }, 30s),
+                    p.Logs());
+    auto first = p.Events("metrics");
+    CHECK(first.size() == 50);
+    for (const auto& e : first) {
+      CHECK(e["host"] == "e2e-host");
+      CHECK(e["type"] == "metrics");
+      CHECK(e["content"]["path"] == "/x");
+      CHECK(e["content"]["ms"] == e["content"]["seq"].get<int>() % 17);
+    }
+    auto counts = SeqCounts(first);
+    CHECK(counts.size() == 50);
+    auto cron = p.Events("e2e_cron");
+    REQUIRE(cron.size() == 1);
+    CHECK(cron[0]["content"] == json{{"value", 7}});
+    CHECK(cron[0]["host"] == "e2e-host");
+    std::set<int> py;
+    for (const auto& e : p.Events("e2e_py")) py.insert(e["content"]["n"].get<int>());
+    CHECK(py == std::set<int>{0, 1, 2});
+
+    // kill -9: no flush, no goodbye. Lines written while it is down must still come.
+    p.agent->Kill(SIGKILL);
+    p.agent->Wait(10s);
+    AppendMetrics(p.dir / "app.log", 50, 80);
+    p.StartAgent();
+    AppendMetrics(p.dir / "app.log", 80, 100);
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("metrics").size() >= 100; }, 60s), p.Logs());
+    // Give a duplicate time to show up, if one were coming.
+    std::this_thread::sleep_for(1500ms);
+    auto all = p.Events("metrics");
+    CHECK(all.size() == 100);
+    counts = SeqCounts(all);
+    CHECK(counts.size() == 100);
+    for (const auto& [seq, n] : counts) CHECK_MESSAGE(n == 1, "seq " << seq << " stored " << n << " times");
+    CHECK(counts.begin()->first == 0);
+    CHECK(counts.rbegin()->first == 99);
+    // The restarted agent reran the scripts in the same slot: same ids, stored once per slot.
+    std::map<int64_t, int> per_slot;
+    for (const auto& e : p.Events("e2e_cron")) per_slot[e["ts"].get<int64_t>()]++;
+    for (const auto& [slot, n] : per_slot) CHECK(n == 1);
+
+    // The hosts registry knows the agent's host.
+    auto hosts = json::parse(http::Client({"127.0.0.1", p.dash_port}).Get("/api/v1/hosts").body);
+    bool found = false;
+    for (const auto& h : hosts["hosts"]) found |= h["host"] == "e2e-host";
+    CHECK(found);
+  }
+
+  TEST_CASE("a batch POSTed twice to the proxy is stored once") {
+    Pipeline p;
+    p.Start();
+    std::string body = R"({"events":[{"type":"twice","host":"curl","id":"dup-1","content":{"n":1}},
+                                      {"type":"twice","host":"curl","id":"dup-2","content":{"n":2}}]})";
+    for (int i = 0; i < 2; ++i) {
+      auto r = http::Client({"127.0.0.1", p.proxy_port})
+                   .Request("POST", "/api/v1/events", body, {{"Authorization", "Bearer e2e-token"}});
+      REQUIRE(r.status == 200);
+      CHECK(json::parse(r.body)["accepted"] == 2);
+    }
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("twice").size() >= 2; }, 30s), p.Logs());
+    std::this_thread::sleep_for(1000ms);
+    CHECK(p.Events("twice").size() == 2);
+    auto types = json::parse(http::Client({"127.0.0.1", p.dash_port}).Get("/api/v1/types").body);
+    REQUIRE(types["types"].size() == 1);
+    CHECK(types["types"][0]["events"] == 2);
+  }
+}

@@ -1,0 +1,210 @@
+// The proxy over real sockets against a real redis-server.
+#include <doctest/doctest.h>
+
+#include <boost/asio.hpp>
+#include <thread>
+
+#include "http/client.h"
+#include "http/server.h"
+#include "proxy/service.h"
+#include "queue/redis.h"
+#include "queue/streams.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+// A proxy served from this process on a free port.
+struct ProxyFixture {
+  testing::RedisServer redis;
+  std::unique_ptr<proxy::ProxyService> service;
+  std::unique_ptr<http::Server> server;
+  std::thread thread;
+
+  explicit ProxyFixture(std::function<void(proxy::ProxyOptions&, http::ServerOptions&)> tweak = nullptr) {
+    proxy::ProxyOptions po;
+    po.redis = {"127.0.0.1", redis.port()};
+    po.tokens = {{"agent-token", ""}, {"bound-token", "bound-host"}};
+    http::ServerOptions so;
+    so.threads = 2;
+    so.body_limit = po.limits.max_batch_bytes;
+    if (tweak) tweak(po, so);
+    service = std::make_unique<proxy::ProxyService>(po, 4);
+    server = std::make_unique<http::Server>(so, [this](const http::Request& r, const http::Peer& p) {
+      return service->Handle(r, p);
+    });
+    server->Start();
+    thread = std::thread([this] { server->Run(); });
+  }
+  ~ProxyFixture() {
+    server->Stop();
+    thread.join();
+  }
+  http::Endpoint endpoint() const { return {"127.0.0.1", server->port()}; }
+  http::ClientResponse Post(const std::string& body, const std::string& token = "agent-token") {
+    http::Client c(endpoint());
+    return c.Request("POST", "/api/v1/events", body, {{"Authorization", "Bearer " + token}});
+  }
+  long long StreamLen(const std::string& type, const std::string& host) {
+    queue::Redis r({"127.0.0.1", redis.port()});
+    return r.Run({"XLEN", queue::StreamKey(type, queue::ShardOf(host, 4))}).integer();
+  }
+};
+
+std::string ErrorOf(const http::ClientResponse& r) {
+  auto j = json::parse(r.body, nullptr, false);
+  return j.is_object() && j.contains("error") ? j["error"].get<std::string>() : "<no JSON error: " + r.body + ">";
+}
+
+}  // namespace
+
+TEST_SUITE("proxy") {
+  TEST_CASE("accepted events reach their type's shard stream, with proxy fields stamped") {
+    ProxyFixture f;
+    auto r = f.Post(R"({"events":[{"type":"disk","host":"h1","id":"e1","content":{"used":1}},
+                                  {"type":"Nope","content":{}}]})");
+    REQUIRE(r.status == 200);
+    auto j = json::parse(r.body);
+    CHECK(j["accepted"] == 1);
+    REQUIRE(j["rejected"].size() == 1);
+    CHECK(j["rejected"][0]["index"] == 1);
+    CHECK(f.StreamLen("disk", "h1") == 1);
+
+    queue::Redis redis({"127.0.0.1", f.redis.port()});
+    CHECK(redis.Run({"SISMEMBER", "argus:types", "disk"}).integer() == 1);
+    auto range = redis.Run({"XRANGE", queue::StreamKey("disk", queue::ShardOf("h1", 4)), "-", "+"});
+    REQUIRE(range.ok());
+    std::vector<queue::Entry> entries;
+    queue::GroupReader reader("disk", 4, "test");
+    REQUIRE(reader.EnsureGroups(redis) == "");
+    REQUIRE(reader.Read(redis, 10, &entries) == "");  // own pending: none
+    REQUIRE(reader.Read(redis, 10, &entries) == "");  // new
+    REQUIRE(entries.size() == 1);
+    proto::Event e;
+    REQUIRE(proto::Deserialize(entries[0].payload, &e) == "");
+    CHECK(e.id == "e1");
+    CHECK(e.addr == "127.0.0.1");
+    CHECK(e.recv_ts.has_value());
+    CHECK(e.ts.has_value());
+  }
+
+  TEST_CASE("a token bound to a host stamps that host; a missing host becomes the peer address") {
+    ProxyFixture f;
+    REQUIRE(f.Post(R"({"events":[{"type":"t","host":"liar","id":"b1","content":{}}]})", "bound-token").status == 200);
+    CHECK(f.StreamLen("t", "bound-host") == 1);
+    REQUIRE(f.Post(R"({"events":[{"type":"u","id":"b2","content":{}}]})").status == 200);
+    CHECK(f.StreamLen("u", "127.0.0.1") == 1);
+  }
+
+  TEST_CASE("ids: kept when sent, derived from content when ts is sent, unique otherwise") {
+    ProxyFixture f;
+    std::string with_ts = R"({"events":[{"type":"t","host":"h","ts":5,"content":{"a":1}}]})";
+    REQUIRE(f.Post(with_ts).status == 200);
+    REQUIRE(f.Post(with_ts).status == 200);
+    std::string no_ts = R"({"events":[{"type":"t","host":"h","content":{"a":1}}]})";
+    REQUIRE(f.Post(no_ts).status == 200);
+    REQUIRE(f.Post(no_ts).status == 200);
+    queue::Redis redis({"127.0.0.1", f.redis.port()});
+    auto range = redis.Run({"XRANGE", queue::StreamKey("t", queue::ShardOf("h", 4)), "-", "+"});
+    std::vector<std::string> ids;
+    queue::GroupReader reader("t", 4, "x");
+    reader.EnsureGroups(redis);
+    std::vector<queue::Entry> entries;
+    reader.Read(redis, 10, &entries);
+    reader.Read(redis, 10, &entries);
+    REQUIRE(entries.size() == 4);
+    for (auto& en : entries) {
+      proto::Event e;
+      REQUIRE(proto::Deserialize(en.payload, &e) == "");
+      ids.push_back(e.id);
+    }
+    CHECK(ids[0] == ids[1]);
+    CHECK(ids[2] != ids[3]);
+  }
+
+  TEST_CASE("bad requests get their status and a JSON error, and the proxy keeps serving") {
+    ProxyFixture f;
+    auto missing = http::Client(f.endpoint()).Request("POST", "/api/v1/events", R"({"events":[]})");
+    CHECK(missing.status == 401);
+    CHECK(ErrorOf(missing) == "missing 'Authorization: Bearer <token>' header");
+    auto bad_token = f.Post(R"({"events":[]})", "nope");
+    CHECK(bad_token.status == 401);
+    CHECK(ErrorOf(bad_token) == "invalid token");
+
+    auto malformed = f.Post(R"({"events":[{"type":)");
+    CHECK(malformed.status == 400);
+    CHECK(ErrorOf(malformed).find("malformed JSON at byte") == 0);
+
+    auto deep = f.Post(std::string(10000, '[') + std::string(10000, ']'));
+    CHECK(deep.status == 400);
+    CHECK(ErrorOf(deep).find("nesting") != std::string::npos);
+
+    auto huge = f.Post(std::string(10 * 1024 * 1024, 'x'));
+    CHECK(huge.status == 413);
+    CHECK(ErrorOf(huge).find("larger than the limit") != std::string::npos);
+
+    auto not_found = http::Client(f.endpoint()).Get("/nope");
+    CHECK(not_found.status == 404);
+    auto wrong_method = http::Client(f.endpoint()).Request("DELETE", "/api/v1/events");
+    CHECK(wrong_method.status == 405);
+
+    auto good = f.Post(R"({"events":[{"type":"ok","host":"h","id":"after","content":{}}]})");
+    CHECK(good.status == 200);
+  }
+
+  TEST_CASE("keep-alive: many requests over one connection") {
+    ProxyFixture f;
+    http::Client c(f.endpoint());
+    for (int i = 0; i < 20; ++i) {
+      auto r = c.Request("POST", "/api/v1/events",
+                         R"({"events":[{"type":"ka","host":"h","id":"k)" + std::to_string(i) + R"(","content":{}}]})",
+                         {{"Authorization", "Bearer agent-token"}});
+      REQUIRE(r.status == 200);
+    }
+    CHECK(f.StreamLen("ka", "h") == 20);
+    CHECK(f.server->connections() == 1);
+  }
+
+  TEST_CASE("a client that sends its head too slowly is cut off, others are served") {
+    ProxyFixture f([](proxy::ProxyOptions&, http::ServerOptions& so) { so.header_timeout = 300ms; });
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket slow(ioc);
+    slow.connect({boost::asio::ip::make_address("127.0.0.1"), f.server->port()});
+    boost::asio::write(slow, boost::asio::buffer(std::string("POST /api/v1/events HTTP/1.1\r\nHost: x\r\n")));
+    CHECK(http::Client(f.endpoint()).Get("/healthz").status == 200);
+    // The server closes the slow connection: a read sees EOF.
+    char buf[256];
+    boost::system::error_code ec;
+    size_t total = 0;
+    while (!ec) total += slow.read_some(boost::asio::buffer(buf), ec);
+    CHECK(ec == boost::asio::error::eof);
+  }
+
+  TEST_CASE("Redis down: 503 with Retry-After and an unhealthy /healthz; back up: served again") {
+    ProxyFixture f;
+    std::string body = R"({"events":[{"type":"r","host":"h","id":"r1","content":{}}]})";
+    REQUIRE(f.Post(body).status == 200);
+    f.redis.Stop();
+    auto down = f.Post(body);
+    CHECK(down.status == 503);
+    CHECK(down.headers.count("retry-after") == 1);
+    CHECK(ErrorOf(down).find("unavailable") != std::string::npos);
+    CHECK(http::Client(f.endpoint()).Get("/healthz").status == 503);
+    f.redis.Start();
+    CHECK(testing::WaitFor([&] { return f.Post(body).status == 200; }, 10s));
+    CHECK(http::Client(f.endpoint()).Get("/healthz").status == 200);
+  }
+
+  TEST_CASE("/metrics counts requests and events") {
+    ProxyFixture f;
+    f.Post(R"({"events":[{"type":"m","host":"h","id":"m1","content":{}}]})");
+    f.Post("{", "agent-token");
+    auto m = http::Client(f.endpoint()).Get("/metrics");
+    REQUIRE(m.status == 200);
+    CHECK(m.body.find("argus_proxy_events_accepted_total 1\n") != std::string::npos);
+    CHECK(m.body.find("argus_proxy_requests_total{route=\"/api/v1/events\",status=\"400\"} 1\n") != std::string::npos);
+  }
+}

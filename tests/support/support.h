@@ -1,0 +1,80 @@
+// What integration tests need to run real parts: temp folders, free loopback ports,
+// child processes that are always reaped, and a private redis-server.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace argus::testing {
+
+// A fresh folder under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A loopback TCP port that was free a moment ago.
+uint16_t FreePort();
+
+// Folder holding the built programs (argus-proxy, ...).
+std::string BinDir();
+
+// Polls `cond` every 50 ms until true or `timeout`; returns the last result.
+bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
+
+std::string ReadFile(const std::string& path);
+void AppendFile(const std::string& path, const std::string& text);
+void WriteFile(const std::string& path, const std::string& text, int mode = 0644);
+
+// A child process; its output goes to `log_path`. Killed (SIGKILL) and reaped on
+// destruction if still running.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, std::string log_path);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  void Kill(int sig);
+  // Waits for exit up to `timeout`; returns the exit status, or -1 if still running.
+  int Wait(std::chrono::milliseconds timeout);
+  std::string Log() const { return ReadFile(log_path_); }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  std::string log_path_;
+};
+
+// redis-server on a free loopback port, no persistence, data in a temp folder.
+class RedisServer {
+ public:
+  RedisServer();
+  ~RedisServer();
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Stops the server (SIGKILL: no save) and starts it again on the same port, empty.
+  void Stop();
+  void Start();
+
+ private:
+  TempDir dir_;
+  uint16_t port_ = 0;
+  std::unique_ptr<Process> proc_;
+};
+
+}  // namespace argus::testing

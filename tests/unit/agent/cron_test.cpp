@@ -1,0 +1,118 @@
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <thread>
+
+#include "agent/cron.h"
+#include "agent/rules.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using namespace std::chrono_literals;
+
+TEST_SUITE("agent::cron") {
+  TEST_CASE("a script's output, exit status and environment") {
+    testing::TempDir dir;
+    testing::WriteFile(dir / "s.sh", "#!/bin/sh\necho \"{\\\"type\\\":\\\"t\\\",\\\"h\\\":\\\"$ARGUS_HOST\\\"}\"\necho oops >&2\nexit 3\n", 0755);
+    auto run = agent::RunScript(dir / "s.sh", {"ARGUS_HOST=box"}, 5s, 1 << 20);
+    CHECK(run.exit_status == 3);
+    CHECK_FALSE(run.timed_out);
+    CHECK(run.out == "{\"type\":\"t\",\"h\":\"box\"}\n");
+    CHECK(run.err == "oops\n");
+  }
+
+  TEST_CASE("a hung script is killed with its whole process group at the timeout") {
+    testing::TempDir dir;
+    std::string pidfile = dir / "child.pid";
+    // The child ignores nothing special but outlives its parent unless the group is killed.
+    testing::WriteFile(dir / "hang.sh", "#!/bin/sh\nsleep 300 &\necho $! > " + pidfile + "\nsleep 300\n", 0755);
+    auto run = agent::RunScript(dir / "hang.sh", {}, 500ms, 1 << 20);
+    CHECK(run.timed_out);
+    CHECK(run.exit_status == 128 + SIGTERM);
+    int child = std::stoi(testing::ReadFile(pidfile));
+    // The grandchild got the group's signal too.
+    CHECK(testing::WaitFor([&] { return ::kill(child, 0) != 0; }, 5s));
+  }
+
+  TEST_CASE("output forms: object, array, JSON lines, content or flat fields") {
+    std::vector<proto::Event> evs;
+    CHECK(agent::ParseScriptOutput(R"({"type":"a","v":1})", "s", "h", 60000, &evs) == "");
+    REQUIRE(evs.size() == 1);
+    CHECK(evs[0].content == nlohmann::json{{"v", 1}});
+    CHECK(evs[0].ts == 60000);
+    CHECK(evs[0].host == "h");
+    evs.clear();
+    CHECK(agent::ParseScriptOutput(R"([{"type":"a","content":{"x":2}},{"type":"b","priority":"high"}])", "s", "h", 0, &evs) == "");
+    REQUIRE(evs.size() == 2);
+    CHECK(evs[0].content == nlohmann::json{{"x", 2}});
+    CHECK(evs[1].priority == proto::Priority::kHigh);
+    CHECK(evs[0].id != evs[1].id);
+    evs.clear();
+    CHECK(agent::ParseScriptOutput("{\"type\":\"a\"}\n\n{\"type\":\"b\"}\n", "s", "h", 0, &evs) == "");
+    CHECK(evs.size() == 2);
+    evs.clear();
+    CHECK(agent::ParseScriptOutput("", "s", "h", 0, &evs) == "script printed nothing");
+    CHECK(agent::ParseScriptOutput("{\"v\":1}", "s", "h", 0, &evs) == "output item 0 has no valid \"type\"");
+    CHECK(agent::ParseScriptOutput("not json", "s", "h", 0, &evs).find("output is neither JSON nor JSON lines") == 0);
+  }
+
+  TEST_CASE("ids depend on host, script and slot only, so a rerun repeats them") {
+    std::vector<proto::Event> a, b, c;
+    agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 60000, &a);
+    agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 60000, &b);
+    agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 120000, &c);
+    CHECK(a[0].id == b[0].id);
+    CHECK(a[0].id != c[0].id);
+  }
+
+  TEST_CASE("the runner runs new scripts at once, failures become argus.cron_error") {
+    testing::TempDir dir;
+    testing::WriteFile(dir / "ok.sh", "#!/bin/sh\necho '{\"type\":\"ok\"}'\n", 0755);
+    testing::WriteFile(dir / "bad.sh", "#!/bin/sh\necho boom >&2\nexit 2\n", 0755);
+    testing::WriteFile(dir / "notexec.sh", "#!/bin/sh\necho '{\"type\":\"no\"}'\n", 0644);
+    agent::CronOptions o;
+    o.dir = dir.path();
+    o.interval = 60s;
+    o.host = "h";
+    agent::CronRunner runner(o);
+    auto now = std::chrono::system_clock::time_point(std::chrono::seconds(6000));
+    auto evs = runner.RunDue(now);
+    REQUIRE(evs.size() == 2);
+    // Sorted by script name: bad.sh, ok.sh
+    CHECK(evs[0].type == "argus.cron_error");
+    CHECK(evs[0].content["script"] == "bad.sh");
+    CHECK(evs[0].content["exit_status"] == 2);
+    CHECK(evs[0].content["stderr_tail"] == "boom\n");
+    CHECK(evs[1].type == "ok");
+    CHECK(runner.RunDue(now + 30s).empty());  // not due again within the interval
+    CHECK(runner.RunDue(now + 60s).size() == 2);
+  }
+}
+
+TEST_SUITE("agent::rules") {
+  TEST_CASE("default rule extracts JSON after [metrics]") {
+    std::vector<agent::Rule> rules = {agent::DefaultLogRule()};
+    agent::RuleCounters c;
+    auto m = agent::Apply(rules, R"(2026 INFO [metrics]{"a":1,"b":{"c":"x"}})", &c);
+    REQUIRE(m);
+    CHECK(m->rule->type == "metrics");
+    CHECK(m->content == nlohmann::json{{"a", 1}, {"b", {{"c", "x"}}}});
+    CHECK_FALSE(agent::Apply(rules, "plain line", &c));
+    CHECK_FALSE(agent::Apply(rules, "[metrics]not json", &c));
+    CHECK_FALSE(agent::Apply(rules, "[metrics][1,2]", &c));
+    CHECK(c.matched == 1);
+    CHECK(c.extract_failed == 2);
+  }
+
+  TEST_CASE("a rule without extraction keeps the line, invalid UTF-8 made safe") {
+    agent::Rule r;
+    r.match = "ERROR";
+    r.type = "err";
+    agent::RuleCounters c;
+    auto m = agent::Apply({r}, std::string("ERROR \xff here"), &c);
+    REQUIRE(m);
+    CHECK(m->content["line"].get<std::string>().find("ERROR ") == 0);
+    CHECK_NOTHROW((void)m->content.dump());
+  }
+}

@@ -1,0 +1,106 @@
+#include <doctest/doctest.h>
+
+#include "http/endpoint.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+using namespace argus::http;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+Request Make(bhttp::verb method, const std::string& target) {
+  Request r{method, target, 11};
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("http::router") {
+  TEST_CASE("dispatch by path and method, 404 and 405 as JSON") {
+    Router router;
+    router.Add(bhttp::verb::get, "/a", [](const Request&, const Peer&) {
+      return Json(bhttp::status::ok, {{"ok", true}});
+    });
+    router.Add(bhttp::verb::get, "/boom", [](const Request&, const Peer&) -> Response {
+      throw std::runtime_error("secret detail");
+    });
+    Peer peer{"127.0.0.1"};
+    CHECK(router.Dispatch(Make(bhttp::verb::get, "/a?x=1"), peer).result() == bhttp::status::ok);
+    auto nf = router.Dispatch(Make(bhttp::verb::get, "/b"), peer);
+    CHECK(nf.result() == bhttp::status::not_found);
+    CHECK(nf.body() == R"({"error":"no such path: /b"})");
+    auto na = router.Dispatch(Make(bhttp::verb::post, "/a"), peer);
+    CHECK(na.result() == bhttp::status::method_not_allowed);
+    CHECK(na[bhttp::field::allow] == "GET");
+    auto boom = router.Dispatch(Make(bhttp::verb::get, "/boom"), peer);
+    CHECK(boom.result() == bhttp::status::internal_server_error);
+    CHECK(boom.body().find("secret detail") == std::string::npos);
+  }
+
+  TEST_CASE("query parameters are decoded") {
+    auto q = QueryParams("/x?type=a%2Eb&host=web+01&empty=&flag&type2=%zz");
+    CHECK(q["type"] == "a.b");
+    CHECK(q["host"] == "web 01");
+    CHECK(q["empty"] == "");
+    CHECK(q.count("flag") == 1);
+    CHECK(q["type2"] == "%zz");
+    CHECK(TargetPath("/x?y") == "/x");
+    CHECK(QueryParams("/x").empty());
+  }
+
+  TEST_CASE("secrets compare equal only when equal") {
+    CHECK(SecretEquals("abc", "abc"));
+    CHECK_FALSE(SecretEquals("abc", "abd"));
+    CHECK_FALSE(SecretEquals("abc", "abcd"));
+    CHECK_FALSE(SecretEquals("", "a"));
+    CHECK(SecretEquals("", ""));
+  }
+
+  TEST_CASE("bearer token") {
+    Request r = Make(bhttp::verb::post, "/");
+    CHECK(BearerToken(r).empty());
+    r.set(bhttp::field::authorization, "Bearer tok");
+    CHECK(BearerToken(r) == "tok");
+    r.set(bhttp::field::authorization, "bearer tok2");
+    CHECK(BearerToken(r) == "tok2");
+    r.set(bhttp::field::authorization, "Basic xyz");
+    CHECK(BearerToken(r).empty());
+  }
+}
+
+TEST_SUITE("http::endpoint") {
+  TEST_CASE("parses HOST:PORT forms and names bad ones") {
+    std::string err;
+    auto a = ParseEndpoint("127.0.0.1:9090", &err);
+    REQUIRE(a);
+    CHECK(a->host == "127.0.0.1");
+    CHECK(a->port == 9090);
+    auto b = ParseEndpoint(":80", &err);
+    REQUIRE(b);
+    CHECK(b->host == "127.0.0.1");
+    auto c = ParseEndpoint("[::1]:5", &err);
+    REQUIRE(c);
+    CHECK(c->host == "::1");
+    CHECK_FALSE(ParseEndpoint("localhost", &err));
+    CHECK(err == "'localhost' is not HOST:PORT");
+    CHECK_FALSE(ParseEndpoint("h:70000", &err));
+    CHECK_FALSE(ParseEndpoint("h:x", &err));
+    CHECK_FALSE(ParseEndpoint("h:", &err));
+  }
+}
+
+TEST_SUITE("http::metrics") {
+  TEST_CASE("renders Prometheus text with escaped labels") {
+    Metrics m;
+    m.Describe("x_total", Metrics::Kind::kCounter, "Things.");
+    m.Add("x_total", {{"route", "/a\"b"}}, 2);
+    m.Add("x_total", {{"route", "/a\"b"}});
+    m.Describe("g", Metrics::Kind::kGauge, "A gauge.");
+    m.Set("g", {}, 1.5);
+    std::string text = m.Render();
+    CHECK(text.find("# TYPE x_total counter\n") != std::string::npos);
+    CHECK(text.find("x_total{route=\"/a\\\"b\"} 3\n") != std::string::npos);
+    CHECK(text.find("# TYPE g gauge\ng 1.5\n") != std::string::npos);
+  }
+}

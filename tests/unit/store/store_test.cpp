@@ -1,0 +1,118 @@
+#include <doctest/doctest.h>
+
+#include "store/database.h"
+#include "store/reader.h"
+#include "store/schema.h"
+#include "store/writer.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using argus::proto::Event;
+
+namespace {
+
+Event Ev(std::string id, std::string type, std::string host, int64_t ts, nlohmann::json content = {{"v", 1}}) {
+  Event e;
+  e.id = std::move(id);
+  e.type = std::move(type);
+  e.host = std::move(host);
+  e.ts = ts;
+  e.recv_ts = ts + 1;
+  e.addr = "127.0.0.1";
+  e.content = std::move(content);
+  return e;
+}
+
+}  // namespace
+
+TEST_SUITE("store") {
+  TEST_CASE("a fresh database is at the latest schema version") {
+    auto db = store::Database::Open(":memory:");
+    CHECK(db->schema_version() == store::LatestSchemaVersion());
+    store::Statement s(*db, "SELECT version FROM schema_version");
+    REQUIRE(s.Step());
+    CHECK(s.Int(0) == store::LatestSchemaVersion());
+  }
+
+  TEST_CASE("a database newer than this build is refused with a clear message") {
+    testing::TempDir dir;
+    std::string path = dir / "a.db";
+    { auto db = store::Database::Open(path); db->Exec("UPDATE schema_version SET version = 999"); }
+    try {
+      store::Database::Open(path);
+      FAIL("expected a refusal");
+    } catch (const std::runtime_error& e) {
+      CHECK(std::string(e.what()).find("has schema version 999, newer than this build supports") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("the same batch written twice is stored once and counted once") {
+    auto db = store::Database::Open(":memory:");
+    store::EventWriter w(*db);
+    std::vector<Event> batch = {Ev("a", "t", "h1", 10), Ev("b", "t", "h2", 20), Ev("a", "t", "h1", 10)};
+    auto r1 = w.Write(batch);
+    CHECK(r1.stored == 2);
+    CHECK(r1.duplicates == 1);
+    auto r2 = w.Write(batch);
+    CHECK(r2.stored == 0);
+    CHECK(r2.duplicates == 3);
+    store::Reader reader(*db);
+    auto hosts = reader.Hosts();
+    REQUIRE(hosts.size() == 2);
+    CHECK(hosts[0].host == "h1");
+    CHECK(hosts[0].events == 1);
+    auto types = reader.Types();
+    REQUIRE(types.size() == 1);
+    CHECK(types[0].events == 2);
+    CHECK(types[0].first_seen == 11);
+    CHECK(types[0].last_seen == 21);
+  }
+
+  TEST_CASE("event queries filter, order newest first and page with a cursor") {
+    auto db = store::Database::Open(":memory:");
+    store::EventWriter w(*db);
+    std::vector<Event> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(Ev("e" + std::to_string(i), i % 2 ? "odd" : "even", "h", 100 + i / 2));
+    w.Write(batch);
+    store::Reader r(*db);
+    store::EventQuery q;
+    q.limit = 4;
+    auto page1 = r.Events(q);
+    REQUIRE(page1.size() == 4);
+    CHECK(page1[0].id == "e9");
+    CHECK(page1[1].id == "e8");
+    q.after = store::EventCursor{page1.back().ts, page1.back().seq};
+    auto page2 = r.Events(q);
+    REQUIRE(page2.size() == 4);
+    CHECK(page2[0].id == "e5");
+    q.after = store::EventCursor{page2.back().ts, page2.back().seq};
+    auto page3 = r.Events(q);
+    CHECK(page3.size() == 2);
+    CHECK(page3.back().id == "e0");
+
+    store::EventQuery odd;
+    odd.type = "odd";
+    odd.since = 101;
+    odd.until = 104;
+    auto rows = r.Events(odd);
+    REQUIRE(rows.size() == 3);
+    for (const auto& row : rows) {
+      CHECK(row.type == "odd");
+      CHECK(row.ts >= 101);
+      CHECK(row.ts < 104);
+    }
+    CHECK(rows[0].content == nlohmann::json{{"v", 1}});
+  }
+
+  TEST_CASE("parameters are bound, never spliced into SQL") {
+    auto db = store::Database::Open(":memory:");
+    store::EventWriter w(*db);
+    w.Write({Ev("x'; DROP TABLE events; --", "t", "h'--", 1)});
+    store::Reader r(*db);
+    store::EventQuery q;
+    q.host = "h'--";
+    auto rows = r.Events(q);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].id == "x'; DROP TABLE events; --");
+  }
+}
