@@ -107,7 +107,7 @@ void Shipper::Run(const std::atomic<bool>& stop) {
       auto wait = std::max(retry_after, std::chrono::milliseconds(jitter));
       backoff = std::min(backoff * 2, options_.max_backoff);
       if (flush_deadline && Clock::now() + wait > *flush_deadline) {
-        spdlog::warn("ship: stopping with {} events unsent; they are re-read on restart", events);
+        spdlog::warn("ship: stopping with {} events unsent; log lines among them are read again on restart", events);
         return;
       }
       // Sleep in slices so a stop request is noticed.

@@ -1,6 +1,8 @@
 #include "store/database.h"
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -90,10 +92,21 @@ std::unique_ptr<Database> Database::Open(const std::string& path, bool create) {
   // Several processes (consumers, dash) share one file: readers must not block the
   // writer, and a writer waits its turn instead of failing.
   sqlite3_busy_timeout(raw, 10000);
-  db->Exec("PRAGMA journal_mode=WAL");
-  db->Exec("PRAGMA synchronous=NORMAL");
-  db->Exec("PRAGMA foreign_keys=ON");
-  Migrate(*db);
+  // Turning a new file to WAL, or two first migrations at once, can report "locked"
+  // without consulting the busy handler (SQLite's deadlock avoidance): retry a while.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      db->Exec("PRAGMA journal_mode=WAL");
+      db->Exec("PRAGMA synchronous=NORMAL");
+      db->Exec("PRAGMA foreign_keys=ON");
+      Migrate(*db);
+      break;
+    } catch (const std::runtime_error&) {
+      int code = sqlite3_errcode(raw) & 0xff;
+      if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || attempt >= 200) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   db->schema_version_ = LatestSchemaVersion();
   return db;
 }

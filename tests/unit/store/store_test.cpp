@@ -1,5 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
 #include "store/database.h"
 #include "store/reader.h"
 #include "store/schema.h"
@@ -43,6 +49,48 @@ TEST_SUITE("store") {
       FAIL("expected a refusal");
     } catch (const std::runtime_error& e) {
       CHECK(std::string(e.what()).find("has schema version 999, newer than this build supports") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("several processes opening a new file at once all succeed") {
+    // Regression: the dash and a consumer starting together saw "database is locked".
+    // Processes, not threads: SQLite's file locks behave differently within one process.
+    for (int round = 0; round < 40; ++round) {
+      testing::TempDir dir;
+      std::string path = dir / "race.db";
+      std::vector<pid_t> children;
+      int gate[2];
+      REQUIRE(::pipe(gate) == 0);
+      for (int i = 0; i < 6; ++i) {
+        pid_t pid = ::fork();
+        if (pid == 0) {
+          // Wait at the gate so every child opens at the same moment.
+          ::close(gate[1]);
+          char c;
+          (void)::read(gate[0], &c, 1);
+          int rc = 0;
+          try {
+            auto db = store::Database::Open(path);
+            store::EventWriter(*db).Write({Ev("id" + std::to_string(i), "t", "h", 1)});
+          } catch (const std::exception& e) {
+            std::fprintf(stderr, "child %d: %s\n", i, e.what());
+            rc = 1;
+          }
+          std::_Exit(rc);
+        }
+        children.push_back(pid);
+      }
+      ::close(gate[0]);
+      ::close(gate[1]);  // opens the gate
+      int failures = 0;
+      for (pid_t pid : children) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
+      }
+      CHECK(failures == 0);
+      auto db = store::Database::Open(path);
+      CHECK(store::Reader(*db).Types().at(0).events == 6);
     }
   }
 
