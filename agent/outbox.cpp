@@ -20,7 +20,11 @@ std::vector<Item> Outbox::PopBatch(size_t max_events, size_t max_bytes, std::chr
   std::vector<Item> out;
   size_t events = 0, bytes = 0;
   std::unique_lock lock(mu_);
-  not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
+  // Bounded, so the caller gets to look at its stop flag while nothing arrives.
+  if (!not_empty_.wait_for(lock, std::max(max_delay, std::chrono::milliseconds(100)),
+                           [&] { return closed_ || !items_.empty(); })) {
+    return out;
+  }
   auto deadline = std::chrono::steady_clock::now() + max_delay;
   while (true) {
     while (!items_.empty()) {

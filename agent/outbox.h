@@ -30,6 +30,7 @@ class Outbox {
   bool Push(Item item);
   // Takes up to `max_events` events / `max_bytes` bytes; returns when full, when
   // `max_delay` has passed since the first item, or when closed. Markers ride along.
+  // Returns empty when nothing arrived within max_delay (at least 100 ms).
   std::vector<Item> PopBatch(size_t max_events, size_t max_bytes, std::chrono::milliseconds max_delay);
   // Wakes everybody; Push fails from now on, PopBatch drains what is left.
   void Close();

@@ -153,6 +153,23 @@ TEST_SUITE("e2e") {
     CHECK(found);
   }
 
+  TEST_CASE("an agent that starts while no proxy answers delivers everything once one does") {
+    Pipeline p;
+    std::filesystem::create_directories(p.dir / "cron");
+    testing::WriteFile(p.dir / "app.log", "");
+    p.StartAgent();  // the proxy port is not listening yet
+    AppendMetrics(p.dir / "app.log", 0, 20);
+    REQUIRE(testing::WaitFor([&] { return p.agent->Log().find("Connection refused") != std::string::npos; }, 20s));
+    p.Start();
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("metrics").size() >= 20; }, 60s), p.Logs());
+    auto counts = SeqCounts(p.Events("metrics"));
+    CHECK(counts.size() == 20);
+    for (const auto& [seq, n] : counts) CHECK(n == 1);
+    // A clean stop (SIGTERM) flushes and exits 0.
+    p.agent->Kill(SIGTERM);
+    CHECK(p.agent->Wait(20s) == 0);
+  }
+
   TEST_CASE("a batch POSTed twice to the proxy is stored once") {
     Pipeline p;
     p.Start();
@@ -170,5 +187,11 @@ TEST_SUITE("e2e") {
     auto types = json::parse(http::Client({"127.0.0.1", p.dash_port}).Get("/api/v1/types").body);
     REQUIRE(types["types"].size() == 1);
     CHECK(types["types"][0]["events"] == 2);
+
+    // Every server stops cleanly on SIGTERM.
+    for (auto* proc : {p.dash.get(), p.consumer.get(), p.proxy.get()}) {
+      proc->Kill(SIGTERM);
+      CHECK_MESSAGE(proc->Wait(20s) == 0, proc->Log());
+    }
   }
 }

@@ -49,6 +49,11 @@ TEST_SUITE("agent::outbox") {
     CHECK(b[0].progress);
   }
 
+  TEST_CASE("an empty outbox returns an empty batch instead of waiting forever") {
+    agent::Outbox box(10, 1 << 20);
+    CHECK(box.PopBatch(10, 1 << 20, 10ms).empty());
+  }
+
   TEST_CASE("a full outbox makes producers wait, Close releases them") {
     agent::Outbox box(2, 1 << 20);
     REQUIRE(box.Push(Ev("a")));
