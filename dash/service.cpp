@@ -39,48 +39,36 @@ std::optional<store::EventCursor> ParseCursor(const std::string& s) {
 DashService::DashService(DashOptions options)
     : options_(std::move(options)),
       pool_(options_.connections, [this] { return store::Database::Open(options_.db_path); }) {
-  metrics_.Describe("argus_dash_requests_total", http::Metrics::Kind::kCounter,
-                    "HTTP requests by route and status.");
   auto bind = [this](auto fn) {
     return [this, fn](const http::Request& r, const http::Peer& p) { return (this->*fn)(r, p); };
   };
-  router_.Add(bhttp::verb::get, "/api/v1/types", bind(&DashService::Types));
-  router_.Add(bhttp::verb::get, "/api/v1/hosts", bind(&DashService::Hosts));
+  router_.CountRequests(&metrics_, "argus_dash_requests_total");
+  router_.Add(bhttp::verb::get, "/api/v1/types", [this](const http::Request& r, const http::Peer&) {
+    return Registry(r, store::Registry::kTypes);
+  });
+  router_.Add(bhttp::verb::get, "/api/v1/hosts", [this](const http::Request& r, const http::Peer&) {
+    return Registry(r, store::Registry::kHosts);
+  });
   router_.Add(bhttp::verb::get, "/api/v1/events", bind(&DashService::Events));
   router_.Add(bhttp::verb::get, "/healthz", bind(&DashService::Healthz));
-  router_.Add(bhttp::verb::get, "/metrics", bind(&DashService::MetricsPage));
+  router_.Add(bhttp::verb::get, "/metrics",
+              [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
 }
 
 http::Response DashService::Handle(const http::Request& req, const http::Peer& peer) {
-  auto res = router_.Dispatch(req, peer);
-  std::string route(http::TargetPath(std::string_view(req.target().data(), req.target().size())));
-  if (res.result() == bhttp::status::not_found) route = "other";
-  metrics_.Add("argus_dash_requests_total", {{"route", route}, {"status", std::to_string(res.result_int())}});
-  return res;
+  return router_.Dispatch(req, peer);
 }
 
-http::Response DashService::Types(const http::Request& req, const http::Peer&) {
+http::Response DashService::Registry(const http::Request& req, store::Registry which) {
   Params p(http::QueryParams(Target(req)), {});
   if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  const char* key = which == store::Registry::kTypes ? "type" : "host";
   auto db = pool_.Acquire();
   json out = json::array();
-  for (const auto& t : store::Reader(*db).Types()) {
-    out.push_back({{"type", t.type}, {"first_seen", t.first_seen}, {"last_seen", t.last_seen},
-                   {"events", t.events}});
+  for (const auto& r : store::Reader(*db).List(which)) {
+    out.push_back({{key, r.name}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}, {"events", r.events}});
   }
-  return Json(bhttp::status::ok, {{"types", out}});
-}
-
-http::Response DashService::Hosts(const http::Request& req, const http::Peer&) {
-  Params p(http::QueryParams(Target(req)), {});
-  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
-  auto db = pool_.Acquire();
-  json out = json::array();
-  for (const auto& h : store::Reader(*db).Hosts()) {
-    out.push_back({{"host", h.host}, {"first_seen", h.first_seen}, {"last_seen", h.last_seen},
-                   {"events", h.events}});
-  }
-  return Json(bhttp::status::ok, {{"hosts", out}});
+  return Json(bhttp::status::ok, {{std::string(key) + "s", out}});
 }
 
 http::Response DashService::Events(const http::Request& req, const http::Peer&) {
@@ -126,13 +114,6 @@ http::Response DashService::Healthz(const http::Request&, const http::Peer&) {
     return JsonError(bhttp::status::service_unavailable, std::string("store unavailable: ") + e.what());
   }
   return Json(bhttp::status::ok, {{"status", "ok"}});
-}
-
-http::Response DashService::MetricsPage(const http::Request&, const http::Peer&) {
-  http::Response res{bhttp::status::ok, 11};
-  res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
-  res.body() = metrics_.Render();
-  return res;
 }
 
 }  // namespace argus::dash

@@ -8,6 +8,7 @@
 #include "http/pool.h"
 #include "http/router.h"
 #include "store/database.h"
+#include "store/reader.h"
 
 namespace argus::dash {
 
@@ -23,20 +24,18 @@ class DashService {
 
  private:
   // GET /api/v1/types -> {"types":[{type, first_seen, last_seen, events}]}
-  http::Response Types(const http::Request& req, const http::Peer& peer);
   // GET /api/v1/hosts -> {"hosts":[{host, first_seen, last_seen, events}]}
-  http::Response Hosts(const http::Request& req, const http::Peer& peer);
+  http::Response Registry(const http::Request& req, store::Registry which);
   // GET /api/v1/events?type=&host=&since=&until=&limit=&cursor=
   //   -> {"events":[...newest first], "next_cursor": "..." | null}
   http::Response Events(const http::Request& req, const http::Peer& peer);
   // GET /healthz -> 200 when the store answers a query
   http::Response Healthz(const http::Request& req, const http::Peer& peer);
-  http::Response MetricsPage(const http::Request& req, const http::Peer& peer);
 
   DashOptions options_;
   http::Pool<store::Database> pool_;
+  http::Metrics metrics_;  // before router_, which counts into it
   http::Router router_;
-  http::Metrics metrics_;
 };
 
 }  // namespace argus::dash

@@ -92,12 +92,37 @@ std::string_view BearerToken(const Request& req) {
   return v.substr(kPrefix.size());
 }
 
+Response MetricsResponse(const Metrics& metrics) {
+  Response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+  res.body() = metrics.Render();
+  res.prepare_payload();
+  return res;
+}
+
 void Router::Add(bhttp::verb method, std::string path, Handler handler) {
   routes_[std::move(path)].push_back({method, std::move(handler)});
 }
 
+void Router::CountRequests(Metrics* metrics, std::string metric) {
+  metrics_ = metrics;
+  metric_ = std::move(metric);
+  metrics_->Describe(metric_, Metrics::Kind::kCounter, "HTTP requests by route and status.");
+}
+
 Response Router::Dispatch(const Request& req, const Peer& peer) const {
   std::string_view path = TargetPath(std::string_view(req.target().data(), req.target().size()));
+  Response res = Answer(req, peer, path);
+  if (metrics_) {
+    std::string route = routes_.count(path) ? std::string(path) : "other";
+    metrics_->Add(metric_, {{"route", route}, {"status", std::to_string(res.result_int())}});
+  }
+  spdlog::debug("{} {} {} -> {}", peer.addr, std::string(req.method_string()), path.substr(0, 200),
+                res.result_int());
+  return res;
+}
+
+Response Router::Answer(const Request& req, const Peer& peer, std::string_view path) const {
   auto it = routes_.find(path);
   if (it == routes_.end()) {
     return JsonError(bhttp::status::not_found, "no such path: " + std::string(path.substr(0, 200)));

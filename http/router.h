@@ -11,6 +11,8 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "http/metrics.h"
+
 namespace argus::http {
 
 namespace bhttp = boost::beast::http;
@@ -38,9 +40,16 @@ bool SecretEquals(std::string_view a, std::string_view b);
 // The bearer token of an `Authorization: Bearer T` header, or empty.
 std::string_view BearerToken(const Request& req);
 
+// A /metrics answer in the Prometheus text format.
+Response MetricsResponse(const Metrics& metrics);
+
 class Router {
  public:
   void Add(bhttp::verb method, std::string path, Handler handler);
+  // Counts every dispatched request in `metric` by route (the path, or "other" for
+  // unknown paths, so clients cannot create series) and status. `metrics` must
+  // outlive the router.
+  void CountRequests(Metrics* metrics, std::string metric);
   // 404 for an unknown path, 405 (with Allow) for a known path and another method.
   // A handler that throws yields 500 with the exception's text logged, not sent.
   Response Dispatch(const Request& req, const Peer& peer) const;
@@ -50,7 +59,11 @@ class Router {
     bhttp::verb method;
     Handler handler;
   };
+  Response Answer(const Request& req, const Peer& peer, std::string_view path) const;
+
   std::map<std::string, std::vector<Route>, std::less<>> routes_;
+  Metrics* metrics_ = nullptr;
+  std::string metric_;
 };
 
 }  // namespace argus::http

@@ -39,23 +39,29 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
                              beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
 
-  void OnHeader(beast::error_code ec, size_t) {
+  // Ends the connection after a failed read, answering when the client can act on it.
+  // Returns false when there was no error.
+  bool ReadFailed(beast::error_code ec) {
+    if (!ec) return false;
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-      return Close();
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == bhttp::error::partial_message) {
+      Close();
+    } else if (ec == bhttp::error::body_limit) {
+      Fail(bhttp::status::payload_too_large, "request body is larger than the limit of " +
+                                                 std::to_string(server_.options_.body_limit) + " bytes");
+    } else if (ec == bhttp::error::header_limit) {
+      Fail(bhttp::status::request_header_fields_too_large,
+           "request head is larger than the limit of " + std::to_string(server_.options_.header_limit) +
+               " bytes");
+    } else {
+      Fail(bhttp::status::bad_request, "malformed HTTP request: " + ec.message());
     }
-    if (ec == bhttp::error::body_limit) {
-      return Fail(bhttp::status::payload_too_large,
-                  "request body is larger than the limit of " +
-                      std::to_string(server_.options_.body_limit) + " bytes");
-    }
-    if (ec == bhttp::error::header_limit) {
-      return Fail(bhttp::status::request_header_fields_too_large,
-                  "request head is larger than the limit of " +
-                      std::to_string(server_.options_.header_limit) + " bytes");
-    }
-    if (ec) return Fail(bhttp::status::bad_request, "malformed HTTP request: " + ec.message());
+    return true;
+  }
 
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ReadFailed(ec)) return;
     auto& req = parser_->get();
     auto expect = req.find(bhttp::field::expect);
     if (expect != req.end() && beast::iequals(expect->value(), "100-continue")) {
@@ -79,17 +85,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   }
 
   void OnRead(beast::error_code ec, size_t) {
-    if (ec == beast::error::timeout || ec == asio::error::connection_reset ||
-        ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
-      return Close();
-    }
-    if (ec == bhttp::error::body_limit) {
-      return Fail(bhttp::status::payload_too_large,
-                  "request body is larger than the limit of " +
-                      std::to_string(server_.options_.body_limit) + " bytes");
-    }
-    if (ec) return Fail(bhttp::status::bad_request, "malformed HTTP request: " + ec.message());
-
+    if (ReadFailed(ec)) return;
     Request req = parser_->release();
     Response res = server_.handler_(req, peer_);
     res.version(req.version());

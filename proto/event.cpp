@@ -12,7 +12,6 @@ bool IsTypeChar(char c, bool first) {
   return !first && (c == '_' || c == '.' || c == '-');
 }
 
-// Rejects ASCII control characters: ids and hosts end up in logs, keys and URLs.
 bool HasControlChar(std::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f) return true;
@@ -47,6 +46,19 @@ std::string WrongType(std::string_view field, std::string_view want, const json&
          TypeName(got);
 }
 
+// A host or an id: a non-empty string of at most `max` characters, no control characters
+// (they end up in logs, keys and URLs).
+std::string Name(const std::string& field, const json& v, size_t max, std::string* out) {
+  if (!v.is_string()) return WrongType(field, "a string", v);
+  *out = v.get<std::string>();
+  if (out->empty()) return "field '" + field + "' must not be empty";
+  if (out->size() > max) {
+    return "field '" + field + "' is longer than " + std::to_string(max) + " characters";
+  }
+  if (HasControlChar(*out)) return "field '" + field + "' contains control characters";
+  return {};
+}
+
 // Shared by client decoding and stream decoding; `stored` allows the proxy's fields.
 std::string DecodeFields(const json& j, const Limits& limits, bool stored, Event* out) {
   if (!j.is_object()) return "an event must be a JSON object, not " + TypeName(j);
@@ -66,30 +78,15 @@ std::string DecodeFields(const json& j, const Limits& limits, bool stored, Event
       if (!v.is_object()) return WrongType(key, "an object", v);
       e.content = v;
       has_content = true;
-    } else if (key == "host") {
-      if (!v.is_string()) return WrongType(key, "a string", v);
-      e.host = v.get<std::string>();
-      if (e.host.empty()) return "field 'host' must not be empty";
-      if (e.host.size() > limits.max_host_chars) {
-        return "field 'host' is longer than " + std::to_string(limits.max_host_chars) +
-               " characters";
-      }
-      if (HasControlChar(e.host)) return "field 'host' contains control characters";
+    } else if (key == "host" || key == "id") {
+      size_t max = key == "host" ? limits.max_host_chars : limits.max_id_chars;
+      if (auto err = Name(key, v, max, key == "host" ? &e.host : &e.id); !err.empty()) return err;
     } else if (key == "ts" || (stored && key == "recv_ts")) {
       if (!v.is_number_integer()) return WrongType(key, "an integer (ms since the epoch)", v);
       if (v.is_number_unsigned() ? v.get<uint64_t>() > (1ULL << 53) : v.get<int64_t>() < 0) {
         return "field '" + key + "' is out of range (ms since the epoch)";
       }
       (key == "ts" ? e.ts : e.recv_ts) = v.get<int64_t>();
-    } else if (key == "id") {
-      if (!v.is_string()) return WrongType(key, "a string", v);
-      e.id = v.get<std::string>();
-      if (e.id.empty()) return "field 'id' must not be empty";
-      if (e.id.size() > limits.max_id_chars) {
-        return "field 'id' is longer than " + std::to_string(limits.max_id_chars) +
-               " characters";
-      }
-      if (HasControlChar(e.id)) return "field 'id' contains control characters";
     } else if (key == "priority") {
       if (!v.is_string()) return WrongType(key, "a string", v);
       const auto& p = v.get_ref<const std::string&>();

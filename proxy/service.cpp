@@ -40,7 +40,6 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   id_prefix_ = "p" + proto::Hex64((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
                                   static_cast<uint64_t>(NowMs()));
   using K = http::Metrics::Kind;
-  metrics_.Describe("argus_proxy_requests_total", K::kCounter, "HTTP requests by route and status.");
   metrics_.Describe("argus_proxy_events_accepted_total", K::kCounter, "Events appended to Redis.");
   metrics_.Describe("argus_proxy_events_rejected_total", K::kCounter, "Events refused, by reason.");
   metrics_.Describe("argus_proxy_redis_errors_total", K::kCounter, "Failed Redis appends.");
@@ -48,19 +47,15 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   auto bind = [this](auto fn) {
     return [this, fn](const http::Request& r, const http::Peer& p) { return (this->*fn)(r, p); };
   };
+  router_.CountRequests(&metrics_, "argus_proxy_requests_total");
   router_.Add(bhttp::verb::post, "/api/v1/events", bind(&ProxyService::PostEvents));
   router_.Add(bhttp::verb::get, "/healthz", bind(&ProxyService::Healthz));
-  router_.Add(bhttp::verb::get, "/metrics", bind(&ProxyService::MetricsPage));
+  router_.Add(bhttp::verb::get, "/metrics",
+              [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
 }
 
 http::Response ProxyService::Handle(const http::Request& req, const http::Peer& peer) {
-  auto res = router_.Dispatch(req, peer);
-  std::string route(http::TargetPath(std::string_view(req.target().data(), req.target().size())));
-  if (res.result() == bhttp::status::not_found) route = "other";
-  metrics_.Add("argus_proxy_requests_total",
-               {{"route", route}, {"status", std::to_string(res.result_int())}});
-  spdlog::debug("{} {} {} -> {}", peer.addr, std::string(req.method_string()), route, res.result_int());
-  return res;
+  return router_.Dispatch(req, peer);
 }
 
 const Token* ProxyService::Authenticate(std::string_view presented) const {
@@ -130,13 +125,6 @@ http::Response ProxyService::Healthz(const http::Request&, const http::Peer&) {
   auto reply = redis->Run({"PING"});
   if (!reply.ok()) return Unavailable("redis does not answer: " + reply.error);
   return Json(bhttp::status::ok, {{"status", "ok"}});
-}
-
-http::Response ProxyService::MetricsPage(const http::Request&, const http::Peer&) {
-  http::Response res{bhttp::status::ok, 11};
-  res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
-  res.body() = metrics_.Render();
-  return res;
 }
 
 }  // namespace argus::proxy

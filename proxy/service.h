@@ -27,8 +27,6 @@ class ProxyService {
   http::Response PostEvents(const http::Request& req, const http::Peer& peer);
   // GET /healthz -> 200 {"status":"ok"} when Redis answers PING, else 503
   http::Response Healthz(const http::Request& req, const http::Peer& peer);
-  // GET /metrics -> Prometheus text
-  http::Response MetricsPage(const http::Request& req, const http::Peer& peer);
 
   // The matching token, or nullptr. Every configured token is compared, in constant time.
   const Token* Authenticate(std::string_view presented) const;
@@ -36,8 +34,8 @@ class ProxyService {
 
   ProxyOptions options_;
   http::Pool<queue::Redis> pool_;
+  http::Metrics metrics_;  // before router_, which counts into it
   http::Router router_;
-  http::Metrics metrics_;
   std::string id_prefix_;          // random per process, so assigned ids never collide
   std::atomic<uint64_t> id_seq_{0};
 };

@@ -2,16 +2,11 @@
 
 namespace argus::store {
 
-std::vector<TypeRow> Reader::Types() {
-  Statement s(db_, "SELECT type, first_seen, last_seen, events FROM types ORDER BY type");
-  std::vector<TypeRow> out;
-  while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2), s.Int(3)});
-  return out;
-}
-
-std::vector<HostRow> Reader::Hosts() {
-  Statement s(db_, "SELECT host, first_seen, last_seen, events FROM hosts ORDER BY host");
-  std::vector<HostRow> out;
+std::vector<RegistryRow> Reader::List(Registry which) {
+  Statement s(db_, which == Registry::kTypes
+                       ? "SELECT type, first_seen, last_seen, events FROM types ORDER BY type"
+                       : "SELECT host, first_seen, last_seen, events FROM hosts ORDER BY host");
+  std::vector<RegistryRow> out;
   while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2), s.Int(3)});
   return out;
 }

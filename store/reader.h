@@ -13,13 +13,11 @@
 
 namespace argus::store {
 
-struct TypeRow {
-  std::string type;
-  int64_t first_seen = 0, last_seen = 0, events = 0;
-};
+// The registries the writer keeps: one row per type, one per host.
+enum class Registry { kTypes, kHosts };
 
-struct HostRow {
-  std::string host;
+struct RegistryRow {
+  std::string name;  // the type or the host
   int64_t first_seen = 0, last_seen = 0, events = 0;
 };
 
@@ -44,8 +42,9 @@ struct EventRow {
 class Reader {
  public:
   explicit Reader(Database& db) : db_(db) {}
-  std::vector<TypeRow> Types();
-  std::vector<HostRow> Hosts();
+  std::vector<RegistryRow> List(Registry which);
+  std::vector<RegistryRow> Types() { return List(Registry::kTypes); }
+  std::vector<RegistryRow> Hosts() { return List(Registry::kHosts); }
   // Newest first (ts, then arrival order).
   std::vector<EventRow> Events(const EventQuery& q);
 

@@ -107,7 +107,7 @@ TEST_SUITE("store") {
     store::Reader reader(*db);
     auto hosts = reader.Hosts();
     REQUIRE(hosts.size() == 2);
-    CHECK(hosts[0].host == "h1");
+    CHECK(hosts[0].name == "h1");
     CHECK(hosts[0].events == 1);
     auto types = reader.Types();
     REQUIRE(types.size() == 1);
