@@ -30,11 +30,12 @@ Client::~Client() = default;
 
 namespace {
 
-beast::error_code RunUntilDone(asio::io_context& ioc, const bool& done) {
+// Runs handlers until the operation's own completion handler has set `done`, so no
+// handler that refers to the caller's stack is left queued.
+void RunUntilDone(asio::io_context& ioc, const bool& done) {
   ioc.restart();
   while (!done && ioc.run_one() > 0) {
   }
-  return {};
 }
 
 }  // namespace
