@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Argus builds and tests with. Idempotent: when every
 # package is already present it touches nothing (no apt-get update, no root needed).
+# `install-deps.sh bench` adds what the benchmarks in bench/ drive load with.
 set -euo pipefail
 
 PACKAGES=(
@@ -9,6 +10,12 @@ PACKAGES=(
   doctest-dev libspdlog-dev libcli11-dev libssl-dev zlib1g-dev
   redis-server redis-tools sqlite3 curl python3 procps
 )
+for group in "$@"; do
+  case "$group" in
+    bench) PACKAGES+=(wrk) ;;
+    *) echo "install-deps: unknown group '$group' (known: bench)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do
