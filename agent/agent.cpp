@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "proto/hash.h"
@@ -62,7 +63,7 @@ void Agent::TailLoop(const std::atomic<bool>& stop) {
       e.ts = now;
       e.id = LineEventId(options_.host, line);
       e.priority = m->rule->priority;
-      e.content = std::move(m->content);
+      e.content = m->content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       if (!outbox_.Push(EventItem(std::move(e)))) return;
     }
     for (auto& p : progress) {

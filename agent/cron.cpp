@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "proto/hash.h"
@@ -172,13 +173,14 @@ std::string ParseScriptOutput(const std::string& out, const std::string& script,
     if (o.contains("priority") && o["priority"] == "high") e.priority = proto::Priority::kHigh;
     if (o.contains("content")) {
       if (!o["content"].is_object()) return "output item " + std::to_string(i) + " has a non-object \"content\"";
-      e.content = o["content"];
+      e.content = o["content"].dump();
     } else {
       // A flat object: every other field is content.
-      e.content = nlohmann::json::object();
+      json content = json::object();
       for (auto& [k, v] : o.items()) {
-        if (k != "type" && k != "priority") e.content[k] = v;
+        if (k != "type" && k != "priority") content[k] = v;
       }
+      e.content = content.dump();
     }
     events->push_back(std::move(e));
   }
@@ -243,9 +245,10 @@ std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_poi
     e.host = options_.host;
     e.ts = slot;
     e.id = "c" + proto::Hex64(proto::HashParts({options_.host, name})) + "-" + std::to_string(slot) + "-error";
-    e.content = {{"script", name}, {"error", error}, {"exit_status", run.exit_status},
-                 {"timed_out", run.timed_out}, {"stderr_tail", Tail(run.err, 2048)}};
-    e.content = nlohmann::json::parse(e.content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    // stderr is raw bytes: invalid UTF-8 is replaced, not allowed to break the JSON.
+    e.content = nlohmann::json{{"script", name}, {"error", error}, {"exit_status", run.exit_status},
+                               {"timed_out", run.timed_out}, {"stderr_tail", Tail(run.err, 2048)}}
+                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     events.push_back(std::move(e));
   }
   return events;

@@ -1,11 +1,14 @@
 #include "proto/event.h"
 
-#include "proto/json_depth.h"
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 namespace argus::proto {
 namespace {
 
-using nlohmann::json;
+namespace dom = simdjson::dom;
 
 bool IsTypeChar(char c, bool first) {
   if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
@@ -19,99 +22,142 @@ bool HasControlChar(std::string_view s) {
   return false;
 }
 
-// Depth of a parsed value; the raw-text pre-scan bounds the recursion.
-size_t Depth(const json& j) {
-  if (!j.is_structured()) return 0;
+// Depth of a value (a scalar is 0); bounded by the parser's depth limit.
+size_t Depth(dom::element e) {
   size_t inner = 0;
-  for (const auto& v : j) inner = std::max(inner, Depth(v));
-  return inner + 1;
-}
-
-std::string TypeName(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::number_float: return "a fractional number";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "an unsupported value";
+  if (e.is_object()) {
+    for (auto field : dom::object(e)) inner = std::max(inner, Depth(field.value));
+    return inner + 1;
   }
+  if (e.is_array()) {
+    for (auto v : dom::array(e)) inner = std::max(inner, Depth(v));
+    return inner + 1;
+  }
+  return 0;
 }
 
-std::string WrongType(std::string_view field, std::string_view want, const json& got) {
-  return "field '" + std::string(field) + "' must be " + std::string(want) + ", not " +
-         TypeName(got);
+std::string TypeName(dom::element e) {
+  switch (e.type()) {
+    case dom::element_type::NULL_VALUE: return "null";
+    case dom::element_type::BOOL: return "a boolean";
+    case dom::element_type::DOUBLE: return "a fractional number";
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64: return "an integer";
+    case dom::element_type::STRING: return "a string";
+    case dom::element_type::ARRAY: return "an array";
+    case dom::element_type::OBJECT: return "an object";
+  }
+  return "an unsupported value";
+}
+
+std::string WrongType(std::string_view field, std::string_view want, dom::element got) {
+  return "field '" + std::string(field) + "' must be " + std::string(want) + ", not " + TypeName(got);
 }
 
 // A host or an id: a non-empty string of at most `max` characters, no control characters
 // (they end up in logs, keys and URLs).
-std::string Name(const std::string& field, const json& v, size_t max, std::string* out) {
+std::string Name(std::string_view field, dom::element v, size_t max, std::string* out) {
   if (!v.is_string()) return WrongType(field, "a string", v);
-  *out = v.get<std::string>();
-  if (out->empty()) return "field '" + field + "' must not be empty";
-  if (out->size() > max) {
-    return "field '" + field + "' is longer than " + std::to_string(max) + " characters";
-  }
-  if (HasControlChar(*out)) return "field '" + field + "' contains control characters";
+  *out = std::string(std::string_view(v));
+  std::string f(field);
+  if (out->empty()) return "field '" + f + "' must not be empty";
+  if (out->size() > max) return "field '" + f + "' is longer than " + std::to_string(max) + " characters";
+  if (HasControlChar(*out)) return "field '" + f + "' contains control characters";
   return {};
 }
 
 // Shared by client decoding and stream decoding; `stored` allows the proxy's fields.
-std::string DecodeFields(const json& j, const Limits& limits, bool stored, Event* out) {
+std::string DecodeFields(dom::element j, const Limits& limits, bool stored, Event* out) {
   if (!j.is_object()) return "an event must be a JSON object, not " + TypeName(j);
+  if (!stored) {
+    size_t depth = Depth(j);
+    if (depth > limits.max_depth) {
+      return "event nesting depth " + std::to_string(depth) + " exceeds the limit of " +
+             std::to_string(limits.max_depth);
+    }
+  }
   Event e;
   bool has_type = false;
   bool has_content = false;
-  for (const auto& [key, v] : j.items()) {
+  for (auto [key, v] : dom::object(j)) {
     if (key == "type") {
       if (!v.is_string()) return WrongType(key, "a string", v);
-      e.type = v.get<std::string>();
+      e.type = std::string(std::string_view(v));
       if (!IsValidType(e.type)) {
-        return "field 'type' must match [a-z0-9][a-z0-9_.-]{0,63}, got \"" +
-               e.type.substr(0, 80) + "\"";
+        return "field 'type' must match [a-z0-9][a-z0-9_.-]{0,63}, got " + JsonString(e.type.substr(0, 80));
       }
       has_type = true;
     } else if (key == "content") {
       if (!v.is_object()) return WrongType(key, "an object", v);
-      e.content = v;
+      e.content = simdjson::minify(v);
       has_content = true;
     } else if (key == "host" || key == "id") {
       size_t max = key == "host" ? limits.max_host_chars : limits.max_id_chars;
       if (auto err = Name(key, v, max, key == "host" ? &e.host : &e.id); !err.empty()) return err;
     } else if (key == "ts" || (stored && key == "recv_ts")) {
-      if (!v.is_number_integer()) return WrongType(key, "an integer (ms since the epoch)", v);
-      if (v.is_number_unsigned() ? v.get<uint64_t>() > (1ULL << 53) : v.get<int64_t>() < 0) {
-        return "field '" + key + "' is out of range (ms since the epoch)";
-      }
-      (key == "ts" ? e.ts : e.recv_ts) = v.get<int64_t>();
+      const bool in_range = (v.is_int64() && int64_t(v) >= 0) ||
+                            (v.is_uint64() && uint64_t(v) <= (uint64_t{1} << 53));
+      if (!v.is_int64() && !v.is_uint64()) return WrongType(key, "an integer (ms since the epoch)", v);
+      if (!in_range) return "field '" + std::string(key) + "' is out of range (ms since the epoch)";
+      (key == "ts" ? e.ts : e.recv_ts) = v.is_int64() ? int64_t(v) : static_cast<int64_t>(uint64_t(v));
     } else if (key == "priority") {
       if (!v.is_string()) return WrongType(key, "a string", v);
-      const auto& p = v.get_ref<const std::string&>();
+      std::string_view p(v);
       if (p == "high") {
         e.priority = Priority::kHigh;
       } else if (p == "normal") {
         e.priority = Priority::kNormal;
       } else {
-        return "field 'priority' must be \"high\" or \"normal\", got \"" + p.substr(0, 40) +
-               "\"";
+        return "field 'priority' must be \"high\" or \"normal\", got " + JsonString(p.substr(0, 40));
       }
     } else if (stored && key == "addr") {
       if (!v.is_string()) return WrongType(key, "a string", v);
-      e.addr = v.get<std::string>();
+      e.addr = std::string(std::string_view(v));
     } else if (key == "recv_ts" || key == "addr") {
-      return "field '" + key + "' is set by the proxy and must not be sent";
+      return "field '" + std::string(key) + "' is set by the proxy and must not be sent";
     } else {
-      return "unknown field '" + key.substr(0, 64) +
+      return "unknown field '" + std::string(key.substr(0, 64)) +
              "' (allowed: type, content, host, ts, id, priority)";
     }
   }
   if (!has_type) return "missing required field 'type'";
   if (!has_content) return "missing required field 'content' (an object)";
+  if (!stored) {
+    // The event as compact JSON: content, the other values, and their keys and quotes.
+    size_t bytes = e.content.size() + e.type.size() + e.host.size() + e.id.size() + 80;
+    if (bytes > limits.max_event_bytes) {
+      return "event is about " + std::to_string(bytes) + " bytes as JSON; the limit is " +
+             std::to_string(limits.max_event_bytes);
+    }
+  }
   *out = std::move(e);
   return {};
+}
+
+// One parser per thread: it keeps its buffers between requests.
+dom::parser& ThreadParser(size_t max_depth) {
+  thread_local dom::parser parser;
+  if (parser.max_depth() != max_depth) {
+    if (parser.allocate(std::max<size_t>(parser.capacity(), 4096), max_depth) != simdjson::SUCCESS) {
+      throw std::bad_alloc();
+    }
+  }
+  return parser;
+}
+
+// Why a body is not JSON, with a byte position where one can be had.
+std::string MalformedMessage(std::string_view body, simdjson::error_code code) {
+  if (code == simdjson::UTF8_ERROR) return "the body is not valid UTF-8";
+  if (code == simdjson::EMPTY) return "the body is empty: it must be {\"events\":[...]}";
+  // Rare path: nlohmann parses iteratively and reports where the text went wrong.
+  try {
+    nlohmann::json again = nlohmann::json::parse(body);
+    (void)again;
+  } catch (const nlohmann::json::parse_error& e) {
+    return "malformed JSON at byte " + std::to_string(e.byte) + ": the body must be {\"events\":[...]}";
+  }
+  return std::string("malformed JSON (") + simdjson::error_message(code) +
+         "): the body must be {\"events\":[...]}";
 }
 
 }  // namespace
@@ -128,20 +174,6 @@ bool IsValidType(std::string_view type) {
   return true;
 }
 
-std::string DecodeEvent(const json& j, const Limits& limits, Event* out) {
-  size_t depth = Depth(j);
-  if (depth > limits.max_depth) {
-    return "event nesting depth " + std::to_string(depth) + " exceeds the limit of " +
-           std::to_string(limits.max_depth);
-  }
-  size_t bytes = j.dump().size();
-  if (bytes > limits.max_event_bytes) {
-    return "event is " + std::to_string(bytes) + " bytes; the limit is " +
-           std::to_string(limits.max_event_bytes);
-  }
-  return DecodeFields(j, limits, /*stored=*/false, out);
-}
-
 BatchResult DecodeBatch(std::string_view body, const Limits& limits) {
   BatchResult r;
   auto fail = [&r](int status, std::string msg) {
@@ -150,85 +182,109 @@ BatchResult DecodeBatch(std::string_view body, const Limits& limits) {
     return std::move(r);
   };
   if (body.size() > limits.max_batch_bytes) {
-    return fail(413, "request body is " + std::to_string(body.size()) +
-                         " bytes; the limit is " + std::to_string(limits.max_batch_bytes));
+    return fail(413, "request body is " + std::to_string(body.size()) + " bytes; the limit is " +
+                         std::to_string(limits.max_batch_bytes));
   }
   // The envelope adds two levels (object, array). Twice the per-event limit is the
   // hard stop for the whole body; an event between the two limits is refused alone.
   const size_t hard_depth = 2 * limits.max_depth + 2;
-  if (JsonDepth(body, hard_depth) > hard_depth) {
+  dom::parser& parser = ThreadParser(hard_depth);
+  dom::element doc;
+  auto code = parser.parse(body.data(), body.size(), /*realloc_if_needed=*/true).get(doc);
+  if (code == simdjson::DEPTH_ERROR) {
     return fail(400, "JSON nesting is deeper than " + std::to_string(hard_depth) +
-                         " levels; an event may nest at most " +
-                         std::to_string(limits.max_depth));
+                         " levels; an event may nest at most " + std::to_string(limits.max_depth));
   }
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    // Parse again with exceptions for the position of the error; bodies are bounded.
-    try {
-      json again = json::parse(body);
-      (void)again;
-    } catch (const json::parse_error& e) {
-      return fail(400, "malformed JSON at byte " + std::to_string(e.byte) +
-                           ": the body must be {\"events\":[...]}");
-    }
-    return fail(400, "malformed JSON: the body must be {\"events\":[...]}");
-  }
+  if (code) return fail(400, MalformedMessage(body, code));
   if (!doc.is_object()) {
     return fail(400, "the body must be a JSON object {\"events\":[...]}, not " + TypeName(doc));
   }
-  auto it = doc.find("events");
-  if (it == doc.end()) return fail(400, "missing field 'events' (an array of events)");
-  for (const auto& [key, v] : doc.items()) {
-    if (key != "events") return fail(400, "unknown field '" + key.substr(0, 64) + "' in the body; only 'events' is allowed");
+  dom::element events;
+  bool found = false;
+  for (auto [key, v] : dom::object(doc)) {
+    if (key != "events") {
+      return fail(400, "unknown field '" + std::string(key.substr(0, 64)) +
+                           "' in the body; only 'events' is allowed");
+    }
+    events = v;
+    found = true;
   }
-  if (!it->is_array()) return fail(400, WrongType("events", "an array", *it));
-  if (it->size() > limits.max_batch_events) {
-    return fail(413, "batch has " + std::to_string(it->size()) + " events; the limit is " +
+  if (!found) return fail(400, "missing field 'events' (an array of events)");
+  if (!events.is_array()) return fail(400, WrongType("events", "an array", events));
+  dom::array list(events);
+  size_t n = list.size();
+  if (n > limits.max_batch_events) {
+    return fail(413, "batch has " + std::to_string(n) + " events; the limit is " +
                          std::to_string(limits.max_batch_events));
   }
-  r.events.reserve(it->size());
-  for (size_t i = 0; i < it->size(); ++i) {
+  r.events.reserve(n);
+  size_t i = 0;
+  for (dom::element item : list) {
     Event e;
-    std::string err = DecodeEvent((*it)[i], limits, &e);
+    std::string err = DecodeFields(item, limits, /*stored=*/false, &e);
     if (err.empty()) {
       r.events.push_back(std::move(e));
       r.event_index.push_back(i);
     } else {
       r.rejected.push_back({i, std::move(err)});
     }
+    ++i;
   }
   return r;
 }
 
-json ToJson(const Event& e) {
-  json j = json::object();
-  j["id"] = e.id;
-  j["type"] = e.type;
-  if (!e.host.empty()) j["host"] = e.host;
-  if (e.ts) j["ts"] = *e.ts;
-  j["priority"] = PriorityName(e.priority);
-  j["content"] = e.content;
-  if (e.recv_ts) j["recv_ts"] = *e.recv_ts;
-  if (!e.addr.empty()) j["addr"] = e.addr;
-  if (e.id.empty()) j.erase("id");
-  return j;
+std::string JsonString(std::string_view s) {
+  if (!simdjson::validate_utf8(s.data(), s.size())) {
+    return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+  return out;
 }
 
 std::string Serialize(const Event& e) {
-  // Invalid UTF-8 in content cannot come from a parsed body, but agents build events
-  // from raw log bytes: replace rather than throw.
-  return ToJson(e).dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(e.content.size() + e.type.size() + e.host.size() + e.id.size() + e.addr.size() + 120);
+  out += '{';
+  if (!e.id.empty()) out += "\"id\":" + JsonString(e.id) + ',';
+  out += "\"type\":" + JsonString(e.type);
+  if (!e.host.empty()) out += ",\"host\":" + JsonString(e.host);
+  if (e.ts) out += ",\"ts\":" + std::to_string(*e.ts);
+  out += ",\"priority\":\"";
+  out += PriorityName(e.priority);
+  out += "\",\"content\":";
+  out += e.content.empty() ? std::string("{}") : e.content;
+  if (e.recv_ts) out += ",\"recv_ts\":" + std::to_string(*e.recv_ts);
+  if (!e.addr.empty()) out += ",\"addr\":" + JsonString(e.addr);
+  out += '}';
+  return out;
 }
 
 std::string Deserialize(std::string_view text, Event* out) {
   Limits lenient;
   lenient.max_event_bytes = SIZE_MAX;
-  if (JsonDepth(text, 2 * lenient.max_depth + 2) > 2 * lenient.max_depth + 2) {
-    return "stored event nests too deeply";
+  dom::parser& parser = ThreadParser(2 * lenient.max_depth + 2);
+  dom::element doc;
+  if (auto code = parser.parse(text.data(), text.size(), true).get(doc); code) {
+    return std::string("stored event is not valid JSON (") + simdjson::error_message(code) + ")";
   }
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return "stored event is not valid JSON";
-  return DecodeFields(j, lenient, /*stored=*/true, out);
+  return DecodeFields(doc, lenient, /*stored=*/true, out);
 }
 
 }  // namespace argus::proto

@@ -95,7 +95,7 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
       // A client that sets ts gets an id derived from what the event is, so its
       // retries collapse; without ts nothing tells a retry from a new event.
       e.id = e.ts ? "h" + proto::Hex64(proto::HashParts(
-                              {e.type, e.host, std::to_string(*e.ts), e.content.dump()}))
+                              {e.type, e.host, std::to_string(*e.ts), e.content}))
                   : AssignId();
     }
     if (!e.ts) e.ts = now;

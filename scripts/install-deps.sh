@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   cmake g++ make pkg-config
-  libboost1.81-dev libhiredis-dev libsqlite3-dev nlohmann-json3-dev
+  libboost1.81-dev libhiredis-dev libsqlite3-dev nlohmann-json3-dev libsimdjson-dev
   doctest-dev libspdlog-dev libcli11-dev libssl-dev zlib1g-dev
   redis-server redis-tools sqlite3 curl python3 procps
 )

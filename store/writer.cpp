@@ -29,7 +29,7 @@ WriteResult EventWriter::Write(const std::vector<proto::Event>& events) {
         .Bind(5, recv_ts)
         .Bind(6, proto::PriorityName(e.priority))
         .Bind(7, e.addr)
-        .Bind(8, e.content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        .Bind(8, e.content);
     insert_.Run();
     if (db_.Changes() == 0) {
       ++result.duplicates;

@@ -22,7 +22,7 @@ proto::Event Ev(const std::string& type, const std::string& id, const std::strin
   e.ts = 1000;
   e.recv_ts = 1001;
   e.addr = "127.0.0.1";
-  e.content = {{"id", id}};
+  e.content = "{\"id\":" + proto::JsonString(id) + "}";
   return e;
 }
 

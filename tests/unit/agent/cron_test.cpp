@@ -39,13 +39,13 @@ TEST_SUITE("agent::cron") {
     std::vector<proto::Event> evs;
     CHECK(agent::ParseScriptOutput(R"({"type":"a","v":1})", "s", "h", 60000, &evs) == "");
     REQUIRE(evs.size() == 1);
-    CHECK(evs[0].content == nlohmann::json{{"v", 1}});
+    CHECK(nlohmann::json::parse(evs[0].content) == nlohmann::json{{"v", 1}});
     CHECK(evs[0].ts == 60000);
     CHECK(evs[0].host == "h");
     evs.clear();
     CHECK(agent::ParseScriptOutput(R"([{"type":"a","content":{"x":2}},{"type":"b","priority":"high"}])", "s", "h", 0, &evs) == "");
     REQUIRE(evs.size() == 2);
-    CHECK(evs[0].content == nlohmann::json{{"x", 2}});
+    CHECK(nlohmann::json::parse(evs[0].content) == nlohmann::json{{"x", 2}});
     CHECK(evs[1].priority == proto::Priority::kHigh);
     CHECK(evs[0].id != evs[1].id);
     evs.clear();
@@ -81,9 +81,10 @@ TEST_SUITE("agent::cron") {
     REQUIRE(evs.size() == 2);
     // Sorted by script name: bad.sh, ok.sh
     CHECK(evs[0].type == "argus.cron_error");
-    CHECK(evs[0].content["script"] == "bad.sh");
-    CHECK(evs[0].content["exit_status"] == 2);
-    CHECK(evs[0].content["stderr_tail"] == "boom\n");
+    auto err = nlohmann::json::parse(evs[0].content);
+    CHECK(err["script"] == "bad.sh");
+    CHECK(err["exit_status"] == 2);
+    CHECK(err["stderr_tail"] == "boom\n");
     CHECK(evs[1].type == "ok");
     CHECK(runner.RunDue(now + 30s).empty());  // not due again within the interval
     CHECK(runner.RunDue(now + 60s).size() == 2);

@@ -17,7 +17,7 @@ using argus::proto::Event;
 
 namespace {
 
-Event Ev(std::string id, std::string type, std::string host, int64_t ts, nlohmann::json content = {{"v", 1}}) {
+Event Ev(std::string id, std::string type, std::string host, int64_t ts, std::string content = R"({"v":1})") {
   Event e;
   e.id = std::move(id);
   e.type = std::move(type);
