@@ -22,7 +22,7 @@ struct ProxyOptions {
   http::Endpoint redis{"127.0.0.1", 6379};
   std::vector<Token> tokens;
   std::string admin_token;
-  int threads = 0;  // 0: one per core
+  int threads = 0;  // 0: two per core (see argus-proxy --help)
   int shards = 4;
   proto::Limits limits;
 };
