@@ -31,8 +31,9 @@ xadd_rate=$(redis-benchmark -p "$redis_port" -c "$connections" -P "$batch" -n 20
 redis-cli -p "$redis_port" flushall >/dev/null
 
 proxy_port=$(free_port)
+# No consumer drains the streams here: the backlog limit would turn the run into 503s.
 "$bin/argus-proxy" --listen "127.0.0.1:$proxy_port" --redis "127.0.0.1:$redis_port" \
-  --token bench-token --log-level warn >"$work/proxy.log" 2>&1 &
+  --token bench-token --backlog-limit 0 --log-level warn >"$work/proxy.log" 2>&1 &
 bench_pids+=($!)
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$proxy_port/healthz" >/dev/null && break; sleep 0.1; done
 

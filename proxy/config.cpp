@@ -26,6 +26,23 @@ size_t SizeField(const json& v, const std::string& key) {
   return v.get<size_t>();
 }
 
+double RateField(const json& v, const std::string& key) {
+  if (!v.is_number() || v.get<double>() < 0) throw std::runtime_error("'" + key + "' must be a number >= 0");
+  return v.get<double>();
+}
+
+// {"events_per_s": N, "burst": M}
+RateLimit RateObject(const json& v, const std::string& key) {
+  if (!v.is_object()) throw std::runtime_error("'" + key + "' must be an object {\"events_per_s\":…, \"burst\":…}");
+  RateLimit r;
+  for (const auto& [k, x] : v.items()) {
+    if (k == "events_per_s") r.events_per_s = RateField(x, key + "." + k);
+    else if (k == "burst") r.burst = RateField(x, key + "." + k);
+    else throw std::runtime_error("unknown key '" + key + "." + k + "' (allowed: events_per_s, burst)");
+  }
+  return r;
+}
+
 }  // namespace
 
 void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
@@ -61,8 +78,10 @@ void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
               if (tk == "host") {
                 if (!tv.is_string()) throw std::runtime_error("'tokens[].host' must be a string");
                 tok.host = tv.get<std::string>();
+              } else if (tk == "rate_limit") {
+                tok.rate = RateObject(tv, "tokens[].rate_limit");
               } else if (tk != "token") {
-                throw std::runtime_error("unknown key 'tokens[]." + tk + "' (allowed: token, host)");
+                throw std::runtime_error("unknown key 'tokens[]." + tk + "' (allowed: token, host, rate_limit)");
               }
             }
             opts->tokens.push_back(std::move(tok));
@@ -70,6 +89,11 @@ void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
             throw std::runtime_error("'tokens' entries must be strings or {\"token\":…,\"host\":…}");
           }
         }
+      } else if (key == "rate_limit") {
+        opts->rate = RateObject(v, key);
+      } else if (key == "backlog_limit") {
+        if (!v.is_number_unsigned()) throw std::runtime_error("'backlog_limit' must be an integer >= 0");
+        opts->backlog_limit = v.get<int64_t>();
       } else if (key == "limits") {
         if (!v.is_object()) throw std::runtime_error("'limits' must be an object");
         for (const auto& [lk, lv] : v.items()) {

@@ -4,7 +4,11 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+#include <optional>
+
 #include "http/endpoint.h"
+#include "proxy/rate_limiter.h"
 #include "proto/event.h"
 #include "queue/redis.h"
 
@@ -15,6 +19,7 @@ namespace argus::proxy {
 struct Token {
   std::string token;
   std::string host;
+  std::optional<RateLimit> rate;  // overrides ProxyOptions::rate for this token
 };
 
 struct ProxyOptions {
@@ -25,6 +30,9 @@ struct ProxyOptions {
   int threads = 0;  // 0: two per core (see argus-proxy --help)
   int shards = 4;
   proto::Limits limits;
+  RateLimit rate;                       // per token, in events; 0 = unlimited
+  int64_t backlog_limit = 1000000;      // per type, events not yet stored; 0 = none
+  std::chrono::milliseconds backlog_poll{1000};
 };
 
 // Reads a config file into `opts` (fields present override the defaults). Unknown

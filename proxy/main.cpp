@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> tokens;
   std::string admin_token;
   int threads = 0, shards = 0;
+  double rate = -1, burst = -1;
+  int64_t backlog_limit = -1;
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on")->capture_default_str();
   app.add_option("--redis", redis, "HOST:PORT of the Redis server")->capture_default_str();
   app.add_option("--token", tokens, "agent token accepted as 'Authorization: Bearer T' (repeatable)");
@@ -22,6 +24,10 @@ int main(int argc, char** argv) {
                  "server threads (default: two per core, since a request holds its thread while "
                  "Redis appends its batch)");
   app.add_option("--shards", shards, "streams per event type (default 4); consumers must agree");
+  app.add_option("--rate-limit", rate, "events per second each token may send on average (0: unlimited, the default)");
+  app.add_option("--rate-burst", burst, "events a token may send at once (default: one second's worth)");
+  app.add_option("--backlog-limit", backlog_limit,
+                 "events of one type waiting in Redis before the proxy answers 503 (default 1000000; 0: none)");
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -44,6 +50,9 @@ int main(int argc, char** argv) {
     if (!admin_token.empty()) opts.admin_token = admin_token;
     if (threads > 0) opts.threads = threads;
     if (shards > 0) opts.shards = shards;
+    if (rate >= 0) opts.rate.events_per_s = rate;
+    if (burst >= 0) opts.rate.burst = burst;
+    if (backlog_limit >= 0) opts.backlog_limit = backlog_limit;
     if (opts.tokens.empty()) {
       throw std::runtime_error("no agent token: give --token T or 'tokens' in --config");
     }

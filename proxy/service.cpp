@@ -22,9 +22,9 @@ int64_t NowMs() {
       .count();
 }
 
-http::Response Unavailable(std::string_view why) {
+http::Response Unavailable(std::string_view why, int retry_after_s = 1) {
   auto res = JsonError(bhttp::status::service_unavailable, why);
-  res.set(bhttp::field::retry_after, "1");
+  res.set(bhttp::field::retry_after, std::to_string(retry_after_s));
   return res;
 }
 
@@ -43,6 +43,10 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   metrics_.Describe("argus_proxy_events_accepted_total", K::kCounter, "Events appended to Redis.");
   metrics_.Describe("argus_proxy_events_rejected_total", K::kCounter, "Events refused, by reason.");
   metrics_.Describe("argus_proxy_redis_errors_total", K::kCounter, "Failed Redis appends.");
+  metrics_.Describe("argus_proxy_backlog_events", K::kGauge,
+                    "Events of a type in Redis not yet stored by a consumer (unread + unacknowledged).");
+  metrics_.Describe("argus_proxy_throttled_total", K::kCounter,
+                    "Batches refused for flow control, by reason (rate, backlog).");
 
   auto bind = [this](auto fn) {
     return [this, fn](const http::Request& r, const http::Peer& p) { return (this->*fn)(r, p); };
@@ -50,12 +54,47 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   router_.CountRequests(&metrics_, "argus_proxy_requests_total");
   router_.Add(bhttp::verb::post, "/api/v1/events", bind(&ProxyService::PostEvents));
   router_.Add(bhttp::verb::get, "/healthz", bind(&ProxyService::Healthz));
+  if (options_.backlog_limit > 0) {
+    backlog_thread_ = std::jthread([this](std::stop_token stop) { PollBacklog(stop); });
+  }
   router_.Add(bhttp::verb::get, "/metrics",
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
 }
 
 http::Response ProxyService::Handle(const http::Request& req, const http::Peer& peer) {
   return router_.Dispatch(req, peer);
+}
+
+ProxyService::~ProxyService() = default;
+
+void ProxyService::PollBacklog(std::stop_token stop) {
+  queue::Redis redis(queue::RedisOptions{options_.redis.host, options_.redis.port});
+  while (!stop.stop_requested()) {
+    auto types = redis.Run({"SMEMBERS", std::string(queue::kTypesKey)});
+    if (types.ok()) {
+      std::map<std::string, int64_t> fresh;
+      for (const auto& type : types.strings()) {
+        std::string err;
+        int64_t n = queue::TypeBacklog(redis, type, options_.shards, &err);
+        if (n < 0) break;
+        fresh[type] = n;
+        metrics_.Set("argus_proxy_backlog_events", {{"type", type}}, static_cast<double>(n));
+      }
+      std::lock_guard lock(backlog_mu_);
+      backlog_ = std::move(fresh);
+    }
+    // Sleep in slices so destruction does not wait a whole period.
+    auto until = std::chrono::steady_clock::now() + options_.backlog_poll;
+    while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+int64_t ProxyService::Backlog(const std::string& type) const {
+  std::lock_guard lock(backlog_mu_);
+  auto it = backlog_.find(type);
+  return it == backlog_.end() ? 0 : it->second;
 }
 
 const Token* ProxyService::Authenticate(std::string_view presented) const {
@@ -83,6 +122,32 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
   if (!batch.error.empty()) {
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "bad_request"}});
     return JsonError(static_cast<bhttp::status>(batch.status), batch.error);
+  }
+
+  // Flow control: the whole batch waits, so the agent keeps it and nothing is lost.
+  if (options_.backlog_limit > 0) {
+    for (const auto& e : batch.events) {
+      int64_t backlog = Backlog(e.type);
+      if (backlog > options_.backlog_limit) {
+        metrics_.Add("argus_proxy_throttled_total", {{"reason", "backlog"}});
+        return Unavailable("type '" + e.type + "' has " + std::to_string(backlog) +
+                               " events waiting for a consumer (limit " +
+                               std::to_string(options_.backlog_limit) + "); retry later",
+                           5);
+      }
+    }
+  }
+  const RateLimit& rate = token->rate ? *token->rate : options_.rate;
+  if (int64_t wait = rate_limiter_.Admit(std::to_string(token - options_.tokens.data()), rate,
+                                         static_cast<double>(batch.events.size()),
+                                         RateLimiter::Clock::now());
+      wait > 0) {
+    metrics_.Add("argus_proxy_throttled_total", {{"reason", "rate"}});
+    auto res = JsonError(bhttp::status::too_many_requests,
+                         "this token is over its rate of " + std::to_string(static_cast<int64_t>(rate.events_per_s)) +
+                             " events/s; retry in " + std::to_string(wait) + " s");
+    res.set(bhttp::field::retry_after, std::to_string(wait));
+    return res;
   }
 
   int64_t now = NowMs();

@@ -37,6 +37,69 @@ std::string AppendEvents(Redis& redis, const std::vector<proto::Event>& events, 
   return {};
 }
 
+namespace {
+
+// A field of a flat [name, value, name, value, ...] reply, or nullptr.
+const redisReply* Field(const redisReply* flat, std::string_view name) {
+  if (!flat || flat->type != REDIS_REPLY_ARRAY) return nullptr;
+  for (size_t i = 0; i + 1 < flat->elements; i += 2) {
+    const redisReply* k = flat->element[i];
+    if ((k->type == REDIS_REPLY_STRING || k->type == REDIS_REPLY_STATUS) &&
+        std::string_view(k->str, k->len) == name) {
+      return flat->element[i + 1];
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string* error) {
+  std::vector<Command> cmds;
+  for (int s = 0; s < shards; ++s) {
+    cmds.push_back({"XLEN", StreamKey(type, s)});
+    cmds.push_back({"XINFO", "GROUPS", StreamKey(type, s)});
+  }
+  auto replies = redis.Pipeline(cmds);
+  const std::string group = GroupName(type);
+  int64_t total = 0;
+  for (size_t i = 0; i + 1 < replies.size(); i += 2) {
+    if (!replies[i].ok()) {
+      *error = replies[i].error;
+      return -1;
+    }
+    int64_t length = replies[i].integer();
+    if (!replies[i + 1].ok()) {  // "no such key": an empty shard
+      continue;
+    }
+    const redisReply* found = nullptr;
+    const redisReply* groups = replies[i + 1].reply.get();
+    for (size_t g = 0; groups && groups->type == REDIS_REPLY_ARRAY && g < groups->elements; ++g) {
+      const redisReply* name = Field(groups->element[g], "name");
+      if (name && std::string_view(name->str, name->len) == group) found = groups->element[g];
+    }
+    if (!found) {
+      total += length;
+      continue;
+    }
+    const redisReply* pending = Field(found, "pending");
+    const redisReply* lag = Field(found, "lag");
+    const redisReply* read = Field(found, "entries-read");
+    int64_t unread;
+    if (lag && lag->type == REDIS_REPLY_INTEGER) {
+      unread = lag->integer;
+    } else if (read && read->type == REDIS_REPLY_INTEGER) {
+      unread = std::max<int64_t>(0, length - read->integer);
+    } else {
+      // Redis cannot tell (entries were deleted): count the whole stream, erring on
+      // the side of holding agents back rather than growing without bound.
+      unread = length;
+    }
+    total += unread + (pending && pending->type == REDIS_REPLY_INTEGER ? pending->integer : 0);
+  }
+  return total;
+}
+
 GroupReader::GroupReader(std::string type, int shards, std::string consumer)
     : type_(std::move(type)), group_(GroupName(type_)), consumer_(std::move(consumer)) {
   for (int s = 0; s < shards; ++s) keys_.push_back(StreamKey(type_, s));

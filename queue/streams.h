@@ -27,6 +27,11 @@ int ShardOf(std::string_view partition_key, int shards);
 // because the store ignores ids it already has.
 std::string AppendEvents(Redis& redis, const std::vector<proto::Event>& events, int shards);
 
+// Events of `type` not yet stored: on each shard, entries the group has not read (its
+// lag) plus entries read but not acknowledged; a shard without the group counts its
+// whole length. Returns -1 and sets *error when Redis fails.
+int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string* error);
+
 // One entry read from a stream by a consumer group.
 struct Entry {
   std::string stream;

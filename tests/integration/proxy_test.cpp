@@ -198,6 +198,58 @@ TEST_SUITE("proxy") {
     CHECK(http::Client(f.endpoint()).Get("/healthz").status == 200);
   }
 
+  TEST_CASE("a token over its rate gets 429 with Retry-After; other tokens are unaffected") {
+    ProxyFixture f([](proxy::ProxyOptions& po, http::ServerOptions&) { po.rate = {10, 10}; });
+    auto batch = [](int from) {
+      std::string b = R"({"events":[)";
+      for (int i = 0; i < 10; ++i) {
+        b += std::string(i ? "," : "") + R"({"type":"rl","host":"h","id":"r)" + std::to_string(from + i) +
+             R"(","content":{}})";
+      }
+      return b + "]}";
+    };
+    REQUIRE(f.Post(batch(0)).status == 200);
+    auto over = f.Post(batch(10));
+    CHECK(over.status == 429);
+    CHECK(over.headers["retry-after"] == "1");
+    CHECK(ErrorOf(over).find("over its rate of 10 events/s") != std::string::npos);
+    CHECK(f.Post(batch(20), "bound-token").status == 200);
+    CHECK(f.StreamLen("rl", "h") == 10);  // the refused batch was not appended
+  }
+
+  TEST_CASE("a type over its backlog limit gets 503 until a consumer catches up") {
+    ProxyFixture f([](proxy::ProxyOptions& po, http::ServerOptions&) {
+      po.backlog_limit = 5;
+      po.backlog_poll = 50ms;
+    });
+    std::string six = R"({"events":[)";
+    for (int i = 0; i < 6; ++i) six += std::string(i ? "," : "") + R"({"type":"bl","host":"h","id":"b)" + std::to_string(i) + R"(","content":{}})";
+    six += "]}";
+    REQUIRE(f.Post(six).status == 200);  // the backlog was 0 when it came
+    // The proxy learns the backlog from its poller.
+    REQUIRE(testing::WaitFor([&] {
+      return http::Client(f.endpoint()).Get("/metrics").body.find("argus_proxy_backlog_events{type=\"bl\"} 6\n") !=
+             std::string::npos;
+    }, 10s));
+    std::string one = R"({"events":[{"type":"bl","host":"h","id":"late","content":{}}]})";
+    auto refused = f.Post(one);
+    CHECK(refused.status == 503);
+    CHECK(refused.headers.count("retry-after") == 1);
+    CHECK(ErrorOf(refused).find("type 'bl' has 6 events waiting for a consumer (limit 5)") == 0);
+    // Other types still flow.
+    CHECK(f.Post(R"({"events":[{"type":"other","host":"h","id":"o","content":{}}]})").status == 200);
+    // A consumer reads and acknowledges everything: the type flows again.
+    queue::Redis redis({"127.0.0.1", f.redis.port()});
+    queue::GroupReader reader("bl", 4, "c");
+    REQUIRE(reader.EnsureGroups(redis) == "");
+    std::vector<queue::Entry> got;
+    REQUIRE(reader.Read(redis, 100, &got) == "");
+    REQUIRE(reader.Read(redis, 100, &got) == "");
+    REQUIRE(got.size() == 6);
+    REQUIRE(reader.Ack(redis, got) == "");
+    CHECK(testing::WaitFor([&] { return f.Post(one).status == 200; }, 10s));
+  }
+
   TEST_CASE("/metrics counts requests and events") {
     ProxyFixture f;
     f.Post(R"({"events":[{"type":"m","host":"h","id":"m1","content":{}}]})");
