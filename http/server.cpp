@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -22,14 +24,51 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_.addr = ep.address().to_string();
   }
-  ~Session() { --server_.connections_; }
+  ~Session() {
+    if (registered_) {
+      std::lock_guard lock(server_.sessions_mu_);
+      server_.sessions_.erase(self_);
+    }
+    --server_.connections_;
+  }
 
   void Run() {
+    {
+      std::lock_guard lock(server_.sessions_mu_);
+      self_ = server_.sessions_.insert(server_.sessions_.end(), weak_from_this());
+      registered_ = true;
+    }
     asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+                   beast::bind_front_handler(&Session::WaitForRequest, shared_from_this()));
+  }
+
+  // On shutdown: a connection waiting for its next request is closed now; one in the
+  // middle of a request closes after answering it.
+  void CloseIfIdle() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->idle_) return;
+      beast::error_code ec;
+      self->stream_.socket().close(ec);
+    });
   }
 
  private:
+  // Idle (kept alive, between requests) until the first byte, then the head must
+  // follow within header_timeout: a slow client cannot stretch either.
+  void WaitForRequest() {
+    if (buffer_.size() > 0) return ReadHeader();  // the next request is already here
+    if (server_.stopping()) return Close();
+    idle_ = true;
+    stream_.expires_after(server_.options_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->idle_ = false;
+                              if (ec) return self->Close();
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
+  }
+
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options_.header_limit));
@@ -88,12 +127,13 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     if (ReadFailed(ec)) return;
     Request req = parser_->release();
     Response res = server_.handler_(req, peer_);
+    const bool keep_alive = req.keep_alive() && !server_.stopping();
     res.version(req.version());
-    res.keep_alive(req.keep_alive());
+    res.keep_alive(keep_alive);
     res.set(bhttp::field::server, server_.options_.name);
     if (req.method() == bhttp::verb::head) res.body().clear();
     res.prepare_payload();
-    Write(std::move(res), !req.keep_alive());
+    Write(std::move(res), !keep_alive);
   }
 
   // Answers an error and closes: after a protocol error the stream position is unknown.
@@ -113,7 +153,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     bhttp::async_write(stream_, *msg,
                        [self = shared_from_this(), msg, close](beast::error_code ec, size_t) {
                          if (ec || close) return self->Close();
-                         self->ReadHeader();
+                         self->WaitForRequest();
                        });
   }
 
@@ -143,6 +183,9 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   beast::tcp_stream stream_;
   Server& server_;
   Peer peer_;
+  bool idle_ = false;  // waiting for the first byte of a request (on the strand)
+  bool registered_ = false;
+  std::list<std::weak_ptr<Session>>::iterator self_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
 };
@@ -156,7 +199,31 @@ Server::Server(ServerOptions options, Handler handler)
 
 Server::~Server() { Stop(); }
 
+namespace {
+
+// Each connection is a file descriptor: take every one the hard limit allows, and keep
+// a reserve for Redis, SQLite and log files.
+size_t RaiseOpenFilesLimit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return static_cast<size_t>(lim.rlim_cur);
+}
+
+}  // namespace
+
 void Server::Start() {
+  const size_t files = RaiseOpenFilesLimit();
+  const size_t reserve = 256;
+  if (files > reserve && options_.max_connections > files - reserve) {
+    spdlog::warn("{}: open-files limit {} allows {} connections, not {}", options_.name, files,
+                 files - reserve, options_.max_connections);
+    options_.max_connections = files - reserve;
+  }
   beast::error_code ec;
   auto address = asio::ip::make_address(options_.listen.host, ec);
   if (ec) {
@@ -211,9 +278,39 @@ void Server::StopOnSignals() {
   signals_ = std::make_unique<asio::signal_set>(ioc_, SIGINT, SIGTERM);
   signals_->async_wait([this](beast::error_code ec, int sig) {
     if (ec) return;
-    spdlog::info("{}: signal {} received, stopping", options_.name, sig);
-    Stop();
+    spdlog::info("{}: signal {} received, finishing requests in flight", options_.name, sig);
+    Shutdown();
   });
+}
+
+void Server::Shutdown() {
+  if (stopping_.exchange(true)) return;
+  asio::post(ioc_, [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard lock(sessions_mu_);
+      for (auto& w : sessions_) {
+        if (auto s = w.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (auto& s : live) s->CloseIfIdle();
+    drain_timer_ = std::make_unique<asio::steady_timer>(ioc_);
+    WaitForSessions(std::chrono::steady_clock::now() + options_.shutdown_grace);
+  });
+}
+
+void Server::WaitForSessions(std::chrono::steady_clock::time_point deadline) {
+  if (connections_.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (connections_.load() > 0) {
+      spdlog::warn("{}: {} connections still open after the grace period", options_.name, connections_.load());
+    }
+    ioc_.stop();
+    return;
+  }
+  drain_timer_->expires_after(std::chrono::milliseconds(20));
+  drain_timer_->async_wait([this, deadline](beast::error_code) { WaitForSessions(deadline); });
 }
 
 void Server::Stop() {

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "http/endpoint.h"
 #include "http/router.h"
@@ -25,10 +28,12 @@ struct ServerOptions {
   int threads = 0;                                  // 0: one per core
   size_t header_limit = 16 * 1024;
   size_t body_limit = 4 * 1024 * 1024;
-  std::chrono::milliseconds header_timeout{10000};  // a whole request head, idle included
+  std::chrono::milliseconds idle_timeout{60000};    // kept-alive, waiting for a request
+  std::chrono::milliseconds header_timeout{10000};  // first byte to end of the head
   std::chrono::milliseconds body_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};
-  size_t max_connections = 10000;
+  std::chrono::milliseconds shutdown_grace{10000};  // in-flight requests on SIGTERM
+  size_t max_connections = 50000;                   // capped by the open-files limit
   std::string name = "argus";                       // Server header and log prefix
 };
 
@@ -47,24 +52,36 @@ class Server {
   uint16_t port() const { return port_; }
   // Runs the threads until Stop(); returns after they are joined.
   void Run();
-  // Stops accepting and ends all sessions. Safe from any thread.
+  // Stops accepting and ends all sessions at once. Safe from any thread.
   void Stop();
-  // Makes SIGINT and SIGTERM call Stop(); call before Run().
+  // Stops accepting, closes idle connections, lets requests in flight finish (closing
+  // their connections after the answer), then stops; at most shutdown_grace. Returns
+  // at once; Run() returns when done. Safe from any thread.
+  void Shutdown();
+  // Makes SIGINT and SIGTERM call Shutdown(); call before Run().
   void StopOnSignals();
+  bool stopping() const { return stopping_.load(); }
 
   size_t connections() const { return connections_.load(); }
 
  private:
   class Session;
   void DoAccept();
+  void WaitForSessions(std::chrono::steady_clock::time_point deadline);
 
   ServerOptions options_;
   Handler handler_;
+  // Declared before ioc_: destroying ioc_ destroys pending handlers, and with them
+  // sessions that still count themselves out and unregister.
+  std::atomic<size_t> connections_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex sessions_mu_;  // guards sessions_
+  std::list<std::weak_ptr<Session>> sessions_;
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::unique_ptr<boost::asio::signal_set> signals_;
-  std::atomic<size_t> connections_{0};
+  std::unique_ptr<boost::asio::steady_timer> drain_timer_;
 };
 
 }  // namespace argus::http

@@ -1,0 +1,128 @@
+// The shared HTTP server over real sockets: shutdown, and connections that misbehave.
+#include <doctest/doctest.h>
+
+#include <sys/resource.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <future>
+#include <thread>
+
+#include "http/client.h"
+#include "http/server.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+// True when the peer closed `sock` (a read sees EOF or a reset).
+bool ClosedByPeer(asio::ip::tcp::socket& sock) {
+  char buf[512];
+  boost::system::error_code ec;
+  while (!ec) sock.read_some(asio::buffer(buf), ec);
+  return ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+}  // namespace
+
+TEST_SUITE("http::server") {
+  TEST_CASE("shutdown: a request in flight is answered, idle connections close, no new ones") {
+    std::atomic<bool> in_handler{false};
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    http::ServerOptions so;
+    so.threads = 2;
+    http::Server server(so, [&](const http::Request&, const http::Peer&) {
+      in_handler = true;
+      released.wait();
+      return http::Json(bhttp::status::ok, {{"done", true}});
+    });
+    server.Start();
+    std::thread runner([&] { server.Run(); });
+    http::Endpoint ep{"127.0.0.1", server.port()};
+
+    asio::io_context ioc;
+    asio::ip::tcp::socket idle(ioc);
+    idle.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+
+    auto inflight = std::async(std::launch::async, [&] { return http::Client(ep).Get("/slow"); });
+    REQUIRE(testing::WaitFor([&] { return in_handler.load(); }, 10s));
+    server.Shutdown();
+    CHECK(ClosedByPeer(idle));  // closed at once, before the slow request ends
+    release.set_value();
+    auto res = inflight.get();
+    CHECK(res.status == 200);
+    CHECK(res.headers["connection"] == "close");
+    runner.join();  // Run() returned by itself
+    CHECK_FALSE(http::Client(ep, 2s).Get("/slow").ok());
+  }
+
+  TEST_CASE("an idle kept-alive connection is closed after the idle timeout") {
+    http::ServerOptions so;
+    so.threads = 1;
+    so.idle_timeout = 200ms;
+    http::Server server(so, [](const http::Request&, const http::Peer&) {
+      return http::Json(bhttp::status::ok, {});
+    });
+    server.Start();
+    std::thread runner([&] { server.Run(); });
+    asio::io_context ioc;
+    asio::ip::tcp::socket sock(ioc);
+    sock.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    CHECK(ClosedByPeer(sock));
+    CHECK(testing::WaitFor([&] { return server.connections() == 0; }, 5s));
+    server.Stop();
+    runner.join();
+  }
+}
+
+TEST_SUITE("proxy process") {
+  TEST_CASE("10,000 idle and 1,000 slow-loris connections do not keep a normal client out") {
+    // Both ends of every connection are file descriptors: raise this process's limit.
+    rlimit lim{};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    const size_t budget = lim.rlim_cur > 600 ? static_cast<size_t>(lim.rlim_cur) - 500 : 0;
+    size_t idle_n = std::min<size_t>(10000, budget * 10 / 11);
+    size_t loris_n = std::min<size_t>(1000, budget - idle_n);
+    if (idle_n < 10000) MESSAGE("open-files limit " << lim.rlim_cur << ": using " << idle_n << " idle connections");
+
+    testing::TempDir dir;
+    testing::RedisServer redis;
+    uint16_t port = testing::FreePort();
+    testing::Process proxy({testing::BinDir() + "/argus-proxy", "--listen", "127.0.0.1:" + std::to_string(port),
+                            "--redis", redis.address(), "--token", "t", "--threads", "2"},
+                           dir / "proxy.log");
+    http::Endpoint ep{"127.0.0.1", port};
+    REQUIRE(testing::WaitFor([&] { return http::Client(ep).Get("/healthz").status == 200; }, 20s));
+
+    asio::io_context ioc;
+    std::vector<std::unique_ptr<asio::ip::tcp::socket>> conns;
+    conns.reserve(idle_n + loris_n);
+    const asio::ip::tcp::endpoint target{asio::ip::make_address("127.0.0.1"), port};
+    for (size_t i = 0; i < idle_n + loris_n; ++i) {
+      auto s = std::make_unique<asio::ip::tcp::socket>(ioc);
+      s->connect(target);
+      if (i >= idle_n) {
+        // A head that starts and never ends.
+        asio::write(*s, asio::buffer(std::string("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Le")));
+      }
+      conns.push_back(std::move(s));
+    }
+    http::Client client(ep);
+    auto res = client.Request("POST", "/api/v1/events",
+                              R"({"events":[{"type":"busy","host":"h","id":"b1","content":{}}]})",
+                              {{"Authorization", "Bearer t"}});
+    CHECK(res.status == 200);
+    CHECK(client.Get("/healthz").status == 200);
+    auto metrics = client.Get("/metrics");
+    CHECK(metrics.status == 200);
+    INFO(proxy.Log());
+    CHECK(proxy.running());
+  }
+}
