@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/encoding.h"
 #include "proto/hash.h"
 #include "queue/streams.h"
 
@@ -118,7 +119,12 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
   const Token* token = Authenticate(presented);
   if (!token) return JsonError(bhttp::status::unauthorized, "invalid token");
 
-  auto batch = proto::DecodeBatch(req.body(), options_.limits);
+  auto body = http::DecodeBody(req, options_.limits.max_batch_bytes);
+  if (body.status != 200) {
+    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "bad_request"}});
+    return JsonError(static_cast<bhttp::status>(body.status), body.error);
+  }
+  auto batch = proto::DecodeBatch(body.View(req), options_.limits);
   if (!batch.error.empty()) {
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "bad_request"}});
     return JsonError(static_cast<bhttp::status>(batch.status), batch.error);

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "http/client.h"
+#include "http/encoding.h"
 #include "http/server.h"
 #include "proxy/service.h"
 #include "queue/redis.h"
@@ -153,6 +154,21 @@ TEST_SUITE("proxy") {
 
     auto good = f.Post(R"({"events":[{"type":"ok","host":"h","id":"after","content":{}}]})");
     CHECK(good.status == 200);
+  }
+
+  TEST_CASE("gzip bodies are inflated; a gzip bomb gets 413 and the proxy keeps serving") {
+    ProxyFixture f;
+    http::Client c(f.endpoint());
+    std::string body = R"({"events":[{"type":"gz","host":"h","id":"g1","content":{"pad":")" + std::string(5000, 'p') + R"("}}]})";
+    auto ok = c.Request("POST", "/api/v1/events", http::Gzip(body),
+                        {{"Authorization", "Bearer agent-token"}, {"Content-Encoding", "gzip"}});
+    CHECK(ok.status == 200);
+    CHECK(f.StreamLen("gz", "h") == 1);
+    auto bomb = c.Request("POST", "/api/v1/events", http::Gzip(std::string(64 * 1024 * 1024, ' '), 9),
+                          {{"Authorization", "Bearer agent-token"}, {"Content-Encoding", "gzip"}});
+    CHECK(bomb.status == 413);
+    CHECK(ErrorOf(bomb).find("inflates to more than") != std::string::npos);
+    CHECK(f.Post(R"({"events":[{"type":"gz","host":"h","id":"g2","content":{}}]})").status == 200);
   }
 
   TEST_CASE("keep-alive: many requests over one connection") {

@@ -1,0 +1,30 @@
+// Request and response body encodings: gzip in both directions, with a cap on how large
+// an inflated body may grow (a few kilobytes of gzip can inflate to gigabytes).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/router.h"
+
+namespace argus::http {
+
+// A request's body with its Content-Encoding undone. `status` is 200 on success; 400
+// (corrupt), 413 (inflates past `max_bytes`) or 415 (unknown encoding) with `error`.
+struct DecodedBody {
+  int status = 200;
+  std::string error;
+  std::optional<std::string> inflated;  // set when the body was encoded
+  // The usable body; `req` must be the request this was decoded from.
+  std::string_view View(const Request& req) const { return inflated ? *inflated : req.body(); }
+};
+DecodedBody DecodeBody(const Request& req, size_t max_bytes);
+
+// Inflates gzip or zlib data; false (with *error) when corrupt or over `max_bytes`.
+bool Gunzip(std::string_view in, size_t max_bytes, std::string* out, std::string* error, bool* too_large);
+
+// Compresses to the gzip format.
+std::string Gzip(std::string_view in, int level = 6);
+
+}  // namespace argus::http
