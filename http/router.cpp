@@ -16,6 +16,12 @@ Response JsonError(bhttp::status status, std::string_view message) {
   return Json(status, nlohmann::json{{"error", message}});
 }
 
+Response Unavailable(std::string_view message, int retry_after_s) {
+  auto res = JsonError(bhttp::status::service_unavailable, message);
+  res.set(bhttp::field::retry_after, std::to_string(retry_after_s));
+  return res;
+}
+
 std::string_view TargetPath(std::string_view target) {
   return target.substr(0, target.find('?'));
 }

@@ -28,6 +28,8 @@ using Handler = std::function<Response(const Request&, const Peer&)>;
 
 Response Json(bhttp::status status, const nlohmann::json& body);
 Response JsonError(bhttp::status status, std::string_view message);
+// 503 with Retry-After: the caller should come back, nothing was done.
+Response Unavailable(std::string_view message, int retry_after_s = 1);
 
 // Path without the query string, and the decoded query parameters. A parameter given
 // twice keeps the last value.

@@ -23,12 +23,6 @@ int64_t NowMs() {
       .count();
 }
 
-http::Response Unavailable(std::string_view why, int retry_after_s = 1) {
-  auto res = JsonError(bhttp::status::service_unavailable, why);
-  res.set(bhttp::field::retry_after, std::to_string(retry_after_s));
-  return res;
-}
-
 }  // namespace
 
 ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
@@ -55,6 +49,15 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   router_.CountRequests(&metrics_, "argus_proxy_requests_total");
   router_.Add(bhttp::verb::post, "/api/v1/events", bind(&ProxyService::PostEvents));
   router_.Add(bhttp::verb::get, "/healthz", bind(&ProxyService::Healthz));
+  router_.Add(bhttp::verb::get, "/api/v1/config", bind(&ProxyService::GetConfig));
+  router_.Add(bhttp::verb::put, "/api/v1/config", bind(&ProxyService::PutConfig));
+  // TOP-Argus agents call these with and without a trailing slash.
+  for (const char* path : {"/api/alarm", "/api/alarm/"}) {
+    router_.Add(bhttp::verb::post, path, bind(&ProxyService::PostAlarm));
+  }
+  for (const char* path : {"/api/config", "/api/config/"}) {
+    router_.Add(bhttp::verb::get, path, bind(&ProxyService::GetConfigCompat));
+  }
   if (options_.backlog_limit > 0) {
     backlog_thread_ = std::jthread([this](std::stop_token stop) { PollBacklog(stop); });
   }
@@ -129,60 +132,12 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "bad_request"}});
     return JsonError(static_cast<bhttp::status>(batch.status), batch.error);
   }
-
-  // Flow control: the whole batch waits, so the agent keeps it and nothing is lost.
-  if (options_.backlog_limit > 0) {
-    for (const auto& e : batch.events) {
-      int64_t backlog = Backlog(e.type);
-      if (backlog > options_.backlog_limit) {
-        metrics_.Add("argus_proxy_throttled_total", {{"reason", "backlog"}});
-        return Unavailable("type '" + e.type + "' has " + std::to_string(backlog) +
-                               " events waiting for a consumer (limit " +
-                               std::to_string(options_.backlog_limit) + "); retry later",
-                           5);
-      }
-    }
-  }
-  const RateLimit& rate = token->rate ? *token->rate : options_.rate;
-  if (int64_t wait = rate_limiter_.Admit(std::to_string(token - options_.tokens.data()), rate,
-                                         static_cast<double>(batch.events.size()),
-                                         RateLimiter::Clock::now());
-      wait > 0) {
-    metrics_.Add("argus_proxy_throttled_total", {{"reason", "rate"}});
-    auto res = JsonError(bhttp::status::too_many_requests,
-                         "this token is over its rate of " + std::to_string(static_cast<int64_t>(rate.events_per_s)) +
-                             " events/s; retry in " + std::to_string(wait) + " s");
-    res.set(bhttp::field::retry_after, std::to_string(wait));
+  Outcome outcome = Ingest(*token, batch.events, peer);
+  if (outcome.status != 200) {
+    auto res = JsonError(static_cast<bhttp::status>(outcome.status), outcome.error);
+    res.set(bhttp::field::retry_after, std::to_string(outcome.retry_after_s));
     return res;
   }
-
-  int64_t now = NowMs();
-  for (auto& e : batch.events) {
-    e.recv_ts = now;
-    e.addr = peer.addr;
-    if (!token->host.empty()) e.host = token->host;
-    if (e.host.empty()) e.host = peer.addr;
-    if (e.id.empty()) {
-      // A client that sets ts gets an id derived from what the event is, so its
-      // retries collapse; without ts nothing tells a retry from a new event.
-      e.id = e.ts ? "h" + proto::Hex64(proto::HashParts(
-                              {e.type, e.host, std::to_string(*e.ts), e.content}))
-                  : AssignId();
-    }
-    if (!e.ts) e.ts = now;
-  }
-
-  if (!batch.events.empty()) {
-    auto redis = pool_.Acquire();
-    std::string err = queue::AppendEvents(*redis, batch.events, options_.shards);
-    if (!err.empty()) {
-      metrics_.Add("argus_proxy_redis_errors_total");
-      spdlog::warn("append of {} events failed: {}", batch.events.size(), err);
-      return Unavailable("the event queue (redis) is unavailable; retry later");
-    }
-  }
-
-  metrics_.Add("argus_proxy_events_accepted_total", {}, static_cast<double>(batch.events.size()));
   nlohmann::json rejected = nlohmann::json::array();
   for (const auto& r : batch.rejected) {
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
@@ -191,10 +146,64 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
   return Json(bhttp::status::ok, {{"accepted", batch.events.size()}, {"rejected", rejected}});
 }
 
+ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto::Event>& events,
+                                           const http::Peer& peer) {
+  // Flow control: the whole batch waits, so the agent keeps it and nothing is lost.
+  if (options_.backlog_limit > 0) {
+    for (const auto& e : events) {
+      int64_t backlog = Backlog(e.type);
+      if (backlog > options_.backlog_limit) {
+        metrics_.Add("argus_proxy_throttled_total", {{"reason", "backlog"}});
+        return {503,
+                "type '" + e.type + "' has " + std::to_string(backlog) + " events waiting for a consumer (limit " +
+                    std::to_string(options_.backlog_limit) + "); retry later",
+                5};
+      }
+    }
+  }
+  const RateLimit& rate = token.rate ? *token.rate : options_.rate;
+  if (int64_t wait = rate_limiter_.Admit(std::to_string(&token - options_.tokens.data()), rate,
+                                         static_cast<double>(events.size()), RateLimiter::Clock::now());
+      wait > 0) {
+    metrics_.Add("argus_proxy_throttled_total", {{"reason", "rate"}});
+    return {429,
+            "this token is over its rate of " + std::to_string(static_cast<int64_t>(rate.events_per_s)) +
+                " events/s; retry in " + std::to_string(wait) + " s",
+            static_cast<int>(wait)};
+  }
+
+  int64_t now = NowMs();
+  for (auto& e : events) {
+    e.recv_ts = now;
+    e.addr = peer.addr;
+    if (!token.host.empty()) e.host = token.host;
+    if (e.host.empty()) e.host = peer.addr;
+    if (e.id.empty()) {
+      // A client that sets ts gets an id derived from what the event is, so its
+      // retries collapse; without ts nothing tells a retry from a new event.
+      e.id = e.ts ? "h" + proto::Hex64(proto::HashParts({e.type, e.host, std::to_string(*e.ts), e.content}))
+                  : AssignId();
+    }
+    if (!e.ts) e.ts = now;
+  }
+
+  if (!events.empty()) {
+    auto redis = pool_.Acquire();
+    std::string err = queue::AppendEvents(*redis, events, options_.shards);
+    if (!err.empty()) {
+      metrics_.Add("argus_proxy_redis_errors_total");
+      spdlog::warn("append of {} events failed: {}", events.size(), err);
+      return {503, "the event queue (redis) is unavailable; retry later", 1};
+    }
+  }
+  metrics_.Add("argus_proxy_events_accepted_total", {}, static_cast<double>(events.size()));
+  return {};
+}
+
 http::Response ProxyService::Healthz(const http::Request&, const http::Peer&) {
   auto redis = pool_.Acquire();
   auto reply = redis->Run({"PING"});
-  if (!reply.ok()) return Unavailable("redis does not answer: " + reply.error);
+  if (!reply.ok()) return http::Unavailable("redis does not answer: " + reply.error);
   return Json(bhttp::status::ok, {{"status", "ok"}});
 }
 

@@ -30,6 +30,24 @@ class ProxyService {
  private:
   // POST /api/v1/events {"events":[...]} -> 200 {"accepted":n,"rejected":[{index,error}]}
   http::Response PostEvents(const http::Request& req, const http::Peer& peer);
+  // POST /api/alarm {"token":T,"data":[{"alarm_type":…,"alarm_content":{…}}]}
+  //   -> 200 {"status":0,"error":"OK"}; status -1 (token, some items bad), -2 (no data)
+  http::Response PostAlarm(const http::Request& req, const http::Peer& peer);
+  // GET /api/v1/config -> {"version":N,"config":{…}} with ETag; 304 on If-None-Match
+  http::Response GetConfig(const http::Request& req, const http::Peer& peer);
+  // PUT /api/v1/config[?dry_run=1] {config} (admin) -> {"version":N,"changes":[…]}
+  http::Response PutConfig(const http::Request& req, const http::Peer& peer);
+  // GET /api/config -> {"status":0,"error":"OK","config":{topargus section},"ip":peer}
+  http::Response GetConfigCompat(const http::Request& req, const http::Peer& peer);
+
+  // What ingesting validated events came to: 200, or why not (429, 503).
+  struct Outcome {
+    int status = 200;
+    std::string error;
+    int retry_after_s = 0;
+  };
+  // Flow control, stamping (recv_ts, addr, host, id, ts) and the append to Redis.
+  Outcome Ingest(const Token& token, std::vector<proto::Event>& events, const http::Peer& peer);
   // GET /healthz -> 200 {"status":"ok"} when Redis answers PING, else 503
   http::Response Healthz(const http::Request& req, const http::Peer& peer);
 

@@ -20,12 +20,17 @@ namespace {
 
 // A proxy served from this process on a free port.
 struct ProxyFixture {
-  testing::RedisServer redis;
+  std::unique_ptr<testing::RedisServer> own_redis;
+  testing::RedisServer& redis;
   std::unique_ptr<proxy::ProxyService> service;
   std::unique_ptr<http::Server> server;
   std::thread thread;
 
-  explicit ProxyFixture(std::function<void(proxy::ProxyOptions&, http::ServerOptions&)> tweak = nullptr) {
+  // With `shared`, this proxy uses another fixture's Redis (several proxies, one Redis).
+  explicit ProxyFixture(std::function<void(proxy::ProxyOptions&, http::ServerOptions&)> tweak = nullptr,
+                        testing::RedisServer* shared = nullptr)
+      : own_redis(shared ? nullptr : std::make_unique<testing::RedisServer>()),
+        redis(shared ? *shared : *own_redis) {
     proxy::ProxyOptions po;
     po.redis = {"127.0.0.1", redis.port()};
     po.tokens = {{"agent-token", ""}, {"bound-token", "bound-host"}};
@@ -264,6 +269,102 @@ TEST_SUITE("proxy") {
     REQUIRE(got.size() == 6);
     REQUIRE(reader.Ack(redis, got) == "");
     CHECK(testing::WaitFor([&] { return f.Post(one).status == 200; }, 10s));
+  }
+
+  TEST_CASE("TOP-Argus: the original agent's request is accepted as it sends it") {
+    ProxyFixture f;
+    http::Client c(f.endpoint());
+    // As top-argus-agent's do_alarm() sends it: token in the body, trailing slash.
+    std::string body = R"({"token": "agent-token", "data": [{"alarm_type": "packet", "alarm_content": {
+        "local_node_id": "010000fc609372cc", "chain_hash": "3340835543", "chain_msgid": "655361",
+        "send_timestamp": "1573547735068", "broadcast": "1", "public_ip": "127.0.0.1:9000"}},
+        {"alarm_type": "networksize", "alarm_content": {"node_id": "67000000ff7f", "node_id_status": "add"}}]})";
+    std::map<std::string, std::string> headers = {
+        {"User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_13_6)"},
+        {"Content-Type", "application/json;charset=UTF-8"}};
+    auto r = c.Request("POST", "/api/alarm/", body, headers);
+    REQUIRE(r.status == 200);
+    CHECK(json::parse(r.body) == json{{"status", 0}, {"error", "OK"}});
+    CHECK(f.StreamLen("packet", "127.0.0.1") == 1);  // host from the peer address
+    CHECK(f.StreamLen("networksize", "127.0.0.1") == 1);
+    CHECK(c.Request("POST", "/api/alarm", body, headers).status == 200);  // without the slash too
+
+    auto bad_token = c.Request("POST", "/api/alarm/", R"({"token":"nope","data":[{"alarm_type":"packet","alarm_content":{}}]})");
+    CHECK(bad_token.status == 401);
+    CHECK(json::parse(bad_token.body)["status"] == -1);
+    auto no_data = c.Request("POST", "/api/alarm/", R"({"token":"agent-token"})");
+    CHECK(no_data.status == 200);
+    CHECK(json::parse(no_data.body)["status"] == -2);
+    auto malformed = c.Request("POST", "/api/alarm/", "{not json");
+    CHECK(json::parse(malformed.body)["status"] == -2);
+    auto partly = c.Request("POST", "/api/alarm/",
+                            R"({"token":"agent-token","data":[{"alarm_type":"packet","alarm_content":{"a":"1"}},
+                                                             {"alarm_type":"Bad Type","alarm_content":{}}]})");
+    auto pj = json::parse(partly.body);
+    CHECK(pj["status"] == -1);
+    CHECK(pj["accepted"] == 1);
+    CHECK(pj["rejected"][0]["index"] == 1);
+    CHECK(f.StreamLen("packet", "127.0.0.1") == 3);
+  }
+
+  TEST_CASE("remote config: validated, versioned, shared by every proxy, with ETag and dry run") {
+    auto admin = [](proxy::ProxyOptions& po, http::ServerOptions&) { po.admin_token = "admin-secret"; };
+    ProxyFixture a(admin);
+    ProxyFixture b(admin, &a.redis);  // a second proxy on the same Redis
+    http::Client ca(a.endpoint()), cb(b.endpoint());
+    std::map<std::string, std::string> agent = {{"Authorization", "Bearer agent-token"}};
+    std::map<std::string, std::string> adm = {{"Authorization", "Bearer admin-secret"}};
+
+    CHECK(ca.Get("/api/v1/config").status == 401);
+    auto empty = ca.Request("GET", "/api/v1/config", {}, agent);
+    REQUIRE(empty.status == 200);
+    CHECK(json::parse(empty.body) == json{{"version", 0}, {"config", json::object()}});
+
+    std::string config = R"({"global_sample_rate": 500, "batch": {"max_events": 100},
+                            "topargus": {"global_sample_rate": 1000, "grep_broadcast": {"start": "true"}}})";
+    CHECK(ca.Request("PUT", "/api/v1/config", config, agent).status == 401);
+    auto invalid = ca.Request("PUT", "/api/v1/config", R"({"batch": {"max_events": 0}})", adm);
+    CHECK(invalid.status == 400);
+    CHECK(ErrorOf(invalid) == "invalid config: batch.max_events: must be an integer from 1 to 10000");
+
+    auto dry = ca.Request("PUT", "/api/v1/config?dry_run=1", config, adm);
+    REQUIRE(dry.status == 200);
+    auto dj = json::parse(dry.body);
+    CHECK(dj["dry_run"] == true);
+    CHECK(dj["version"] == 0);
+    CHECK(dj["changes"].size() == 3);
+    CHECK(json::parse(ca.Request("GET", "/api/v1/config", {}, agent).body)["version"] == 0);  // nothing stored
+
+    auto put = ca.Request("PUT", "/api/v1/config", config, adm);
+    REQUIRE(put.status == 200);
+    CHECK(json::parse(put.body)["version"] == 1);
+    // The other proxy serves the same version.
+    auto got = cb.Request("GET", "/api/v1/config", {}, agent);
+    REQUIRE(got.status == 200);
+    CHECK(got.headers["etag"] == "\"1\"");
+    auto gj = json::parse(got.body);
+    CHECK(gj["version"] == 1);
+    CHECK(gj["config"]["batch"]["max_events"] == 100);
+    auto again = cb.Request("GET", "/api/v1/config", {}, {{"Authorization", "Bearer agent-token"}, {"If-None-Match", "\"1\""}});
+    CHECK(again.status == 304);
+    CHECK(again.body.empty());
+
+    // TOP-Argus agents get their own section, with their address.
+    auto compat = cb.Get("/api/config/");
+    REQUIRE(compat.status == 200);
+    auto cj = json::parse(compat.body);
+    CHECK(cj["status"] == 0);
+    CHECK(cj["error"] == "OK");
+    CHECK(cj["ip"] == "127.0.0.1");
+    CHECK(cj["config"] == json{{"global_sample_rate", 1000}, {"grep_broadcast", {{"start", "true"}}}});
+  }
+
+  TEST_CASE("remote config changes are refused when no admin token is configured") {
+    ProxyFixture f;
+    auto r = http::Client(f.endpoint()).Request("PUT", "/api/v1/config", "{}", {{"Authorization", "Bearer agent-token"}});
+    CHECK(r.status == 403);
+    CHECK(ErrorOf(r).find("start the proxy with --admin-token") != std::string::npos);
+    CHECK(json::parse(http::Client(f.endpoint()).Get("/api/config").body)["config"] == json::object());
   }
 
   TEST_CASE("/metrics counts requests and events") {

@@ -1,0 +1,179 @@
+#include "proto/agent_config.h"
+
+#include <functional>
+#include <map>
+
+#include "proto/event.h"
+
+namespace argus::proto {
+namespace {
+
+using nlohmann::json;
+// A rule checks one value found at `path`; it returns "" or the problem.
+using Rule = std::function<std::string(const json& v, const std::string& path)>;
+
+std::string At(const std::string& path, const std::string& problem) { return path + ": " + problem; }
+
+Rule String(size_t max_len = 4096) {
+  return [max_len](const json& v, const std::string& path) -> std::string {
+    if (!v.is_string()) return At(path, "must be a string");
+    if (v.get_ref<const std::string&>().size() > max_len) {
+      return At(path, "is longer than " + std::to_string(max_len) + " characters");
+    }
+    return {};
+  };
+}
+
+Rule Int(int64_t min, int64_t max) {
+  return [min, max](const json& v, const std::string& path) -> std::string {
+    if (!v.is_number_integer() || v.get<int64_t>() < min || v.get<int64_t>() > max) {
+      return At(path, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    return {};
+  };
+}
+
+Rule OneOf(std::vector<std::string> values) {
+  return [values](const json& v, const std::string& path) -> std::string {
+    std::string list;
+    for (const auto& x : values) list += (list.empty() ? "" : ", ") + ("\"" + x + "\"");
+    if (!v.is_string() || std::find(values.begin(), values.end(), v.get<std::string>()) == values.end()) {
+      return At(path, "must be one of " + list);
+    }
+    return {};
+  };
+}
+
+Rule Type() {
+  return [](const json& v, const std::string& path) -> std::string {
+    if (!v.is_string() || !IsValidType(v.get<std::string>())) {
+      return At(path, "must be an event type ([a-z0-9][a-z0-9_.-]{0,63})");
+    }
+    return {};
+  };
+}
+
+Rule Bool() {
+  return [](const json& v, const std::string& path) -> std::string {
+    return v.is_boolean() ? std::string() : At(path, "must be true or false");
+  };
+}
+
+Rule ArrayOf(Rule item, size_t max_items = 1000) {
+  return [item, max_items](const json& v, const std::string& path) -> std::string {
+    if (!v.is_array()) return At(path, "must be an array");
+    if (v.size() > max_items) return At(path, "has more than " + std::to_string(max_items) + " items");
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (auto err = item(v[i], path + "[" + std::to_string(i) + "]"); !err.empty()) return err;
+    }
+    return {};
+  };
+}
+
+// Every key of the object must be named in `fields`; `required` ones must be present.
+Rule Object(std::map<std::string, Rule> fields, std::vector<std::string> required = {}) {
+  return [fields, required](const json& v, const std::string& path) -> std::string {
+    if (!v.is_object()) return At(path.empty() ? "(top level)" : path, "must be an object");
+    for (const auto& [key, value] : v.items()) {
+      std::string sub = path.empty() ? key : path + "." + key;
+      auto it = fields.find(key);
+      if (it == fields.end()) {
+        std::string allowed;
+        for (const auto& [k, r] : fields) allowed += (allowed.empty() ? "" : ", ") + k;
+        return At(sub, "unknown key (allowed here: " + allowed + ")");
+      }
+      if (auto err = it->second(value, sub); !err.empty()) return err;
+    }
+    for (const auto& key : required) {
+      if (!v.contains(key)) return At(path.empty() ? key : path + "." + key, "is required");
+    }
+    return {};
+  };
+}
+
+// Values of a map with free keys (labels, per-script settings).
+Rule MapOf(Rule value, size_t max_items = 1000) {
+  return [value, max_items](const json& v, const std::string& path) -> std::string {
+    if (!v.is_object()) return At(path, "must be an object");
+    if (v.size() > max_items) return At(path, "has more than " + std::to_string(max_items) + " keys");
+    for (const auto& [key, x] : v.items()) {
+      if (auto err = value(x, path + "." + key); !err.empty()) return err;
+    }
+    return {};
+  };
+}
+
+Rule Extract() {
+  auto fields = Object({{"json_after", String(256)}, {"kv", Bool()}});
+  return [fields](const json& v, const std::string& path) -> std::string {
+    if (auto err = fields(v, path); !err.empty()) return err;
+    if (v.size() != 1) return At(path, "must hold exactly one of json_after, kv");
+    return {};
+  };
+}
+
+Rule LogRule() {
+  auto fields = Object({{"name", String(128)},
+                        {"match", String(1024)},
+                        {"regex", String(4096)},
+                        {"include", ArrayOf(String(1024), 100)},
+                        {"exclude", ArrayOf(String(1024), 100)},
+                        {"extract", Extract()},
+                        {"type", Type()},
+                        {"priority", OneOf({"high", "normal"})},
+                        {"sample_rate", Int(0, 1000)},
+                        {"sample_key", String(256)}},
+                       {"type"});
+  return [fields](const json& v, const std::string& path) -> std::string {
+    if (auto err = fields(v, path); !err.empty()) return err;
+    if (!v.contains("match") && !v.contains("regex")) return At(path, "needs \"match\" or \"regex\"");
+    return {};
+  };
+}
+
+const Rule& Schema(ConfigScope scope) {
+  static const std::map<std::string, Rule> kShared = {
+      {"host", String(255)},
+      {"labels", MapOf(String(256), 64)},
+      {"global_sample_rate", Int(0, 1000)},
+      {"batch", Object({{"max_events", Int(1, 10000)},
+                        {"max_bytes", Int(1024, 4 * 1024 * 1024)},
+                        {"max_delay_ms", Int(1, 600000)}})},
+      {"spool", Object({{"max_bytes", Int(0, int64_t{1} << 40)}})},
+      {"memory_budget_bytes", Int(1 << 20, int64_t{1} << 34)},
+      {"config_pull_interval_s", Int(5, 86400)},
+      {"files", ArrayOf(Object({{"path", String(4096)},
+                                {"from", OneOf({"head", "end"})},
+                                {"rules", ArrayOf(LogRule(), 200)}},
+                               {"path"}),
+                        200)},
+      {"cron", Object({{"dir", String(4096)},
+                       {"interval_s", Int(1, 86400)},
+                       {"timeout_s", Int(1, 3600)},
+                       {"scripts", MapOf(Object({{"interval_s", Int(1, 86400)}, {"timeout_s", Int(1, 3600)}}))}})},
+      {"system", Object({{"interval_s", Int(1, 86400)}})},
+      {"heartbeat", Object({{"interval_s", Int(1, 86400)}})},
+      // The config served to original TOP-Argus agents by GET /api/config, in their own
+      // format; Argus agents ignore it.
+      {"topargus", [](const json& v, const std::string& path) {
+         return v.is_object() ? std::string() : At(path, "must be an object");
+       }},
+  };
+  static const Rule kRemote = Object(kShared);
+  static const Rule kLocal = [] {
+    auto all = kShared;
+    all["proxies"] = ArrayOf(String(300), 64);
+    all["token"] = String(4096);
+    all["state_dir"] = String(4096);
+    return Object(all);
+  }();
+  return scope == ConfigScope::kLocal ? kLocal : kRemote;
+}
+
+}  // namespace
+
+std::string ValidateAgentConfig(const nlohmann::json& config, ConfigScope scope) {
+  return Schema(scope)(config, "");
+}
+
+}  // namespace argus::proto
