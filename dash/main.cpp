@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   app.add_option("--db", opts.db_path, "SQLite database file the consumers write")->required();
   app.add_option("--threads", threads, "server threads")->capture_default_str();
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
+  bool access_log = false;
+  app.add_flag("--access-log", access_log, "log every request at info level (peer, method, path, status)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(level));
   try {
@@ -31,8 +33,10 @@ int main(int argc, char** argv) {
     http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
       return service.Handle(r, p);
     });
+    service.set_access_log(access_log);
     server.Start();
     server.StopOnSignals();
+    server.ExportMetrics(service.metrics(), "argus_dash");
     spdlog::info("argus-dash listening on {}:{} over {}", ep->host, server.port(), opts.db_path);
     server.Run();
   } catch (const std::exception& e) {

@@ -21,6 +21,8 @@ class DashService {
  public:
   explicit DashService(DashOptions options);
   http::Response Handle(const http::Request& req, const http::Peer& peer);
+  http::Metrics& metrics() { return metrics_; }
+  void set_access_log(bool on) { router_.set_access_log(on); }
 
  private:
   // GET /api/v1/types -> {"types":[{type, first_seen, last_seen, events}]}

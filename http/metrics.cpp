@@ -1,5 +1,6 @@
 #include "http/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -34,6 +35,30 @@ void Metrics::Describe(const std::string& name, Kind kind, const std::string& he
   f.help = help;
 }
 
+void Metrics::DescribeHistogram(const std::string& name, const std::string& help, std::vector<double> buckets) {
+  std::lock_guard lock(mu_);
+  auto& f = families_[name];
+  f.kind = Kind::kHistogram;
+  f.help = help;
+  f.buckets = std::move(buckets);
+}
+
+void Metrics::Observe(const std::string& name, const Labels& labels, double value) {
+  std::lock_guard lock(mu_);
+  auto& f = families_[name];
+  auto& h = f.histograms[RenderLabels(labels)];
+  if (h.counts.size() != f.buckets.size() + 1) h.counts.assign(f.buckets.size() + 1, 0);
+  size_t i = static_cast<size_t>(std::lower_bound(f.buckets.begin(), f.buckets.end(), value) - f.buckets.begin());
+  ++h.counts[i];
+  h.sum += value;
+  ++h.count;
+}
+
+void Metrics::OnRender(std::function<void(Metrics&)> fn) {
+  std::lock_guard lock(mu_);
+  on_render_.push_back(std::move(fn));
+}
+
 void Metrics::Add(const std::string& name, const Labels& labels, double value) {
   std::lock_guard lock(mu_);
   families_[name].series[RenderLabels(labels)] += value;
@@ -44,20 +69,56 @@ void Metrics::Set(const std::string& name, const Labels& labels, double value) {
   families_[name].series[RenderLabels(labels)] = value;
 }
 
-std::string Metrics::Render() const {
+namespace {
+
+void Number(std::ostringstream& out, double v) {
+  if (std::floor(v) == v && std::abs(v) < 1e15) {
+    out << static_cast<int64_t>(v);
+  } else {
+    out << v;
+  }
+}
+
+// Adds le="…" to a rendered label set.
+std::string WithLe(const std::string& labels, const std::string& le) {
+  std::string item = "le=\"" + le + "\"";
+  if (labels.empty()) return "{" + item + "}";
+  return labels.substr(0, labels.size() - 1) + "," + item + "}";
+}
+
+}  // namespace
+
+std::string Metrics::Render() {
+  std::vector<std::function<void(Metrics&)>> hooks;
+  {
+    std::lock_guard lock(mu_);
+    hooks = on_render_;
+  }
+  for (auto& hook : hooks) hook(*this);  // outside the lock: hooks call Set()
+
   std::lock_guard lock(mu_);
   std::ostringstream out;
   for (const auto& [name, f] : families_) {
+    static const char* kTypes[] = {"counter", "gauge", "histogram"};
     out << "# HELP " << name << ' ' << f.help << '\n';
-    out << "# TYPE " << name << ' ' << (f.kind == Kind::kCounter ? "counter" : "gauge") << '\n';
+    out << "# TYPE " << name << ' ' << kTypes[static_cast<int>(f.kind)] << '\n';
     for (const auto& [labels, v] : f.series) {
       out << name << labels << ' ';
-      if (std::floor(v) == v && std::abs(v) < 1e15) {
-        out << static_cast<int64_t>(v);
-      } else {
-        out << v;
-      }
+      Number(out, v);
       out << '\n';
+    }
+    for (const auto& [labels, h] : f.histograms) {
+      uint64_t cumulative = 0;
+      for (size_t i = 0; i < f.buckets.size(); ++i) {
+        cumulative += h.counts[i];
+        std::ostringstream le;
+        le << f.buckets[i];
+        out << name << "_bucket" << WithLe(labels, le.str()) << ' ' << cumulative << '\n';
+      }
+      out << name << "_bucket" << WithLe(labels, "+Inf") << ' ' << h.count << '\n';
+      out << name << "_sum" << labels << ' ';
+      Number(out, h.sum);
+      out << '\n' << name << "_count" << labels << ' ' << h.count << '\n';
     }
   }
   return out.str();

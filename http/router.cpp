@@ -98,7 +98,7 @@ std::string_view BearerToken(const Request& req) {
   return v.substr(kPrefix.size());
 }
 
-Response MetricsResponse(const Metrics& metrics) {
+Response MetricsResponse(Metrics& metrics) {
   Response res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
   res.body() = metrics.Render();
@@ -123,8 +123,8 @@ Response Router::Dispatch(const Request& req, const Peer& peer) const {
     std::string route = routes_.count(path) ? std::string(path) : "other";
     metrics_->Add(metric_, {{"route", route}, {"status", std::to_string(res.result_int())}});
   }
-  spdlog::debug("{} {} {} -> {}", peer.addr, std::string(req.method_string()), path.substr(0, 200),
-                res.result_int());
+  spdlog::log(access_log_ ? spdlog::level::info : spdlog::level::debug, "{} {} {} -> {}", peer.addr,
+              std::string(req.method_string()), path.substr(0, 200), res.result_int());
   return res;
 }
 

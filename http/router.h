@@ -43,7 +43,7 @@ bool SecretEquals(std::string_view a, std::string_view b);
 std::string_view BearerToken(const Request& req);
 
 // A /metrics answer in the Prometheus text format.
-Response MetricsResponse(const Metrics& metrics);
+Response MetricsResponse(Metrics& metrics);
 
 class Router {
  public:
@@ -52,6 +52,9 @@ class Router {
   // unknown paths, so clients cannot create series) and status. `metrics` must
   // outlive the router.
   void CountRequests(Metrics* metrics, std::string metric);
+  // Logs every request (peer, method, path without query, status) at info instead of
+  // debug. Headers and bodies, where tokens live, are never logged.
+  void set_access_log(bool on) { access_log_ = on; }
   // 404 for an unknown path, 405 (with Allow) for a known path and another method.
   // A handler that throws yields 500 with the exception's text logged, not sent.
   Response Dispatch(const Request& req, const Peer& peer) const;
@@ -66,6 +69,7 @@ class Router {
   std::map<std::string, std::vector<Route>, std::less<>> routes_;
   Metrics* metrics_ = nullptr;
   std::string metric_;
+  bool access_log_ = false;
 };
 
 }  // namespace argus::http

@@ -220,7 +220,7 @@ void Server::Start() {
   const size_t files = RaiseOpenFilesLimit();
   const size_t reserve = 256;
   if (files > reserve && options_.max_connections > files - reserve) {
-    spdlog::warn("{}: open-files limit {} allows {} connections, not {}", options_.name, files,
+    spdlog::info("{}: open-files limit {} allows {} connections, not {}", options_.name, files,
                  files - reserve, options_.max_connections);
     options_.max_connections = files - reserve;
   }
@@ -272,6 +272,13 @@ void Server::Run() {
   for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
   ioc_.run();
   for (auto& t : threads) t.join();
+}
+
+void Server::ExportMetrics(Metrics& metrics, const std::string& prefix) {
+  metrics.Describe(prefix + "_connections", Metrics::Kind::kGauge, "Open client connections.");
+  metrics.OnRender([this, name = prefix + "_connections"](Metrics& m) {
+    m.Set(name, {}, static_cast<double>(connections_.load()));
+  });
 }
 
 void Server::StopOnSignals() {

@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "http/endpoint.h"
+#include "http/metrics.h"
 #include "http/router.h"
 
 namespace argus::http {
@@ -63,6 +64,9 @@ class Server {
   bool stopping() const { return stopping_.load(); }
 
   size_t connections() const { return connections_.load(); }
+  // Publishes `<prefix>_connections` (open now) in `metrics`. The gauge is read from this
+  // server at each render, so the server must outlive every render of `metrics`.
+  void ExportMetrics(Metrics& metrics, const std::string& prefix);
 
  private:
   class Session;

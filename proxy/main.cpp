@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   app.add_option("--backlog-limit", backlog_limit,
                  "events of one type waiting in Redis before the proxy answers 503 (default 1000000; 0: none)");
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
+  bool access_log = false;
+  app.add_flag("--access-log", access_log, "log every request at info level (peer, method, path, status)");
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(level));
@@ -76,8 +78,10 @@ int main(int argc, char** argv) {
     http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
       return service.Handle(r, p);
     });
+    service.set_access_log(access_log);
     server.Start();
     server.StopOnSignals();
+    server.ExportMetrics(service.metrics(), "argus_proxy");
     spdlog::info("argus-proxy listening on {}:{} (redis {}, {} tokens, {} threads, {} shards)",
                  opts.listen.host, server.port(), opts.redis.ToString(), opts.tokens.size(),
                  nthreads, opts.shards);

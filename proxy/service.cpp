@@ -42,6 +42,10 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
                     "Events of a type in Redis not yet stored by a consumer (unread + unacknowledged).");
   metrics_.Describe("argus_proxy_throttled_total", K::kCounter,
                     "Batches refused for flow control, by reason (rate, backlog).");
+  metrics_.DescribeHistogram("argus_proxy_batch_events", "Events per accepted batch.",
+                             {1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000});
+  metrics_.DescribeHistogram("argus_proxy_redis_append_seconds", "Time for Redis to acknowledge a batch's appends.",
+                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
 
   auto bind = [this](auto fn) {
     return [this, fn](const http::Request& r, const http::Peer& p) { return (this->*fn)(r, p); };
@@ -189,7 +193,10 @@ ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto
 
   if (!events.empty()) {
     auto redis = pool_.Acquire();
+    auto started = std::chrono::steady_clock::now();
     std::string err = queue::AppendEvents(*redis, events, options_.shards);
+    metrics_.Observe("argus_proxy_redis_append_seconds", {},
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!err.empty()) {
       metrics_.Add("argus_proxy_redis_errors_total");
       spdlog::warn("append of {} events failed: {}", events.size(), err);
@@ -197,6 +204,7 @@ ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto
     }
   }
   metrics_.Add("argus_proxy_events_accepted_total", {}, static_cast<double>(events.size()));
+  metrics_.Observe("argus_proxy_batch_events", {}, static_cast<double>(events.size()));
   return {};
 }
 

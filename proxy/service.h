@@ -25,7 +25,8 @@ class ProxyService {
   ~ProxyService();
 
   http::Response Handle(const http::Request& req, const http::Peer& peer);
-  const http::Metrics& metrics() const { return metrics_; }
+  http::Metrics& metrics() { return metrics_; }
+  void set_access_log(bool on) { router_.set_access_log(on); }
 
  private:
   // POST /api/v1/events {"events":[...]} -> 200 {"accepted":n,"rejected":[{index,error}]}

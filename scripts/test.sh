@@ -4,6 +4,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install-deps.sh"
+# The suite checks /metrics with `promtool check metrics`.
+ARGUS_PROMTOOL="$("$root/scripts/promtool.sh")"
+export ARGUS_PROMTOOL
 export ARGUS_BUILD_DIR="${ARGUS_BUILD_DIR:-$root/build-test}"
 "$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=Debug -DARGUS_SANITIZE=ON
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"

@@ -35,6 +35,9 @@ std::string BinDir();
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
 
 std::string ReadFile(const std::string& path);
+
+// Runs a shell command; returns its exit status and puts stdout+stderr in *output.
+int RunCommand(const std::string& command, std::string* output);
 void AppendFile(const std::string& path, const std::string& text);
 void WriteFile(const std::string& path, const std::string& text, int mode = 0644);
 

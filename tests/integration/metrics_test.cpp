@@ -1,0 +1,100 @@
+// /metrics of the proxy and the dash, after traffic of every kind, must pass
+// `promtool check metrics` (scripts/test.sh provides promtool as ARGUS_PROMTOOL).
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "dash/service.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "proxy/service.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string Promtool() {
+  const char* env = std::getenv("ARGUS_PROMTOOL");
+  return env && *env ? env : "promtool";
+}
+
+// Runs promtool over `text`; returns its verdict.
+std::string CheckMetrics(const std::string& text, int* status) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "metrics.txt", text);
+  std::string out;
+  *status = testing::RunCommand("'" + Promtool() + "' check metrics < '" + (dir / "metrics.txt") + "'", &out);
+  return out;
+}
+
+template <typename Service>
+struct Served {
+  std::unique_ptr<Service> service;
+  std::unique_ptr<http::Server> server;
+  std::thread thread;
+  Served(std::unique_ptr<Service> s, const std::string& prefix) : service(std::move(s)) {
+    http::ServerOptions so;
+    so.threads = 2;
+    server = std::make_unique<http::Server>(so, [this](const http::Request& r, const http::Peer& p) {
+      return service->Handle(r, p);
+    });
+    server->Start();
+    server->ExportMetrics(service->metrics(), prefix);
+    thread = std::thread([this] { server->Run(); });
+  }
+  ~Served() {
+    server->Stop();
+    thread.join();
+  }
+  http::Endpoint endpoint() const { return {"127.0.0.1", server->port()}; }
+};
+
+}  // namespace
+
+TEST_SUITE("metrics") {
+  TEST_CASE("proxy and dash /metrics pass promtool check metrics") {
+    std::string version_out;
+    REQUIRE_MESSAGE(testing::RunCommand("'" + Promtool() + "' --version", &version_out) == 0,
+                    "promtool not found: run scripts/test.sh, or set ARGUS_PROMTOOL");
+
+    testing::RedisServer redis;
+    proxy::ProxyOptions po;
+    po.redis = {"127.0.0.1", redis.port()};
+    po.tokens = {{"t", ""}};
+    po.rate = {1, 1};
+    po.backlog_poll = 50ms;
+    Served<proxy::ProxyService> proxy(std::make_unique<proxy::ProxyService>(po, 2), "argus_proxy");
+    http::Client c(proxy.endpoint());
+    std::map<std::string, std::string> auth = {{"Authorization", "Bearer t"}};
+    c.Request("POST", "/api/v1/events", R"({"events":[{"type":"m","host":"h","id":"1","content":{}},{"type":"X","content":{}}]})", auth);
+    c.Request("POST", "/api/v1/events", "{", auth);
+    c.Request("POST", "/api/v1/events", "{}", {{"Authorization", "Bearer wrong"}});
+    std::string big = R"({"events":[)";
+    for (int i = 0; i < 20; ++i) big += std::string(i ? "," : "") + R"({"type":"m","content":{}})";
+    c.Request("POST", "/api/v1/events", big + "]}", auth);  // over the rate: 429
+    c.Get("/nope");
+    REQUIRE(testing::WaitFor([&] { return c.Get("/metrics").body.find("argus_proxy_backlog_events{type=\"m\"}") != std::string::npos; }, 10s));
+    auto proxy_metrics = c.Get("/metrics").body;
+    CHECK(proxy_metrics.find("argus_proxy_connections ") != std::string::npos);
+    CHECK(proxy_metrics.find("argus_proxy_batch_events_bucket{le=\"+Inf\"} ") != std::string::npos);
+    CHECK(proxy_metrics.find("argus_proxy_redis_append_seconds_count ") != std::string::npos);
+    CHECK(proxy_metrics.find("argus_proxy_throttled_total{reason=\"rate\"} 1") != std::string::npos);
+    int status = -1;
+    std::string verdict = CheckMetrics(proxy_metrics, &status);
+    CHECK_MESSAGE(status == 0, verdict << "\n" << proxy_metrics);
+
+    testing::TempDir dir;
+    dash::DashOptions d;
+    d.db_path = dir / "a.db";
+    Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
+    http::Client dc(dash.endpoint());
+    dc.Get("/api/v1/types");
+    dc.Get("/api/v1/events?limit=0");
+    auto dash_metrics = dc.Get("/metrics").body;
+    verdict = CheckMetrics(dash_metrics, &status);
+    CHECK_MESSAGE(status == 0, verdict << "\n" << dash_metrics);
+  }
+}
