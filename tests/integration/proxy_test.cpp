@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio.hpp>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "http/client.h"
@@ -28,8 +30,8 @@ struct ProxyFixture {
 
   // With `shared`, this proxy uses another fixture's Redis (several proxies, one Redis).
   explicit ProxyFixture(std::function<void(proxy::ProxyOptions&, http::ServerOptions&)> tweak = nullptr,
-                        testing::RedisServer* shared = nullptr)
-      : own_redis(shared ? nullptr : std::make_unique<testing::RedisServer>()),
+                        testing::RedisServer* shared = nullptr, bool persistent_redis = false)
+      : own_redis(shared ? nullptr : std::make_unique<testing::RedisServer>(persistent_redis)),
         redis(shared ? *shared : *own_redis) {
     proxy::ProxyOptions po;
     po.redis = {"127.0.0.1", redis.port()};
@@ -365,6 +367,68 @@ TEST_SUITE("proxy") {
     CHECK(r.status == 403);
     CHECK(ErrorOf(r).find("start the proxy with --admin-token") != std::string::npos);
     CHECK(json::parse(http::Client(f.endpoint()).Get("/api/config").body)["config"] == json::object());
+  }
+
+  TEST_CASE("a Redis restart under load loses no acknowledged event, and the proxy recovers by itself") {
+    ProxyFixture f(nullptr, nullptr, /*persistent_redis=*/true);
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    std::set<std::string> acked;
+    std::atomic<int> refused{0};
+    std::vector<std::thread> senders;
+    for (int t = 0; t < 4; ++t) {
+      senders.emplace_back([&, t] {
+        http::Client c(f.endpoint(), 5s);
+        for (int batch = 0; !stop.load(); ++batch) {
+          std::string body = R"({"events":[)";
+          std::vector<std::string> ids;
+          for (int i = 0; i < 20; ++i) {
+            ids.push_back("t" + std::to_string(t) + "-" + std::to_string(batch) + "-" + std::to_string(i));
+            body += std::string(i ? "," : "") + R"({"type":"load","host":"h)" + std::to_string(i % 3) +
+                    R"(","id":")" + ids.back() + R"(","content":{"n":1}})";
+          }
+          auto r = c.Request("POST", "/api/v1/events", body + "]}", {{"Authorization", "Bearer agent-token"}});
+          if (r.status == 200) {
+            std::lock_guard lock(mu);
+            acked.insert(ids.begin(), ids.end());
+          } else {
+            ++refused;
+            std::this_thread::sleep_for(50ms);
+          }
+        }
+      });
+    }
+    auto acked_count = [&] {
+      std::lock_guard lock(mu);
+      return acked.size();
+    };
+    REQUIRE(testing::WaitFor([&] { return acked_count() >= 2000; }, 30s));
+    f.redis.Stop(/*graceful=*/true);
+    f.redis.Start();
+    size_t at_restart = acked_count();
+    // Recovers by itself: acknowledgements resume without restarting the proxy.
+    CHECK(testing::WaitFor([&] { return acked_count() >= at_restart + 2000; }, 30s));
+    stop = true;
+    for (auto& s : senders) s.join();
+
+    // Every acknowledged id is in Redis.
+    queue::Redis redis({"127.0.0.1", f.redis.port()});
+    std::set<std::string> stored;
+    queue::GroupReader reader("load", 4, "check");
+    REQUIRE(reader.EnsureGroups(redis) == "");
+    std::vector<queue::Entry> entries;
+    reader.Read(redis, 1000000, &entries);  // own pending: none
+    REQUIRE(reader.Read(redis, 1000000, &entries) == "");
+    for (const auto& en : entries) {
+      proto::Event e;
+      REQUIRE(proto::Deserialize(en.payload, &e) == "");
+      stored.insert(e.id);
+    }
+    size_t missing = 0;
+    for (const auto& id : acked) missing += stored.count(id) ? 0 : 1;
+    INFO("acknowledged " << acked.size() << ", in Redis " << stored.size() << ", refused while down " << refused.load());
+    CHECK(missing == 0);
+    CHECK(acked.size() > at_restart);
   }
 
   TEST_CASE("/metrics counts requests and events") {

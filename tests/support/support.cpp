@@ -132,20 +132,30 @@ int Process::Wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
-RedisServer::RedisServer() { Start(); }
+RedisServer::RedisServer(bool persistent) : persistent_(persistent) { Start(); }
 
 RedisServer::~RedisServer() { Stop(); }
 
-void RedisServer::Stop() { proc_.reset(); }
+void RedisServer::Stop(bool graceful) {
+  if (proc_ && graceful) {
+    proc_->Kill(SIGTERM);
+    proc_->Wait(std::chrono::seconds(30));
+  }
+  proc_.reset();
+}
 
 void RedisServer::Start() {
   // A port picked free may be taken by the time redis binds it: try a few.
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (port_ == 0 || attempt > 0) port_ = FreePort();
-    proc_ = std::make_unique<Process>(
-        std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
-                                 "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir_.path()},
-        dir_ / "redis.log");
+    std::vector<std::string> argv = {"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
+                                     "127.0.0.1", "--save", "", "--dir", dir_.path()};
+    if (persistent_) {
+      argv.insert(argv.end(), {"--appendonly", "yes", "--appendfsync", "always"});
+    } else {
+      argv.insert(argv.end(), {"--appendonly", "no"});
+    }
+    proc_ = std::make_unique<Process>(argv, dir_ / "redis.log");
     queue::Redis probe(queue::RedisOptions{"127.0.0.1", port_, std::chrono::milliseconds(500),
                                            std::chrono::milliseconds(0)});
     if (WaitFor([&] { return proc_->running() && probe.Run({"PING"}).ok(); }, std::chrono::seconds(5))) {

@@ -63,19 +63,22 @@ class Process {
   std::string log_path_;
 };
 
-// redis-server on a free loopback port, no persistence, data in a temp folder.
+// redis-server on a free loopback port with its data in a temp folder. Without
+// persistence by default; with it, an append-only file synced every write.
 class RedisServer {
  public:
-  RedisServer();
+  explicit RedisServer(bool persistent = false);
   ~RedisServer();
   uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  // Stops the server (SIGKILL: no save) and starts it again on the same port, empty.
-  void Stop();
+  // Stops the server: SIGKILL by default (nothing saved), or SIGTERM (a clean shutdown).
+  void Stop(bool graceful = false);
+  // Starts it again on the same port (with its data when persistent).
   void Start();
 
  private:
   TempDir dir_;
+  bool persistent_ = false;
   uint16_t port_ = 0;
   std::unique_ptr<Process> proc_;
 };
