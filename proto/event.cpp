@@ -149,12 +149,15 @@ dom::parser& ThreadParser(size_t max_depth) {
 std::string MalformedMessage(std::string_view body, simdjson::error_code code) {
   if (code == simdjson::UTF8_ERROR) return "the body is not valid UTF-8";
   if (code == simdjson::EMPTY) return "the body is empty: it must be {\"events\":[...]}";
-  // Rare path: nlohmann parses iteratively and reports where the text went wrong.
+  // Rare path: nlohmann parses iteratively and reports where the text went wrong. It
+  // throws other kinds too (a number out of range is out_of_range, with no position).
   try {
     nlohmann::json again = nlohmann::json::parse(body);
     (void)again;
   } catch (const nlohmann::json::parse_error& e) {
     return "malformed JSON at byte " + std::to_string(e.byte) + ": the body must be {\"events\":[...]}";
+  } catch (const nlohmann::json::exception&) {
+    // Fall through to simdjson's reason.
   }
   return std::string("malformed JSON (") + simdjson::error_message(code) +
          "): the body must be {\"events\":[...]}";

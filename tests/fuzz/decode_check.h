@@ -1,0 +1,35 @@
+// What the decoder must uphold for any input, checked by the libFuzzer target and by
+// the unit suite's replay of the corpus and of every input a fuzzer ever crashed on:
+// it returns (never throws), and every event it accepts survives serialize ->
+// deserialize unchanged. Returns an empty string, or what broke.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proto/event.h"
+
+namespace argus::fuzz {
+
+inline std::string CheckDecode(std::string_view body) {
+  proto::Limits limits;
+  limits.max_depth = 8;
+  limits.max_event_bytes = 4096;
+  limits.max_batch_events = 64;
+  proto::BatchResult r = proto::DecodeBatch(body, limits);
+  if (!r.error.empty()) {
+    return r.status == 400 || r.status == 413 ? "" : "envelope error with status " + std::to_string(r.status);
+  }
+  for (const auto& e : r.events) {
+    proto::Event back;
+    std::string text = proto::Serialize(e);
+    if (auto err = proto::Deserialize(text, &back); !err.empty()) return "round trip failed: " + err + " for " + text;
+    if (back.type != e.type || back.content != e.content || back.host != e.host || back.id != e.id ||
+        back.ts != e.ts || back.priority != e.priority) {
+      return "round trip changed the event: " + text;
+    }
+  }
+  return {};
+}
+
+}  // namespace argus::fuzz
