@@ -37,9 +37,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> proxies;
   std::string from = "end", level = "info";
   int cron_interval = 60, cron_timeout = 10, batch_delay_ms = 1000;
-  app.add_option("-a,--proxy", proxies, "proxy HOST:PORT; several (comma-separated or repeated) fail over")
+  app.add_option("-a,--proxy", proxies,
+                 "proxy [https://]HOST:PORT; several (comma-separated or repeated) fail over")
       ->required();
   app.add_option("--token", opts.ship.token, "agent token for the proxy")->required();
+  app.add_option("--ca-file", opts.ship.tls.ca_file,
+                 "PEM CAs that https:// proxies' certificates must chain to (default: the system's)")
+      ->check(CLI::ExistingFile);
   app.add_option("--host", opts.host, "host name stamped on events (default: this machine's hostname)");
   app.add_option("-f,--log", opts.logs, "log file to follow (repeatable); lines with [metrics]{json} become events");
   app.add_option("--cron-dir", opts.cron.dir, "folder of executable scripts to run on an interval");

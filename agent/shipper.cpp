@@ -12,7 +12,7 @@ using Clock = std::chrono::steady_clock;
 Shipper::Shipper(ShipperOptions options, Outbox& outbox, Checkpoints& checkpoints)
     : options_(std::move(options)), outbox_(outbox), checkpoints_(checkpoints) {
   for (const auto& p : options_.proxies) {
-    clients_.push_back(std::make_unique<http::Client>(p, options_.request_timeout));
+    clients_.push_back(std::make_unique<http::Client>(p, options_.request_timeout, options_.tls));
   }
 }
 

@@ -22,6 +22,7 @@ namespace argus::agent {
 struct ShipperOptions {
   std::vector<http::Endpoint> proxies;
   std::string token;
+  http::TlsClientOptions tls;  // for https:// proxies
   size_t max_events = 500;
   size_t max_bytes = 1024 * 1024;
   std::chrono::milliseconds max_delay{1000};

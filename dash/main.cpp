@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "server threads")->capture_default_str();
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
   bool access_log = false;
+  std::string tls_cert, tls_key;
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
   app.add_flag("--access-log", access_log, "log every request at info level (peer, method, path, status)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(level));
@@ -30,6 +33,8 @@ int main(int argc, char** argv) {
     sopts.threads = threads;
     sopts.name = "argus-dash";
     sopts.body_limit = 64 * 1024;
+    sopts.tls_cert = tls_cert;
+    sopts.tls_key = tls_key;
     http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
       return service.Handle(r, p);
     });
@@ -37,7 +42,8 @@ int main(int argc, char** argv) {
     server.Start();
     server.StopOnSignals();
     server.ExportMetrics(service.metrics(), "argus_dash");
-    spdlog::info("argus-dash listening on {}:{} over {}", ep->host, server.port(), opts.db_path);
+    spdlog::info("argus-dash listening on {}://{}:{} over {}", tls_cert.empty() ? "http" : "https", ep->host,
+                 server.port(), opts.db_path);
     server.Run();
   } catch (const std::exception& e) {
     spdlog::error("argus-dash: {}", e.what());

@@ -21,9 +21,16 @@ struct ClientResponse {
   bool ok() const { return error.empty(); }
 };
 
+// For https:// endpoints: the server's certificate must chain to a trusted CA and name
+// the host connected to.
+struct TlsClientOptions {
+  std::string ca_file;  // PEM; empty: the system's trusted CAs
+};
+
 class Client {
  public:
-  explicit Client(Endpoint server, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  explicit Client(Endpoint server, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                  TlsClientOptions tls = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -39,8 +46,12 @@ class Client {
 
  private:
   struct Impl;
+  // Opens the connection (and the TLS session); returns "" or why not.
+  std::string Connect();
+
   Endpoint server_;
   std::chrono::milliseconds timeout_;
+  TlsClientOptions tls_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -5,9 +5,18 @@
 namespace argus::http {
 
 std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* error) {
+  const std::string_view original = text;
+  bool tls = false;
+  if (text.starts_with("https://")) {
+    tls = true;
+    text.remove_prefix(8);
+  } else if (text.starts_with("http://")) {
+    text.remove_prefix(7);
+  }
+  if (!text.empty() && text.back() == '/') text.remove_suffix(1);
   auto colon = text.rfind(':');
   if (colon == std::string_view::npos) {
-    *error = "'" + std::string(text) + "' is not HOST:PORT";
+    *error = "'" + std::string(original) + "' is not HOST:PORT";
     return std::nullopt;
   }
   std::string_view host = text.substr(0, colon);
@@ -18,12 +27,13 @@ std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* error)
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (ec != std::errc() || ptr != port.data() + port.size() || value > 65535 || port.empty()) {
-    *error = "'" + std::string(text) + "' has no valid port (0-65535)";
+    *error = "'" + std::string(original) + "' has no valid port (0-65535)";
     return std::nullopt;
   }
   Endpoint ep;
   ep.host = host.empty() ? "127.0.0.1" : std::string(host);
   ep.port = static_cast<uint16_t>(value);
+  ep.tls = tls;
   return ep;
 }
 

@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 namespace argus::http {
@@ -15,13 +16,16 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 // One connection: read a head, decide, read the body, answer, repeat while kept alive.
-class Server::Session : public std::enable_shared_from_this<Server::Session> {
+// `Stream` is a plain TCP stream or a TLS stream over one: the same code serves both.
+template <class Stream>
+class Server::Session : public Server::SessionBase, public std::enable_shared_from_this<Server::Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, Server& server)
-      : stream_(std::move(socket)), server_(server) {
+  template <class... TlsContext>
+  Session(tcp::socket&& socket, Server& server, TlsContext&... tls)
+      : stream_(std::move(socket), tls...), server_(server) {
     ++server_.connections_;
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = Socket().remote_endpoint(ec);
     if (!ec) peer_.addr = ep.address().to_string();
   }
   ~Session() {
@@ -35,33 +39,56 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   void Run() {
     {
       std::lock_guard lock(server_.sessions_mu_);
-      self_ = server_.sessions_.insert(server_.sessions_.end(), weak_from_this());
+      self_ = server_.sessions_.insert(server_.sessions_.end(), this->weak_from_this());
       registered_ = true;
     }
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::WaitForRequest, shared_from_this()));
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Handshake(); });
   }
 
   // On shutdown: a connection waiting for its next request is closed now; one in the
   // middle of a request closes after answering it.
-  void CloseIfIdle() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  void CloseIfIdle() override {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if (!self->idle_) return;
       beast::error_code ec;
-      self->stream_.socket().close(ec);
+      self->Socket().close(ec);
     });
   }
 
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  tcp::socket& Socket() { return beast::get_lowest_layer(stream_).socket(); }
+  void ExpiresAfter(std::chrono::milliseconds d) { beast::get_lowest_layer(stream_).expires_after(d); }
+
+  // TLS first, within the head deadline: a client that never finishes it is cut off.
+  void Handshake() {
+    if constexpr (kTls) {
+      ExpiresAfter(server_.options_.header_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  spdlog::debug("{}: TLS handshake with {} failed: {}", self->server_.options_.name,
+                                                self->peer_.addr, ec.message());
+                                  beast::error_code ignored;
+                                  self->Socket().close(ignored);
+                                  return;
+                                }
+                                self->WaitForRequest();
+                              });
+    } else {
+      WaitForRequest();
+    }
+  }
   // Idle (kept alive, between requests) until the first byte, then the head must
   // follow within header_timeout: a slow client cannot stretch either.
   void WaitForRequest() {
     if (buffer_.size() > 0) return ReadHeader();  // the next request is already here
     if (server_.stopping()) return Close();
     idle_ = true;
-    stream_.expires_after(server_.options_.idle_timeout);
+    ExpiresAfter(server_.options_.idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               self->idle_ = false;
                               if (ec) return self->Close();
                               self->buffer_.commit(n);
@@ -73,9 +100,9 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options_.header_limit));
     parser_->body_limit(server_.options_.body_limit);
-    stream_.expires_after(server_.options_.header_timeout);
+    ExpiresAfter(server_.options_.header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+                             beast::bind_front_handler(&Session<Stream>::OnHeader, this->shared_from_this()));
   }
 
   // Ends the connection after a failed read, answering when the client can act on it.
@@ -106,9 +133,9 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     if (expect != req.end() && beast::iequals(expect->value(), "100-continue")) {
       // Answer the interim response so clients (curl) send the body now, not after 1 s.
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
-      stream_.expires_after(server_.options_.write_timeout);
+      ExpiresAfter(server_.options_.write_timeout);
       bhttp::async_write(stream_, *cont,
-                         [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+                         [self = this->shared_from_this(), cont](beast::error_code wec, size_t) {
                            if (wec) return self->Close();
                            self->ReadBody();
                          });
@@ -118,9 +145,9 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   }
 
   void ReadBody() {
-    stream_.expires_after(server_.options_.body_timeout);
+    ExpiresAfter(server_.options_.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+                      beast::bind_front_handler(&Session<Stream>::OnRead, this->shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, size_t) {
@@ -149,43 +176,51 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
 
   void Write(Response&& res, bool close) {
     auto msg = std::make_shared<Response>(std::move(res));
-    stream_.expires_after(server_.options_.write_timeout);
+    ExpiresAfter(server_.options_.write_timeout);
     bhttp::async_write(stream_, *msg,
-                       [self = shared_from_this(), msg, close](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this(), msg, close](beast::error_code ec, size_t) {
                          if (ec || close) return self->Close();
                          self->WaitForRequest();
                        });
   }
 
   void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    // Drain briefly so a client still sending its body reads our answer instead of a
-    // reset; bounded in time and bytes.
-    stream_.expires_after(std::chrono::seconds(2));
-    Drain(0);
+    ExpiresAfter(std::chrono::seconds(2));
+    if constexpr (kTls) {
+      // close_notify, then the socket; bounded by the deadline above.
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->Socket().close(ignored);
+      });
+    } else {
+      beast::error_code ec;
+      Socket().shutdown(tcp::socket::shutdown_send, ec);
+      // Drain briefly so a client still sending its body reads our answer instead of a
+      // reset; bounded in time and bytes.
+      Drain(0);
+    }
   }
 
   void Drain(size_t drained) {
     if (drained > 8 * 1024 * 1024) return;
     auto buf = std::make_shared<std::array<char, 16384>>();
     stream_.async_read_some(asio::buffer(*buf),
-                            [self = shared_from_this(), buf, drained](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this(), buf, drained](beast::error_code ec, size_t n) {
                               if (ec) {
                                 beast::error_code ignored;
-                                self->stream_.socket().close(ignored);
+                                self->Socket().close(ignored);
                                 return;
                               }
                               self->Drain(drained + n);
                             });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   Server& server_;
   Peer peer_;
   bool idle_ = false;  // waiting for the first byte of a request (on the strand)
   bool registered_ = false;
-  std::list<std::weak_ptr<Session>>::iterator self_;
+  std::list<std::weak_ptr<SessionBase>>::iterator self_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
 };
@@ -217,6 +252,20 @@ size_t RaiseOpenFilesLimit() {
 }  // namespace
 
 void Server::Start() {
+  if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    if (options_.tls_cert.empty() || options_.tls_key.empty()) {
+      throw std::runtime_error("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
+    }
+    tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    tls_->use_certificate_chain_file(options_.tls_cert, ec);
+    if (ec) throw std::runtime_error("cannot load TLS certificate " + options_.tls_cert + ": " + ec.message());
+    tls_->use_private_key_file(options_.tls_key, asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("cannot load TLS key " + options_.tls_key + ": " + ec.message());
+  }
   const size_t files = RaiseOpenFilesLimit();
   const size_t reserve = 256;
   if (files > reserve && options_.max_connections > files - reserve) {
@@ -257,7 +306,11 @@ void Server::DoAccept() {
         beast::error_code ignored;
         socket.close(ignored);
       } else {
-        std::make_shared<Session>(std::move(socket), *this)->Run();
+        if (tls_) {
+          std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), *this, *tls_)->Run();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(std::move(socket), *this)->Run();
+        }
       }
     } else {
       spdlog::warn("{}: accept failed: {}", options_.name, ec.message());
@@ -295,7 +348,7 @@ void Server::Shutdown() {
   asio::post(ioc_, [this] {
     beast::error_code ec;
     acceptor_.close(ec);
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<SessionBase>> live;
     {
       std::lock_guard lock(sessions_mu_);
       for (auto& w : sessions_) {

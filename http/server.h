@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "http/endpoint.h"
@@ -36,6 +37,7 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_grace{10000};  // in-flight requests on SIGTERM
   size_t max_connections = 50000;                   // capped by the open-files limit
   std::string name = "argus";                       // Server header and log prefix
+  std::string tls_cert, tls_key;                    // PEM files; both set: serve HTTPS
 };
 
 // Thread safety: Start/Run/Stop may be called from any thread; the handler is called
@@ -69,6 +71,13 @@ class Server {
   void ExportMetrics(Metrics& metrics, const std::string& prefix);
 
  private:
+  // What shutdown needs of a connection, whatever its stream.
+  class SessionBase {
+   public:
+    virtual ~SessionBase() = default;
+    virtual void CloseIfIdle() = 0;
+  };
+  template <class Stream>
   class Session;
   void DoAccept();
   void WaitForSessions(std::chrono::steady_clock::time_point deadline);
@@ -80,12 +89,13 @@ class Server {
   std::atomic<size_t> connections_{0};
   std::atomic<bool> stopping_{false};
   std::mutex sessions_mu_;  // guards sessions_
-  std::list<std::weak_ptr<Session>> sessions_;
+  std::list<std::weak_ptr<SessionBase>> sessions_;
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::unique_ptr<boost::asio::signal_set> signals_;
   std::unique_ptr<boost::asio::steady_timer> drain_timer_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
 };
 
 }  // namespace argus::http

@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
                  "events of one type waiting in Redis before the proxy answers 503 (default 1000000; 0: none)");
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
   bool access_log = false;
+  std::string tls_cert, tls_key;
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
   app.add_flag("--access-log", access_log, "log every request at info level (peer, method, path, status)");
   CLI11_PARSE(app, argc, argv);
 
@@ -75,6 +78,8 @@ int main(int argc, char** argv) {
     sopts.body_limit = opts.limits.max_batch_bytes;
     // One Redis connection per thread: a thread holds at most one lease.
     proxy::ProxyService service(opts, static_cast<size_t>(nthreads));
+    sopts.tls_cert = tls_cert;
+    sopts.tls_key = tls_key;
     http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
       return service.Handle(r, p);
     });
@@ -82,8 +87,8 @@ int main(int argc, char** argv) {
     server.Start();
     server.StopOnSignals();
     server.ExportMetrics(service.metrics(), "argus_proxy");
-    spdlog::info("argus-proxy listening on {}:{} (redis {}, {} tokens, {} threads, {} shards)",
-                 opts.listen.host, server.port(), opts.redis.ToString(), opts.tokens.size(),
+    spdlog::info("argus-proxy listening on {}://{}:{} (redis {}, {} tokens, {} threads, {} shards)",
+                 tls_cert.empty() ? "http" : "https", opts.listen.host, server.port(), opts.redis.ToString(), opts.tokens.size(),
                  nthreads, opts.shards);
     server.Run();
     spdlog::info("argus-proxy stopped");

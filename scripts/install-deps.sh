@@ -9,7 +9,7 @@ PACKAGES=(
   libboost1.81-dev libhiredis-dev libsqlite3-dev nlohmann-json3-dev libsimdjson-dev
   doctest-dev libspdlog-dev libcli11-dev libssl-dev zlib1g-dev
   redis-server redis-tools sqlite3 curl python3 procps
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev openssl
 )
 for group in "$@"; do
   case "$group" in

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -26,14 +27,17 @@ struct Pipeline {
   uint16_t proxy_port = testing::FreePort();
   uint16_t dash_port = testing::FreePort();
   std::unique_ptr<testing::Process> proxy, consumer, dash, agent;
+  std::optional<testing::TlsFiles> tls;  // set: the proxy serves HTTPS
 
   std::string Bin(const std::string& name) const { return testing::BinDir() + "/" + name; }
+  http::Endpoint ProxyEndpoint() const { return {"127.0.0.1", proxy_port, tls.has_value()}; }
+  http::Client ProxyClient() const { return http::Client(ProxyEndpoint(), std::chrono::seconds(10), {tls ? tls->ca : ""}); }
 
   void Start() {
-    proxy = std::make_unique<testing::Process>(
-        std::vector<std::string>{Bin("argus-proxy"), "--listen", "127.0.0.1:" + std::to_string(proxy_port), "--redis",
-                                 redis.address(), "--token", "e2e-token", "--threads", "2"},
-        dir / "proxy.log");
+    std::vector<std::string> proxy_argv = {Bin("argus-proxy"), "--listen", "127.0.0.1:" + std::to_string(proxy_port),
+                                           "--redis", redis.address(), "--token", "e2e-token", "--threads", "2"};
+    if (tls) proxy_argv.insert(proxy_argv.end(), {"--tls-cert", tls->cert, "--tls-key", tls->key});
+    proxy = std::make_unique<testing::Process>(proxy_argv, dir / "proxy.log");
     consumer = std::make_unique<testing::Process>(
         std::vector<std::string>{Bin("argus-consumer"), "--type", "all", "--redis", redis.address(), "--db",
                                  dir / "argus.db", "--name", "e2e"},
@@ -42,19 +46,18 @@ struct Pipeline {
         std::vector<std::string>{Bin("argus-dash"), "--listen", "127.0.0.1:" + std::to_string(dash_port), "--db",
                                  dir / "argus.db"},
         dir / "dash.log");
-    REQUIRE_MESSAGE(testing::WaitFor([&] { return http::Client({"127.0.0.1", proxy_port}).Get("/healthz").status == 200; }, 20s),
-                    proxy->Log());
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return ProxyClient().Get("/healthz").status == 200; }, 20s), proxy->Log());
     REQUIRE_MESSAGE(testing::WaitFor([&] { return http::Client({"127.0.0.1", dash_port}).Get("/healthz").status == 200; }, 20s),
                     dash->Log());
   }
 
   void StartAgent() {
-    agent = std::make_unique<testing::Process>(
-        std::vector<std::string>{Bin("argus-agent"), "-a", "127.0.0.1:" + std::to_string(proxy_port), "--token",
-                                 "e2e-token", "--host", "e2e-host", "-f", dir / "app.log", "--cron-dir",
-                                 dir / "cron", "--state-dir", dir / "agent-state", "--from", "head",
-                                 "--batch-max-delay-ms", "100", "--cron-interval", "3600"},
-        dir / "agent.log");
+    std::vector<std::string> argv = {Bin("argus-agent"), "-a", ProxyEndpoint().ToString(), "--token",
+                                     "e2e-token", "--host", "e2e-host", "-f", dir / "app.log", "--cron-dir",
+                                     dir / "cron", "--state-dir", dir / "agent-state", "--from", "head",
+                                     "--batch-max-delay-ms", "100", "--cron-interval", "3600"};
+    if (tls) argv.insert(argv.end(), {"--ca-file", tls->ca});
+    agent = std::make_unique<testing::Process>(argv, dir / "agent.log");
   }
 
   std::vector<json> Events(const std::string& type) {
@@ -168,6 +171,19 @@ TEST_SUITE("e2e") {
     // A clean stop (SIGTERM) flushes and exits 0.
     p.agent->Kill(SIGTERM);
     CHECK(p.agent->Wait(20s) == 0);
+  }
+
+  TEST_CASE("an agent ships to an HTTPS proxy, verifying its certificate against --ca-file") {
+    Pipeline p;
+    p.tls = testing::MakeTlsFiles(p.dir);
+    p.Start();
+    std::filesystem::create_directories(p.dir / "cron");
+    testing::WriteFile(p.dir / "app.log", "");
+    p.StartAgent();
+    AppendMetrics(p.dir / "app.log", 0, 30);
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("metrics").size() >= 30; }, 60s), p.Logs());
+    CHECK(SeqCounts(p.Events("metrics")).size() == 30);
+    CHECK(p.proxy->Log().find("TLS handshake") == std::string::npos);
   }
 
   TEST_CASE("a batch POSTed twice to the proxy is stored once") {

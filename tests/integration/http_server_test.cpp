@@ -80,6 +80,48 @@ TEST_SUITE("http::server") {
   }
 }
 
+TEST_SUITE("http::server tls") {
+  TEST_CASE("HTTPS on the same code path; clients verify the CA and the host name") {
+    testing::TempDir dir;
+    auto files = testing::MakeTlsFiles(dir);
+    http::ServerOptions so;
+    so.threads = 2;
+    so.tls_cert = files.cert;
+    so.tls_key = files.key;
+    http::Server server(so, [](const http::Request& req, const http::Peer&) {
+      return http::Json(bhttp::status::ok, {{"path", std::string(req.target())}});
+    });
+    server.Start();
+    std::thread runner([&] { server.Run(); });
+
+    http::Client trusted({"127.0.0.1", server.port(), /*tls=*/true}, 5s, {files.ca});
+    auto ok = trusted.Get("/x");
+    CHECK(ok.status == 200);
+    CHECK(ok.body == R"({"path":"/x"})");
+    CHECK(trusted.Get("/y").status == 200);  // kept alive over TLS
+    CHECK(http::Client({"localhost", server.port(), true}, 5s, {files.ca}).Get("/x").status == 200);
+
+    auto untrusted = http::Client({"127.0.0.1", server.port(), true}, 5s).Get("/x");  // system CAs only
+    CHECK_FALSE(untrusted.ok());
+    CHECK(untrusted.error.find("certificate verify failed") != std::string::npos);
+    auto plain = http::Client({"127.0.0.1", server.port()}, 2s).Get("/x");
+    CHECK(plain.status != 200);
+    CHECK(trusted.Get("/z").status == 200);  // still serving
+
+    server.Stop();
+    runner.join();
+  }
+
+  TEST_CASE("a certificate without its key is refused at start") {
+    testing::TempDir dir;
+    auto files = testing::MakeTlsFiles(dir);
+    http::ServerOptions so;
+    so.tls_cert = files.cert;
+    http::Server server(so, nullptr);
+    CHECK_THROWS_WITH_AS(server.Start(), doctest::Contains("needs both a certificate"), std::runtime_error);
+  }
+}
+
 TEST_SUITE("proxy process") {
   TEST_CASE("10,000 idle and 1,000 slow-loris connections do not keep a normal client out") {
     // Both ends of every connection are file descriptors: raise this process's limit.

@@ -132,6 +132,20 @@ int Process::Wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
+TlsFiles MakeTlsFiles(const TempDir& dir) {
+  TlsFiles f{dir / "ca.pem", dir / "server.pem", dir / "server.key"};
+  WriteFile(dir / "san.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  const std::string d = "'" + dir.path() + "'";
+  std::string out;
+  const std::string cmd =
+      "cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+      "-subj /CN=argus-test-ca && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+      "-subj /CN=localhost && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+      "-out server.pem -days 2 -extfile san.ext";
+  if (RunCommand(cmd, &out) != 0) throw std::runtime_error("openssl failed: " + out);
+  return f;
+}
+
 RedisServer::RedisServer(bool persistent) : persistent_(persistent) { Start(); }
 
 RedisServer::~RedisServer() { Stop(); }

@@ -63,6 +63,13 @@ class Process {
   std::string log_path_;
 };
 
+// A throwaway CA and a server certificate it signed for localhost and 127.0.0.1,
+// made with the openssl command in `dir`.
+struct TlsFiles {
+  std::string ca, cert, key;
+};
+TlsFiles MakeTlsFiles(const TempDir& dir);
+
 // redis-server on a free loopback port with its data in a temp folder. Without
 // persistence by default; with it, an append-only file synced every write.
 class RedisServer {

@@ -87,6 +87,15 @@ TEST_SUITE("http::endpoint") {
     CHECK_FALSE(ParseEndpoint("h:70000", &err));
     CHECK_FALSE(ParseEndpoint("h:x", &err));
     CHECK_FALSE(ParseEndpoint("h:", &err));
+    auto tls = ParseEndpoint("https://proxy.example:9443/", &err);
+    REQUIRE(tls);
+    CHECK(tls->tls);
+    CHECK(tls->host == "proxy.example");
+    CHECK(tls->port == 9443);
+    CHECK(tls->ToString() == "https://proxy.example:9443");
+    auto plain = ParseEndpoint("http://h:1", &err);
+    REQUIRE(plain);
+    CHECK_FALSE(plain->tls);
   }
 }
 
