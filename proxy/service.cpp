@@ -40,6 +40,8 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   metrics_.Describe("argus_proxy_redis_errors_total", K::kCounter, "Failed Redis appends.");
   metrics_.Describe("argus_proxy_backlog_events", K::kGauge,
                     "Events of a type in Redis not yet stored by a consumer (unread + unacknowledged).");
+  metrics_.Describe("argus_proxy_trimmed_entries_total", K::kCounter,
+                    "Stream entries removed after every consumer acknowledged them.");
   metrics_.Describe("argus_proxy_throttled_total", K::kCounter,
                     "Batches refused for flow control, by reason (rate, backlog).");
   metrics_.DescribeHistogram("argus_proxy_batch_events", "Events per accepted batch.",
@@ -62,9 +64,7 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   for (const char* path : {"/api/config", "/api/config/"}) {
     router_.Add(bhttp::verb::get, path, bind(&ProxyService::GetConfigCompat));
   }
-  if (options_.backlog_limit > 0) {
-    backlog_thread_ = std::jthread([this](std::stop_token stop) { PollBacklog(stop); });
-  }
+  backlog_thread_ = std::jthread([this](std::stop_token stop) { PollBacklog(stop); });
   router_.Add(bhttp::verb::get, "/metrics",
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
 }
@@ -85,6 +85,10 @@ void ProxyService::PollBacklog(std::stop_token stop) {
         std::string err;
         int64_t n = queue::TypeBacklog(redis, type, options_.shards, &err);
         if (n < 0) break;
+        // Keep stream memory bounded: drop what every consumer has acknowledged.
+        if (int64_t trimmed = queue::TrimAcknowledged(redis, type, options_.shards, &err); trimmed > 0) {
+          metrics_.Add("argus_proxy_trimmed_entries_total", {}, static_cast<double>(trimmed));
+        }
         fresh[type] = n;
         metrics_.Set("argus_proxy_backlog_events", {{"type", type}}, static_cast<double>(n));
       }

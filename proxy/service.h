@@ -55,7 +55,8 @@ class ProxyService {
   // The matching token, or nullptr. Every configured token is compared, in constant time.
   const Token* Authenticate(std::string_view presented) const;
   std::string AssignId();
-  // Once a period: every type's backlog, for the 503 decision and /metrics.
+  // Once a period: every type's backlog, for the 503 decision and /metrics; and trims
+  // acknowledged entries.
   void PollBacklog(std::stop_token stop);
   int64_t Backlog(const std::string& type) const;
 

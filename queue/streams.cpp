@@ -100,6 +100,69 @@ int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string
   return total;
 }
 
+namespace {
+
+// Stream ids "ms-seq" in order.
+bool IdLess(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& id) {
+    auto dash = id.find('-');
+    return std::pair<uint64_t, uint64_t>{std::stoull(id.substr(0, dash)),
+                                         dash == std::string::npos ? 0 : std::stoull(id.substr(dash + 1))};
+  };
+  return split(a) < split(b);
+}
+
+}  // namespace
+
+int64_t TrimAcknowledged(Redis& redis, std::string_view type, int shards, std::string* error) {
+  const std::string group = GroupName(type);
+  std::vector<Command> cmds;
+  for (int s = 0; s < shards; ++s) {
+    cmds.push_back({"XINFO", "GROUPS", StreamKey(type, s)});
+    cmds.push_back({"XPENDING", StreamKey(type, s), group});
+  }
+  auto replies = redis.Pipeline(cmds);
+  std::vector<Command> trims;
+  for (int s = 0; s < shards; ++s) {
+    const Reply& groups = replies[2 * static_cast<size_t>(s)];
+    const Reply& pending = replies[2 * static_cast<size_t>(s) + 1];
+    if (groups.transport || pending.transport) {
+      *error = groups.transport ? groups.error : pending.error;
+      return -1;
+    }
+    if (!groups.ok() || !pending.ok()) continue;  // no stream or no group: nothing is known acknowledged
+    std::string last_delivered;
+    const redisReply* list = groups.reply.get();
+    for (size_t g = 0; list && list->type == REDIS_REPLY_ARRAY && g < list->elements; ++g) {
+      const redisReply* name = Field(list->element[g], "name");
+      const redisReply* last = Field(list->element[g], "last-delivered-id");
+      if (name && last && std::string_view(name->str, name->len) == group) last_delivered.assign(last->str, last->len);
+    }
+    if (last_delivered.empty() || last_delivered == "0-0") continue;
+    std::string bound = last_delivered;
+    // XPENDING summary: [count, smallest id, greatest id, consumers]
+    const redisReply* summary = pending.reply.get();
+    if (summary && summary->type == REDIS_REPLY_ARRAY && summary->elements >= 2 &&
+        summary->element[0]->type == REDIS_REPLY_INTEGER && summary->element[0]->integer > 0 &&
+        summary->element[1]->type == REDIS_REPLY_STRING) {
+      std::string oldest_pending(summary->element[1]->str, summary->element[1]->len);
+      if (IdLess(oldest_pending, bound)) bound = oldest_pending;
+    }
+    // MINID removes ids below the bound; the bound itself (pending, or the last one
+    // delivered) stays.
+    trims.push_back({"XTRIM", StreamKey(type, s), "MINID", bound});
+  }
+  int64_t removed = 0;
+  for (const auto& r : redis.Pipeline(trims)) {
+    if (!r.ok()) {
+      *error = r.error;
+      return -1;
+    }
+    removed += r.integer();
+  }
+  return removed;
+}
+
 GroupReader::GroupReader(std::string type, int shards, std::string consumer)
     : type_(std::move(type)), group_(GroupName(type_)), consumer_(std::move(consumer)) {
   for (int s = 0; s < shards; ++s) keys_.push_back(StreamKey(type_, s));

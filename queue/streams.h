@@ -32,6 +32,12 @@ std::string AppendEvents(Redis& redis, const std::vector<proto::Event>& events, 
 // whole length. Returns -1 and sets *error when Redis fails.
 int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string* error);
 
+// Removes entries every consumer has acknowledged: on each shard, those older than both
+// the group's oldest pending entry and the last entry it delivered. Entries never
+// delivered or not yet acknowledged are kept, and a shard without the group is left
+// alone. Returns the number of entries removed, or -1 with *error.
+int64_t TrimAcknowledged(Redis& redis, std::string_view type, int shards, std::string* error);
+
 // One entry read from a stream by a consumer group.
 struct Entry {
   std::string stream;

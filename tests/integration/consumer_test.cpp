@@ -63,6 +63,43 @@ long long Pending(queue::Redis& r, const std::string& type, int shards = 4) {
 
 }  // namespace
 
+TEST_SUITE("queue trimming") {
+  TEST_CASE("only entries every consumer acknowledged are trimmed") {
+    testing::RedisServer redis;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    std::vector<proto::Event> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(Ev("tr", "e" + std::to_string(i), "one-host"));
+    REQUIRE(queue::AppendEvents(r, batch, 1) == "");
+    std::string err;
+    CHECK(queue::TrimAcknowledged(r, "tr", 1, &err) == 0);  // no group yet: nothing is known done
+    CHECK(r.Run({"XLEN", queue::StreamKey("tr", 0)}).integer() == 10);
+
+    queue::GroupReader reader("tr", 1, "c");
+    REQUIRE(reader.EnsureGroups(r) == "");
+    std::vector<queue::Entry> got;
+    REQUIRE(reader.Read(r, 6, &got) == "");  // own pending: none
+    REQUIRE(reader.Read(r, 6, &got) == "");  // delivers e0..e5
+    REQUIRE(got.size() == 6);
+    REQUIRE(reader.Ack(r, {got.begin(), got.begin() + 4}) == "");  // e4, e5 stay pending
+    CHECK(queue::TrimAcknowledged(r, "tr", 1, &err) == 4);
+    CHECK(r.Run({"XLEN", queue::StreamKey("tr", 0)}).integer() == 6);
+    CHECK(Pending(r, "tr", 1) == 2);
+
+    REQUIRE(reader.Ack(r, {got.begin() + 4, got.end()}) == "");
+    std::vector<queue::Entry> rest;
+    REQUIRE(reader.Read(r, 100, &rest) == "");
+    REQUIRE(rest.size() == 4);
+    REQUIRE(reader.Ack(r, rest) == "");
+    // All acknowledged: everything but the last delivered entry goes.
+    CHECK(queue::TrimAcknowledged(r, "tr", 1, &err) == 5);
+    CHECK(r.Run({"XLEN", queue::StreamKey("tr", 0)}).integer() == 1);
+    // New entries after the trim are untouched until delivered and acknowledged.
+    REQUIRE(queue::AppendEvents(r, {Ev("tr", "late", "one-host")}, 1) == "");
+    CHECK(queue::TrimAcknowledged(r, "tr", 1, &err) == 0);
+    CHECK(r.Run({"XLEN", queue::StreamKey("tr", 0)}).integer() == 2);
+  }
+}
+
 TEST_SUITE("consumer") {
   TEST_CASE("the same event appended twice is stored once, and everything is acknowledged") {
     testing::RedisServer redis;

@@ -271,6 +271,9 @@ TEST_SUITE("proxy") {
     REQUIRE(got.size() == 6);
     REQUIRE(reader.Ack(redis, got) == "");
     CHECK(testing::WaitFor([&] { return f.Post(one).status == 200; }, 10s));
+    // The poller also trims what was acknowledged: of the six, only the last delivered stays.
+    CHECK(testing::WaitFor([&] { return f.StreamLen("bl", "h") == 2; }, 10s));  // that one + "late"
+    CHECK(http::Client(f.endpoint()).Get("/metrics").body.find("argus_proxy_trimmed_entries_total 5") != std::string::npos);
   }
 
   TEST_CASE("TOP-Argus: the original agent's request is accepted as it sends it") {
