@@ -4,24 +4,21 @@
 
 #include "dash/service.h"
 #include "http/server.h"
+#include "http/server_flags.h"
 
 int main(int argc, char** argv) {
   using namespace argus;
   CLI::App app{"argus-dash: the query API (and, later, the web UI) over the Argus store"};
-  std::string listen = "127.0.0.1:8080", level = "info";
+  std::string listen = "127.0.0.1:8080";
   dash::DashOptions opts;
   int threads = 2;
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on")->capture_default_str();
   app.add_option("--db", opts.db_path, "SQLite database file the consumers write")->required();
   app.add_option("--threads", threads, "server threads")->capture_default_str();
-  app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
-  bool access_log = false;
-  std::string tls_cert, tls_key;
-  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")->check(CLI::ExistingFile);
-  app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
-  app.add_flag("--access-log", access_log, "log every request at info level (peer, method, path, status)");
+  http::ServerFlags flags;
+  flags.Add(app);
   CLI11_PARSE(app, argc, argv);
-  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
   try {
     std::string err;
     auto ep = http::ParseEndpoint(listen, &err);
@@ -33,16 +30,15 @@ int main(int argc, char** argv) {
     sopts.threads = threads;
     sopts.name = "argus-dash";
     sopts.body_limit = 64 * 1024;
-    sopts.tls_cert = tls_cert;
-    sopts.tls_key = tls_key;
+    flags.Apply(sopts);
     http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
       return service.Handle(r, p);
     });
-    service.set_access_log(access_log);
+    service.set_access_log(flags.access_log);
     server.Start();
     server.StopOnSignals();
     server.ExportMetrics(service.metrics(), "argus_dash");
-    spdlog::info("argus-dash listening on {}://{}:{} over {}", tls_cert.empty() ? "http" : "https", ep->host,
+    spdlog::info("argus-dash listening on {}://{}:{} over {}", flags.scheme(), ep->host,
                  server.port(), opts.db_path);
     server.Run();
   } catch (const std::exception& e) {

@@ -3,13 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include "http/server.h"
+#include "http/server_flags.h"
 #include "proxy/config.h"
 #include "proxy/service.h"
 
 int main(int argc, char** argv) {
   using namespace argus;
   CLI::App app{"argus-proxy: validates agents' events and appends them to Redis streams"};
-  std::string listen = "127.0.0.1:9090", redis = "127.0.0.1:6379", config, level = "info";
+  std::string listen = "127.0.0.1:9090", redis = "127.0.0.1:6379", config;
   std::vector<std::string> tokens;
   std::string admin_token;
   int threads = 0, shards = 0;
@@ -28,15 +29,10 @@ int main(int argc, char** argv) {
   app.add_option("--rate-burst", burst, "events a token may send at once (default: one second's worth)");
   app.add_option("--backlog-limit", backlog_limit,
                  "events of one type waiting in Redis before the proxy answers 503 (default 1000000; 0: none)");
-  app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
-  bool access_log = false;
-  std::string tls_cert, tls_key;
-  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")->check(CLI::ExistingFile);
-  app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
-  app.add_flag("--access-log", access_log, "log every request at info level (peer, method, path, status)");
+  http::ServerFlags flags;
+  flags.Add(app);
   CLI11_PARSE(app, argc, argv);
-
-  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
   try {
     proxy::ProxyOptions opts;
     if (!config.empty()) proxy::LoadConfigFile(config, &opts);
@@ -78,17 +74,16 @@ int main(int argc, char** argv) {
     sopts.body_limit = opts.limits.max_batch_bytes;
     // One Redis connection per thread: a thread holds at most one lease.
     proxy::ProxyService service(opts, static_cast<size_t>(nthreads));
-    sopts.tls_cert = tls_cert;
-    sopts.tls_key = tls_key;
+    flags.Apply(sopts);
     http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
       return service.Handle(r, p);
     });
-    service.set_access_log(access_log);
+    service.set_access_log(flags.access_log);
     server.Start();
     server.StopOnSignals();
     server.ExportMetrics(service.metrics(), "argus_proxy");
     spdlog::info("argus-proxy listening on {}://{}:{} (redis {}, {} tokens, {} threads, {} shards)",
-                 tls_cert.empty() ? "http" : "https", opts.listen.host, server.port(), opts.redis.ToString(), opts.tokens.size(),
+                 flags.scheme(), opts.listen.host, server.port(), opts.redis.ToString(), opts.tokens.size(),
                  nthreads, opts.shards);
     server.Run();
     spdlog::info("argus-proxy stopped");

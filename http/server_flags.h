@@ -1,0 +1,35 @@
+// The command-line flags every Argus server takes (logging, access log, TLS), declared
+// once so argus-proxy and argus-dash read the same way.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "http/server.h"
+
+namespace argus::http {
+
+struct ServerFlags {
+  std::string log_level = "info";
+  bool access_log = false;
+  std::string tls_cert, tls_key;
+
+  void Add(CLI::App& app) {
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+    app.add_flag("--access-log", access_log, "log every request at info level (peer, method, path, status)");
+    app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
+  }
+
+  // Call after parsing, once `options` exists (set the log level before anything logs).
+  void Apply(ServerOptions& options) const {
+    options.tls_cert = tls_cert;
+    options.tls_key = tls_key;
+  }
+
+  const char* scheme() const { return tls_cert.empty() ? "http" : "https"; }
+};
+
+}  // namespace argus::http
