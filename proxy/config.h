@@ -17,6 +17,8 @@ namespace argus::proxy {
 // An agent token. With `host` set, events sent with it are stamped with that host,
 // so one host cannot pose as another.
 struct Token {
+  Token(std::string token_, std::string host_ = {}, std::optional<RateLimit> rate_ = {})
+      : token(std::move(token_)), host(std::move(host_)), rate(rate_) {}
   std::string token;
   std::string host;
   std::optional<RateLimit> rate;  // overrides ProxyOptions::rate for this token

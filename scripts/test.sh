@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds with ASan/UBSan, runs the whole
-# suite (unit and integration tests against a real redis-server and SQLite files), then
-# fuzzes the request-body decoder for a minute.
+# suite (unit and integration tests against a real redis-server and SQLite files), after
+# fuzzing the request-body decoder for a minute.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install-deps.sh"
@@ -12,8 +12,9 @@ export ARGUS_BUILD_DIR="${ARGUS_BUILD_DIR:-$root/build-test}"
 "$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=Debug -DARGUS_SANITIZE=ON
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-(cd "$ARGUS_BUILD_DIR" && ctest --output-on-failure --timeout 300 -j "${ARGUS_TEST_JOBS:-2}" "$@")
 # A short libFuzzer run over the request-body decoder (ARGUS_FUZZ_SECONDS=0 skips it).
 if [ "${ARGUS_FUZZ_SECONDS:-60}" -gt 0 ]; then
   "$root/scripts/fuzz.sh" "${ARGUS_FUZZ_SECONDS:-60}"
 fi
+cd "$ARGUS_BUILD_DIR"
+ctest --output-on-failure --timeout 300 -j "${ARGUS_TEST_JOBS:-2}" "$@"
