@@ -12,6 +12,15 @@ Consumer::Consumer(ConsumerOptions options)
     : options_(std::move(options)), redis_(options_.redis) {
   db_ = store::Database::Open(options_.db_path);
   writer_ = std::make_unique<store::EventWriter>(*db_);
+  for (const auto& name : options_.aggregators) {
+    auto it = Registry().find(name);
+    if (it == Registry().end()) {
+      std::string known;
+      for (const auto& [n, f] : Registry()) known += (known.empty() ? "" : ", ") + n;
+      throw std::runtime_error("unknown aggregator '" + name + "' (known: " + known + ")");
+    }
+    aggregators_.push_back(it->second(*db_));
+  }
   if (options_.type != "all") {
     readers_.emplace(options_.type, queue::GroupReader(options_.type, options_.shards, options_.name));
   }
@@ -70,7 +79,15 @@ size_t Consumer::RunOnce() {
     }
     stats_.read += handled;
     if (!events.empty()) {
-      auto result = writer_->Write(events);
+      // Raw rows and every aggregate in one transaction: all of the batch or none.
+      store::Transaction tx(*db_);
+      std::vector<size_t> fresh_index;
+      auto result = writer_->Insert(events, &fresh_index);
+      std::vector<const proto::Event*> fresh;
+      fresh.reserve(fresh_index.size());
+      for (size_t i : fresh_index) fresh.push_back(&events[i]);
+      for (auto& aggregator : aggregators_) aggregator->Apply(fresh);
+      tx.Commit();
       stats_.stored += result.stored;
       stats_.duplicates += result.duplicates;
     }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "consumer/aggregator.h"
 #include "queue/redis.h"
 #include "queue/streams.h"
 #include "store/database.h"
@@ -26,6 +27,7 @@ struct ConsumerOptions {
   size_t batch = 500;        // entries read per shard per round
   std::chrono::milliseconds idle_poll{100};
   std::chrono::milliseconds types_refresh{2000};
+  std::vector<std::string> aggregators = {"generic"};  // run for every type, by Registry() name
 };
 
 struct ConsumerStats {
@@ -50,6 +52,7 @@ class Consumer {
   queue::Redis redis_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::EventWriter> writer_;
+  std::vector<std::unique_ptr<Aggregator>> aggregators_;
   std::map<std::string, queue::GroupReader> readers_;
   std::chrono::steady_clock::time_point next_refresh_{};
   ConsumerStats stats_;

@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
                  "entries are resumed (default: <hostname>-<type>)");
   app.add_option("--shards", opts.shards, "streams per type; must match the proxy")->capture_default_str();
   app.add_option("--batch", opts.batch, "entries read per shard per round")->capture_default_str();
+  app.add_option("--aggregators", opts.aggregators, "aggregators run for every type (comma-separated)")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(level));

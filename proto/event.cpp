@@ -236,6 +236,35 @@ BatchResult DecodeBatch(std::string_view body, const Limits& limits) {
   return r;
 }
 
+namespace {
+
+void WalkNumbers(dom::object obj, const std::string& prefix, size_t max_fields, size_t* seen,
+                 const std::function<void(const std::string&, double)>& fn) {
+  for (auto [key, v] : obj) {
+    if (*seen >= max_fields) return;
+    std::string path = prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+    switch (v.type()) {
+      case dom::element_type::INT64: ++*seen; fn(path, static_cast<double>(int64_t(v))); break;
+      case dom::element_type::UINT64: ++*seen; fn(path, static_cast<double>(uint64_t(v))); break;
+      case dom::element_type::DOUBLE: ++*seen; fn(path, double(v)); break;
+      case dom::element_type::OBJECT: WalkNumbers(dom::object(v), path, max_fields, seen, fn); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
+bool ForEachNumber(std::string_view content, size_t max_fields,
+                   const std::function<void(const std::string& path, double value)>& fn) {
+  dom::parser& parser = ThreadParser(2 * Limits{}.max_depth + 2);
+  dom::element doc;
+  if (parser.parse(content.data(), content.size(), true).get(doc) || !doc.is_object()) return false;
+  size_t seen = 0;
+  WalkNumbers(dom::object(doc), "", max_fields, &seen, fn);
+  return true;
+}
+
 std::string JsonString(std::string_view s) {
   if (!simdjson::validate_utf8(s.data(), s.size())) {
     return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,12 @@ BatchResult DecodeBatch(std::string_view body, const Limits& limits);
 // The form stored in a stream entry and sent by agents: every set field, recv_ts and
 // addr included. `e.content` must be a JSON object's text.
 std::string Serialize(const Event& e);
+
+// Calls `fn(path, value)` for every number in a content object, nested objects giving
+// dotted paths ("upstream.db_ms"); arrays, strings and booleans are skipped. Stops
+// after `max_fields`. Returns false when `content` is not a JSON object.
+bool ForEachNumber(std::string_view content, size_t max_fields,
+                   const std::function<void(const std::string& path, double value)>& fn);
 
 // `s` as a JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD.
 std::string JsonString(std::string_view s);

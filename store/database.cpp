@@ -40,6 +40,11 @@ Statement& Statement::Bind(int index, int64_t value) {
   return *this;
 }
 
+Statement& Statement::Bind(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+
 Statement& Statement::Bind(int index, std::string_view value) {
   sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   return *this;
@@ -71,6 +76,8 @@ void Statement::Reset() {
 }
 
 int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+double Statement::Real(int col) const { return sqlite3_column_double(stmt_, col); }
 
 std::string Statement::Text(int col) const {
   auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));

@@ -28,6 +28,7 @@ class Statement {
 
   // Parameters are 1-based, as in SQLite.
   Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, double value);
   Statement& Bind(int index, std::string_view value);
   Statement& BindNull(int index);
 
@@ -38,6 +39,7 @@ class Statement {
   void Reset();
 
   int64_t Int(int col) const;
+  double Real(int col) const;
   std::string Text(int col) const;
   bool IsNull(int col) const;
 

@@ -40,6 +40,21 @@ const std::vector<const char*>& Migrations() {
           last_seen  INTEGER NOT NULL,
           events     INTEGER NOT NULL) WITHOUT ROWID;
       )sql",
+      // 2: one-minute rollups of every numeric content field (the generic aggregator).
+      R"sql(
+        CREATE TABLE rollups_1m(
+          type    TEXT NOT NULL,
+          field   TEXT NOT NULL,
+          host    TEXT NOT NULL,
+          minute  INTEGER NOT NULL,
+          count   INTEGER NOT NULL,
+          sum     REAL NOT NULL,
+          min     REAL NOT NULL,
+          max     REAL NOT NULL,
+          last    REAL NOT NULL,
+          last_ts INTEGER NOT NULL,
+          PRIMARY KEY (type, field, host, minute)) WITHOUT ROWID;
+      )sql",
   };
   return kMigrations;
 }

@@ -17,9 +17,16 @@ EventWriter::EventWriter(Database& db)
                    "last_seen = max(last_seen, ?2), events = events + 1") {}
 
 WriteResult EventWriter::Write(const std::vector<proto::Event>& events) {
-  WriteResult result;
   Transaction tx(db_);
-  for (const auto& e : events) {
+  WriteResult result = Insert(events, nullptr);
+  tx.Commit();
+  return result;
+}
+
+WriteResult EventWriter::Insert(const std::vector<proto::Event>& events, std::vector<size_t>* fresh) {
+  WriteResult result;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
     int64_t recv_ts = e.recv_ts.value_or(0);
     int64_t ts = e.ts.value_or(recv_ts);
     insert_.Bind(1, e.id)
@@ -36,11 +43,11 @@ WriteResult EventWriter::Write(const std::vector<proto::Event>& events) {
       continue;
     }
     ++result.stored;
+    if (fresh) fresh->push_back(i);
     // "Seen" is the proxy's clock: agent clocks drift, the registry should not.
     upsert_host_.Bind(1, e.host).Bind(2, recv_ts).Run();
     upsert_type_.Bind(1, e.type).Bind(2, recv_ts).Run();
   }
-  tx.Commit();
   return result;
 }
 

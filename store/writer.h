@@ -21,6 +21,9 @@ class EventWriter {
   // One transaction for the whole batch; throws std::runtime_error (and rolls back)
   // on an SQLite error, so a caller that has not committed must not acknowledge.
   WriteResult Write(const std::vector<proto::Event>& events);
+  // The same inside the caller's open transaction; `fresh` (if given) receives the
+  // positions of the events stored for the first time, for aggregators.
+  WriteResult Insert(const std::vector<proto::Event>& events, std::vector<size_t>* fresh);
 
  private:
   Database& db_;

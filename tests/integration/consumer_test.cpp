@@ -3,6 +3,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include <map>
+#include <tuple>
+
 #include "consumer/consumer.h"
 #include "queue/redis.h"
 #include "queue/streams.h"
@@ -183,6 +186,72 @@ TEST_SUITE("consumer") {
       c.RunOnce();
       return AllEvents(dir / "a.db").size() == 2;
     }, 10s));
+  }
+
+  TEST_CASE("rollups equal a recount from the raw rows, however often batches are redelivered") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    std::vector<proto::Event> batch;
+    for (int i = 0; i < 200; ++i) {
+      proto::Event e = Ev("roll", "r" + std::to_string(i), "host" + std::to_string(i % 3));
+      e.ts = 1700000000000 + i * 997;  // spread over several minutes
+      e.content = R"({"latency_ms":)" + std::to_string(i % 17) + R"(.5,"up":{"db_ms":)" + std::to_string(i) +
+                  R"(},"label":"x","ok":true})";
+      batch.push_back(std::move(e));
+    }
+    REQUIRE(queue::AppendEvents(r, batch, 4) == "");
+    REQUIRE(queue::AppendEvents(r, {batch.begin(), batch.begin() + 50}, 4) == "");  // redelivered
+    consumer::Consumer c(Options(redis, dir / "a.db"));
+    DrainAll(c);
+    REQUIRE(queue::AppendEvents(r, {batch.begin() + 100, batch.end()}, 4) == "");  // and again later
+    DrainAll(c);
+    CHECK(c.stats().stored == 200);
+    CHECK(c.stats().duplicates == 150);
+
+    // Recount from the raw rows.
+    struct Agg { int64_t count = 0; double sum = 0, min = 1e300, max = -1e300, last = 0; int64_t last_ts = -1; };
+    std::map<std::tuple<std::string, std::string, int64_t>, Agg> expected;  // field, host, minute
+    auto db = store::Database::Open(dir / "a.db");
+    store::Statement raw(*db, "SELECT host, ts, content FROM events WHERE type = 'roll' ORDER BY seq");
+    while (raw.Step()) {
+      std::string host = raw.Text(0);
+      int64_t ts = raw.Int(1);
+      proto::ForEachNumber(raw.Text(2), 256, [&](const std::string& field, double v) {
+        Agg& a = expected[{field, host, ts - ts % 60000}];
+        ++a.count;
+        a.sum += v;
+        a.min = std::min(a.min, v);
+        a.max = std::max(a.max, v);
+        if (ts >= a.last_ts) {
+          a.last = v;
+          a.last_ts = ts;
+        }
+      });
+    }
+    store::Statement rolled(*db, "SELECT field, host, minute, count, sum, min, max, last FROM rollups_1m WHERE type = 'roll'");
+    size_t rows = 0;
+    while (rolled.Step()) {
+      ++rows;
+      auto it = expected.find({rolled.Text(0), rolled.Text(1), rolled.Int(2)});
+      REQUIRE(it != expected.end());
+      CHECK(rolled.Int(3) == it->second.count);
+      CHECK(rolled.Real(4) == doctest::Approx(it->second.sum));
+      CHECK(rolled.Real(5) == it->second.min);
+      CHECK(rolled.Real(6) == it->second.max);
+      CHECK(rolled.Real(7) == it->second.last);
+    }
+    CHECK(rows == expected.size());
+    CHECK(rows > 6);  // two fields, three hosts, several minutes
+  }
+
+  TEST_CASE("an unknown aggregator is refused by name") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    auto o = Options(redis, dir / "a.db");
+    o.aggregators = {"generic", "nope"};
+    CHECK_THROWS_WITH_AS(consumer::Consumer{o}, doctest::Contains("unknown aggregator 'nope' (known: generic)"),
+                         std::runtime_error);
   }
 
   TEST_CASE("an entry that is not an event is skipped and counted, the rest flow") {

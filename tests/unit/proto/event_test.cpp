@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -192,6 +193,21 @@ TEST_SUITE("proto::event") {
     auto r = DecodeBatch("{\"events\":[{\"type\":\"a\",\"content\":{\"s\":\"\xff\"}}]}", {});
     CHECK(r.status == 400);
     CHECK(r.error == "the body is not valid UTF-8");
+  }
+}
+
+TEST_SUITE("proto::numbers") {
+  TEST_CASE("every number of a content object, nested objects as dotted paths") {
+    std::map<std::string, double> seen;
+    auto collect = [&](const std::string& path, double v) { seen[path] = v; };
+    REQUIRE(ForEachNumber(R"({"a":1,"b":{"c":2.5,"d":{"e":-3}},"s":"9","t":true,"arr":[1,2],"big":18446744073709551615})",
+                          100, collect));
+    CHECK(seen == std::map<std::string, double>{{"a", 1}, {"b.c", 2.5}, {"b.d.e", -3}, {"big", 18446744073709551615.0}});
+    seen.clear();
+    CHECK(ForEachNumber(R"({"a":1,"b":2,"c":3})", 2, collect));
+    CHECK(seen.size() == 2);
+    CHECK_FALSE(ForEachNumber("[1]", 10, collect));
+    CHECK_FALSE(ForEachNumber("{", 10, collect));
   }
 }
 

@@ -40,6 +40,25 @@ TEST_SUITE("store") {
     CHECK(s.Int(0) == store::LatestSchemaVersion());
   }
 
+  TEST_CASE("an older database is upgraded in place, keeping its rows") {
+    testing::TempDir dir;
+    std::string path = dir / "old.db";
+    {
+      auto db = store::Database::Open(path);
+      store::EventWriter(*db).Write({Ev("kept", "t", "h", 1)});
+      // Make it look like a version-1 file: no rollups table yet.
+      db->Exec("DROP TABLE rollups_1m; UPDATE schema_version SET version = 1");
+    }
+    auto db = store::Database::Open(path);
+    CHECK(db->schema_version() == store::LatestSchemaVersion());
+    store::Statement s(*db, "SELECT count(*) FROM rollups_1m");
+    CHECK(s.Step());
+    store::EventQuery q;
+    auto rows = store::Reader(*db).Events(q);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].id == "kept");
+  }
+
   TEST_CASE("a database newer than this build is refused with a clear message") {
     testing::TempDir dir;
     std::string path = dir / "a.db";
