@@ -27,7 +27,10 @@ class Aggregator {
 // Builds an aggregator over `db` (which outlives it); may prepare statements.
 using AggregatorFactory = std::function<std::unique_ptr<Aggregator>(store::Database& db)>;
 
-// Every built-in aggregator by name.
+// Every known aggregator by name: the built-in ones and any registered.
 const std::map<std::string, AggregatorFactory>& Registry();
+// Adds an aggregator (a plugin compiled in, or a test's). Call before consumers start;
+// not thread-safe.
+void RegisterAggregator(std::string name, AggregatorFactory factory);
 
 }  // namespace argus::consumer

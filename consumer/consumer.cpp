@@ -1,5 +1,6 @@
 #include "consumer/consumer.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -45,63 +46,134 @@ void Consumer::RefreshTypes() {
   }
 }
 
+void Consumer::ClaimIdle() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_claim_) return;
+  next_claim_ = now + options_.claim_every;
+  for (auto& [type, reader] : readers_) {
+    std::string err;
+    int64_t n = reader.ClaimIdle(redis_, options_.claim_idle, &err);
+    if (n < 0) throw std::runtime_error(err);
+    if (n > 0) {
+      stats_.claimed += static_cast<uint64_t>(n);
+      spdlog::info("consumer {}: took over {} entries of '{}' idle in other consumers", options_.name, n, type);
+    }
+  }
+}
+
+void Consumer::Isolate(const std::vector<proto::Event>& events, const std::vector<Source>& sources,
+                       std::vector<bool>* stored, std::vector<Dead>* dead) {
+  // The batch failed: store its events one by one to find those that fail on their own.
+  for (size_t i = 0; i < events.size(); ++i) {
+    try {
+      Store({events[i]});
+    } catch (const store::StoreError& e) {
+      if (e.transient()) throw;
+      Failed(sources[i], e.what(), stored, i, dead);
+    } catch (const std::exception& e) {
+      Failed(sources[i], e.what(), stored, i, dead);
+    }
+  }
+}
+
+void Consumer::Failed(const Source& source, const std::string& error, std::vector<bool>* stored, size_t i,
+                      std::vector<Dead>* dead) {
+  (*stored)[i] = false;
+  const auto& [type, entry] = source;
+  int& n = failures_[entry->stream + " " + entry->id];
+  ++n;
+  spdlog::warn("consumer {}: entry {} of {} failed ({} of {} tries): {}", options_.name, entry->id, entry->stream, n,
+               options_.max_attempts, error);
+  if (n >= options_.max_attempts) dead->push_back({type, entry, error});
+}
+
+void Consumer::Store(const std::vector<proto::Event>& events) {
+  // Raw rows and every aggregate in one transaction: all of the batch or none.
+  store::Transaction tx(*db_);
+  std::vector<size_t> fresh_index;
+  auto result = writer_->Insert(events, &fresh_index);
+  std::vector<const proto::Event*> fresh;
+  fresh.reserve(fresh_index.size());
+  for (size_t i : fresh_index) fresh.push_back(&events[i]);
+  for (auto& aggregator : aggregators_) aggregator->Apply(fresh);
+  tx.Commit();
+  stats_.stored += result.stored;
+  stats_.duplicates += result.duplicates;
+}
+
 size_t Consumer::RunOnce() {
   ++stats_.rounds;
-  std::vector<queue::Entry> entries;
-  std::map<std::string, std::vector<queue::Entry>> by_type;
   try {
     RefreshTypes();
+    ClaimIdle();
+    std::map<std::string, std::vector<queue::Entry>> by_type;
     for (auto& [type, reader] : readers_) {
       std::vector<queue::Entry> got;
-      if (auto err = reader.Read(redis_, options_.batch, &got); !err.empty()) {
-        throw std::runtime_error(err);
-      }
+      if (auto err = reader.Read(redis_, options_.batch, &got); !err.empty()) throw std::runtime_error(err);
       if (!got.empty()) by_type[type] = std::move(got);
     }
+    std::vector<Dead> dead;
     std::vector<proto::Event> events;
+    std::vector<Source> sources;  // per event: its type and entry
     size_t handled = 0;
     for (auto& [type, got] : by_type) {
       for (const auto& entry : got) {
         ++handled;
         proto::Event e;
-        std::string err = entry.payload.empty() ? "entry has no event field"
-                                                : proto::Deserialize(entry.payload, &e);
+        std::string err = entry.payload.empty() ? "entry has no event field" : proto::Deserialize(entry.payload, &e);
         if (!err.empty()) {
-          // The proxy validated it, so this is corruption or a foreign writer: keep
-          // the evidence in the log and move on rather than block the type.
+          // The proxy validated it, so this is corruption or a foreign writer: no retry
+          // will help. Keep it, with why, where an operator can look.
           ++stats_.invalid;
-          spdlog::error("consumer {}: skipping entry {} of {}: {}", options_.name, entry.id,
-                        entry.stream, err);
+          dead.push_back({type, &entry, err});
           continue;
         }
         events.push_back(std::move(e));
+        sources.emplace_back(type, &entry);
       }
     }
     stats_.read += handled;
+    std::vector<bool> stored(events.size(), true);
     if (!events.empty()) {
-      // Raw rows and every aggregate in one transaction: all of the batch or none.
-      store::Transaction tx(*db_);
-      std::vector<size_t> fresh_index;
-      auto result = writer_->Insert(events, &fresh_index);
-      std::vector<const proto::Event*> fresh;
-      fresh.reserve(fresh_index.size());
-      for (size_t i : fresh_index) fresh.push_back(&events[i]);
-      for (auto& aggregator : aggregators_) aggregator->Apply(fresh);
-      tx.Commit();
-      stats_.stored += result.stored;
-      stats_.duplicates += result.duplicates;
+      try {
+        Store(events);
+      } catch (const store::StoreError& e) {
+        if (e.transient()) throw;  // the database, not the data: keep all pending, back off
+        Isolate(events, sources, &stored, &dead);
+      } catch (const std::exception&) {
+        Isolate(events, sources, &stored, &dead);
+      }
     }
-    // Only now, with the transaction committed, may Redis forget the entries.
-    for (auto& [type, got] : by_type) {
-      if (auto err = readers_.at(type).Ack(redis_, got); !err.empty()) throw std::runtime_error(err);
+    for (const auto& d : dead) {
+      if (auto err = readers_.at(d.type).DeadLetter(redis_, *d.entry, d.error); !err.empty()) {
+        throw std::runtime_error(err);
+      }
+      failures_.erase(d.entry->stream + " " + d.entry->id);
+      ++stats_.dead_lettered;
+      spdlog::error("consumer {}: entry {} of {} moved to {}: {}", options_.name, d.entry->id, d.entry->stream,
+                    queue::DeadLetterKey(d.type), d.error);
+    }
+    // Only now, with the transaction committed, may Redis forget the entries. Entries
+    // that failed stay pending and are read again.
+    std::map<std::string, std::vector<queue::Entry>> done;
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (!stored[i]) continue;
+      const auto& [type, entry] = sources[i];
+      done[type].push_back(*entry);
+      failures_.erase(entry->stream + " " + entry->id);
+    }
+    for (auto& [type, entries] : done) {
+      if (auto err = readers_.at(type).Ack(redis_, entries); !err.empty()) throw std::runtime_error(err);
+    }
+    if (std::find(stored.begin(), stored.end(), false) != stored.end()) {
+      for (auto& [type, reader] : readers_) reader.RereadPending();
     }
     consecutive_errors_ = 0;
     return handled;
   } catch (const std::exception& e) {
     ++stats_.errors;
     ++consecutive_errors_;
-    spdlog::warn("consumer {}: {} (entries stay pending and will be read again)", options_.name,
-                 e.what());
+    spdlog::warn("consumer {}: {} (entries stay pending and will be read again)", options_.name, e.what());
     for (auto& [type, reader] : readers_) reader.RereadPending();
     return 0;
   }

@@ -28,10 +28,16 @@ struct ConsumerOptions {
   std::chrono::milliseconds idle_poll{100};
   std::chrono::milliseconds types_refresh{2000};
   std::vector<std::string> aggregators = {"generic"};  // run for every type, by Registry() name
+  // Entries pending longer than this in another consumer are taken over.
+  std::chrono::milliseconds claim_idle{60000};
+  std::chrono::milliseconds claim_every{5000};
+  // An entry that fails this many times on its own goes to the dead-letter stream.
+  int max_attempts = 5;
 };
 
 struct ConsumerStats {
   uint64_t read = 0, stored = 0, duplicates = 0, invalid = 0, rounds = 0, errors = 0;
+  uint64_t claimed = 0, dead_lettered = 0;
 };
 
 class Consumer {
@@ -46,7 +52,20 @@ class Consumer {
   const ConsumerStats& stats() const { return stats_; }
 
  private:
+  using Source = std::pair<std::string, const queue::Entry*>;  // type, entry
+  struct Dead {
+    std::string type;
+    const queue::Entry* entry;
+    std::string error;
+  };
+  void Isolate(const std::vector<proto::Event>& events, const std::vector<Source>& sources,
+               std::vector<bool>* stored, std::vector<Dead>* dead);
+  void Failed(const Source& source, const std::string& error, std::vector<bool>* stored, size_t i,
+              std::vector<Dead>* dead);
   void RefreshTypes();
+  void ClaimIdle();
+  // Stores events and runs the aggregators in one transaction; throws on failure.
+  void Store(const std::vector<proto::Event>& events);
 
   ConsumerOptions options_;
   queue::Redis redis_;
@@ -55,6 +74,8 @@ class Consumer {
   std::vector<std::unique_ptr<Aggregator>> aggregators_;
   std::map<std::string, queue::GroupReader> readers_;
   std::chrono::steady_clock::time_point next_refresh_{};
+  std::chrono::steady_clock::time_point next_claim_{};
+  std::map<std::string, int> failures_;  // "<stream> <id>" -> times it failed on its own
   ConsumerStats stats_;
   int consecutive_errors_ = 0;
 };

@@ -30,9 +30,19 @@ int main(int argc, char** argv) {
   app.add_option("--aggregators", opts.aggregators, "aggregators run for every type (comma-separated)")
       ->delimiter(',')
       ->capture_default_str();
+  int claim_idle_s = 60;
+  app.add_option("--claim-idle-s", claim_idle_s,
+                 "take over entries pending this long in another consumer (a crashed one)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--max-attempts", opts.max_attempts,
+                 "times an entry may fail on its own before it goes to the dead-letter stream")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(level));
+  opts.claim_idle = std::chrono::seconds(claim_idle_s);
 
   if (opts.type != "all" && !proto::IsValidType(opts.type)) {
     spdlog::error("--type '{}' is not a valid type ([a-z0-9][a-z0-9_.-]{{0,63}}) nor 'all'", opts.type);
@@ -59,8 +69,9 @@ int main(int argc, char** argv) {
                  ep->ToString(), opts.db_path);
     c.Run(g_stop);
     const auto& s = c.stats();
-    spdlog::info("argus-consumer {} stopped: read {}, stored {}, duplicates {}, invalid {}",
-                 opts.name, s.read, s.stored, s.duplicates, s.invalid);
+    spdlog::info("argus-consumer {} stopped: read {}, stored {}, duplicates {}, invalid {}, claimed {}, "
+                 "dead-lettered {}",
+                 opts.name, s.read, s.stored, s.duplicates, s.invalid, s.claimed, s.dead_lettered);
   } catch (const std::exception& e) {
     spdlog::error("argus-consumer: {}", e.what());
     return 1;

@@ -4,11 +4,21 @@ namespace argus::consumer {
 
 std::unique_ptr<Aggregator> MakeGenericAggregator(store::Database& db);
 
-const std::map<std::string, AggregatorFactory>& Registry() {
-  static const std::map<std::string, AggregatorFactory> kRegistry = {
+namespace {
+
+std::map<std::string, AggregatorFactory>& MutableRegistry() {
+  static std::map<std::string, AggregatorFactory> registry = {
       {"generic", MakeGenericAggregator},
   };
-  return kRegistry;
+  return registry;
+}
+
+}  // namespace
+
+const std::map<std::string, AggregatorFactory>& Registry() { return MutableRegistry(); }
+
+void RegisterAggregator(std::string name, AggregatorFactory factory) {
+  MutableRegistry()[std::move(name)] = std::move(factory);
 }
 
 }  // namespace argus::consumer

@@ -14,6 +14,8 @@ std::string StreamKey(std::string_view type, int shard) {
 
 std::string GroupName(std::string_view type) { return "argus:" + std::string(type); }
 
+std::string DeadLetterKey(std::string_view type) { return "argus:dead:{" + std::string(type) + "}"; }
+
 int ShardOf(std::string_view partition_key, int shards) {
   if (shards <= 1) return 0;
   return static_cast<int>(proto::Fnv1a64(partition_key) % static_cast<uint64_t>(shards));
@@ -233,6 +235,42 @@ std::string GroupReader::Read(Redis& redis, size_t count, std::vector<Entry>* ou
     size_t got = 0;
     CollectEntries(r.reply.get(), out, &got);
     if (!pending_done_[s] && got == 0) pending_done_[s] = true;
+  }
+  return {};
+}
+
+int64_t GroupReader::ClaimIdle(Redis& redis, std::chrono::milliseconds min_idle, std::string* error) {
+  int64_t claimed = 0;
+  for (size_t s = 0; s < keys_.size(); ++s) {
+    std::string cursor = "0-0";
+    // A few pages per call at most: the next call goes on where this one stopped.
+    for (int page = 0; page < 10; ++page) {
+      auto r = redis.Run({"XAUTOCLAIM", keys_[s], group_, consumer_, std::to_string(min_idle.count()), cursor,
+                          "COUNT", "500", "JUSTID"});
+      if (!r.ok()) {
+        if (r.error.rfind("NOGROUP", 0) == 0) break;
+        *error = r.error;
+        return -1;
+      }
+      // [next cursor, [ids], [deleted ids]]
+      const redisReply* reply = r.reply.get();
+      if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) break;
+      size_t n = reply->element[1]->type == REDIS_REPLY_ARRAY ? reply->element[1]->elements : 0;
+      if (n > 0) pending_done_[s] = false;
+      claimed += static_cast<int64_t>(n);
+      cursor.assign(reply->element[0]->str, reply->element[0]->len);
+      if (cursor == "0-0") break;
+    }
+  }
+  return claimed;
+}
+
+std::string GroupReader::DeadLetter(Redis& redis, const Entry& entry, const std::string& error) {
+  auto replies = redis.Pipeline({{"XADD", DeadLetterKey(type_), "*", "stream", entry.stream, "id", entry.id, "error",
+                                  error, "consumer", consumer_, std::string(kEventField), entry.payload},
+                                 {"XACK", entry.stream, group_, entry.id}});
+  for (const auto& r : replies) {
+    if (!r.ok()) return r.error;
   }
   return {};
 }

@@ -3,6 +3,7 @@
 // two sides that use it: the proxy's pipelined append and the consumer's group read.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,6 +19,8 @@ inline constexpr std::string_view kTypesKey = "argus:types";
 inline constexpr std::string_view kEventField = "e";
 
 std::string StreamKey(std::string_view type, int shard);
+// Entries a consumer could not process after repeated tries, with why: one stream per type.
+std::string DeadLetterKey(std::string_view type);
 std::string GroupName(std::string_view type);
 // Shard of an event: a stable hash of its partition key (the host by default).
 int ShardOf(std::string_view partition_key, int shards);
@@ -59,6 +62,11 @@ class GroupReader {
   std::string Ack(Redis& redis, const std::vector<Entry>& entries);
   // After a failed store or ack: read this consumer's pending entries again first.
   void RereadPending() { pending_done_.assign(keys_.size(), false); }
+  // Takes over entries pending in other consumers (crashed, gone) for longer than
+  // `min_idle`; they are read next as this consumer's own. Returns how many, or -1.
+  int64_t ClaimIdle(Redis& redis, std::chrono::milliseconds min_idle, std::string* error);
+  // Moves an entry to the type's dead-letter stream with `error`, and acknowledges it.
+  std::string DeadLetter(Redis& redis, const Entry& entry, const std::string& error);
 
   const std::string& type() const { return type_; }
 

@@ -10,10 +10,26 @@
 
 namespace argus::store {
 
+bool StoreError::transient() const {
+  switch (code_ & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Statement::Statement(Database& db, std::string_view sql) : db_(&db) {
   if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
       SQLITE_OK) {
-    throw std::runtime_error("cannot prepare statement: " + db.ErrorMessage());
+    throw StoreError("cannot prepare statement: " + db.ErrorMessage(), sqlite3_errcode(db.handle()));
   }
 }
 
@@ -61,7 +77,7 @@ bool Statement::Step() {
   if (rc == SQLITE_DONE) return false;
   std::string msg = db_->ErrorMessage();
   sqlite3_reset(stmt_);
-  throw std::runtime_error("sqlite: " + msg);
+  throw StoreError("sqlite: " + msg, rc);
 }
 
 void Statement::Run() {
@@ -125,8 +141,9 @@ void Database::Exec(std::string_view sql) {
   std::string text(sql);
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : ErrorMessage();
+    int code = sqlite3_errcode(db_);
     sqlite3_free(err);
-    throw std::runtime_error("sqlite (" + path_ + "): " + msg);
+    throw StoreError("sqlite (" + path_ + "): " + msg, code);
   }
 }
 

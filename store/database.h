@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <stdexcept>
 #include <string_view>
 
 struct sqlite3;
@@ -15,6 +16,18 @@ struct sqlite3_stmt;
 namespace argus::store {
 
 class Database;
+
+// An SQLite failure, with its result code. Transient ones (busy, locked, I/O, disk
+// full, read-only) are about the database, not the data: retrying later can succeed.
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(const std::string& message, int code) : std::runtime_error(message), code_(code) {}
+  int code() const { return code_; }
+  bool transient() const;
+
+ private:
+  int code_;
+};
 
 // A prepared statement bound to one Database. Not thread-safe (neither is the
 // connection): one Database per thread.

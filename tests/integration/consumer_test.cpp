@@ -254,6 +254,76 @@ TEST_SUITE("consumer") {
                          std::runtime_error);
   }
 
+  TEST_CASE("a poison event goes to the dead-letter stream with its error while the rest flow") {
+    // An aggregator that cannot digest one particular event.
+    consumer::RegisterAggregator("choke", [](store::Database&) {
+      struct Choke : consumer::Aggregator {
+        void Apply(const std::vector<const proto::Event*>& fresh) override {
+          for (const auto* e : fresh) {
+            if (e->content.find("\"poison\":true") != std::string::npos) throw std::runtime_error("cannot digest " + e->id);
+          }
+        }
+      };
+      return std::unique_ptr<consumer::Aggregator>(new Choke);
+    });
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    std::vector<proto::Event> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(Ev("p", "good" + std::to_string(i), "h"));
+    proto::Event bad = Ev("p", "bad", "h");
+    bad.content = R"({"poison":true})";
+    batch.insert(batch.begin() + 5, bad);
+    REQUIRE(queue::AppendEvents(r, batch, 4) == "");
+    auto o = Options(redis, dir / "a.db", "p", "c1");
+    o.aggregators = {"generic", "choke"};
+    o.max_attempts = 3;
+    consumer::Consumer c(o);
+    DrainAll(c);
+    REQUIRE(queue::AppendEvents(r, {Ev("p", "after", "h")}, 4) == "");  // the type is not blocked
+    DrainAll(c);
+    auto rows = AllEvents(dir / "a.db");
+    CHECK(rows.size() == 11);
+    for (const auto& row : rows) CHECK(row.id != "bad");
+    CHECK(c.stats().dead_lettered == 1);
+    CHECK(Pending(r, "p") == 0);
+    auto dead = r.Run({"XRANGE", queue::DeadLetterKey("p"), "-", "+"});
+    REQUIRE(dead.ok());
+    REQUIRE(dead.reply->elements == 1);
+    std::map<std::string, std::string> fields;
+    const auto* kv = dead.reply->element[0]->element[1];
+    for (size_t i = 0; i + 1 < kv->elements; i += 2) fields[kv->element[i]->str] = kv->element[i + 1]->str;
+    CHECK(fields["error"] == "cannot digest bad");
+    CHECK(fields["e"].find("\"id\":\"bad\"") != std::string::npos);
+    CHECK(fields["stream"] == queue::StreamKey("p", queue::ShardOf("h", 4)));
+  }
+
+  TEST_CASE("entries left pending by a consumer that never returns are taken over by another") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    std::vector<proto::Event> batch;
+    for (int i = 0; i < 40; ++i) batch.push_back(Ev("cl", "c" + std::to_string(i), "host" + std::to_string(i)));
+    REQUIRE(queue::AppendEvents(r, batch, 4) == "");
+    queue::GroupReader gone("cl", 4, "gone-for-good");
+    REQUIRE(gone.EnsureGroups(r) == "");
+    std::vector<queue::Entry> got;
+    gone.Read(r, 100, &got);
+    REQUIRE(gone.Read(r, 100, &got) == "");
+    REQUIRE(got.size() == 40);
+
+    auto o = Options(redis, dir / "a.db", "cl", "survivor");
+    o.claim_idle = 200ms;
+    o.claim_every = 0ms;
+    consumer::Consumer c(o);
+    REQUIRE(testing::WaitFor([&] {
+      c.RunOnce();
+      return AllEvents(dir / "a.db").size() == 40;
+    }, 20s));
+    CHECK(c.stats().claimed == 40);
+    CHECK(Pending(r, "cl") == 0);
+  }
+
   TEST_CASE("an entry that is not an event is skipped and counted, the rest flow") {
     testing::RedisServer redis;
     testing::TempDir dir;
@@ -265,5 +335,6 @@ TEST_SUITE("consumer") {
     CHECK(c.stats().invalid == 1);
     CHECK(AllEvents(dir / "a.db").size() == 1);
     CHECK(Pending(r, "t") == 0);
+    CHECK(r.Run({"XLEN", queue::DeadLetterKey("t")}).integer() == 1);  // kept, with why
   }
 }
