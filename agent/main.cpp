@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/agent.h"
@@ -56,6 +57,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch-max-delay-ms", batch_delay_ms, "longest wait to fill a batch")->capture_default_str()->check(CLI::Range(1, 60000));
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  // Logs go to stderr: stdout stays free for what a program is asked to print.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("argus-agent"));
   spdlog::set_level(spdlog::level::from_str(level));
 
   for (const auto& p : SplitCommas(proxies)) {

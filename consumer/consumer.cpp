@@ -58,6 +58,10 @@ void Consumer::ClaimIdle() {
       stats_.claimed += static_cast<uint64_t>(n);
       spdlog::info("consumer {}: took over {} entries of '{}' idle in other consumers", options_.name, n, type);
     }
+    // Keep Redis memory bounded: drop what every consumer of the type acknowledged.
+    int64_t trimmed = queue::TrimAcknowledged(redis_, type, options_.shards, &err);
+    if (trimmed < 0) throw std::runtime_error(err);
+    stats_.trimmed += static_cast<uint64_t>(trimmed);
   }
 }
 

@@ -37,7 +37,7 @@ struct ConsumerOptions {
 
 struct ConsumerStats {
   uint64_t read = 0, stored = 0, duplicates = 0, invalid = 0, rounds = 0, errors = 0;
-  uint64_t claimed = 0, dead_lettered = 0;
+  uint64_t claimed = 0, dead_lettered = 0, trimmed = 0;
 };
 
 class Consumer {
@@ -63,6 +63,7 @@ class Consumer {
   void Failed(const Source& source, const std::string& error, std::vector<bool>* stored, size_t i,
               std::vector<Dead>* dead);
   void RefreshTypes();
+  // Every claim_every: takes over idle entries of gone consumers, trims acknowledged ones.
   void ClaimIdle();
   // Stores events and runs the aggregators in one transaction; throws on failure.
   void Store(const std::vector<proto::Event>& events);

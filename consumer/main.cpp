@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "consumer/consumer.h"
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  // Logs go to stderr: stdout stays free for what a program is asked to print.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("argus-consumer"));
   spdlog::set_level(spdlog::level::from_str(level));
   opts.claim_idle = std::chrono::seconds(claim_idle_s);
 

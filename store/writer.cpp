@@ -1,5 +1,8 @@
 #include "store/writer.h"
 
+#include <algorithm>
+#include <map>
+
 namespace argus::store {
 
 EventWriter::EventWriter(Database& db)
@@ -8,13 +11,34 @@ EventWriter::EventWriter(Database& db)
               "INSERT OR IGNORE INTO events(id, type, host, ts, recv_ts, priority, addr, content) "
               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
       upsert_host_(db,
-                   "INSERT INTO hosts(host, first_seen, last_seen, events) VALUES (?1, ?2, ?2, 1) "
+                   "INSERT INTO hosts(host, first_seen, last_seen, events) VALUES (?1, ?2, ?3, ?4) "
                    "ON CONFLICT(host) DO UPDATE SET first_seen = min(first_seen, ?2), "
-                   "last_seen = max(last_seen, ?2), events = events + 1"),
+                   "last_seen = max(last_seen, ?3), events = events + ?4"),
       upsert_type_(db,
-                   "INSERT INTO types(type, first_seen, last_seen, events) VALUES (?1, ?2, ?2, 1) "
+                   "INSERT INTO types(type, first_seen, last_seen, events) VALUES (?1, ?2, ?3, ?4) "
                    "ON CONFLICT(type) DO UPDATE SET first_seen = min(first_seen, ?2), "
-                   "last_seen = max(last_seen, ?2), events = events + 1") {}
+                   "last_seen = max(last_seen, ?3), events = events + ?4") {}
+
+namespace {
+
+// A registry row's change from one batch: summed in memory, written once.
+struct Seen {
+  int64_t first = INT64_MAX, last = INT64_MIN, count = 0;
+  void Add(int64_t ts) {
+    first = std::min(first, ts);
+    last = std::max(last, ts);
+    ++count;
+  }
+};
+
+void Flush(Statement& upsert, const std::map<std::string_view, Seen>& seen) {
+  for (const auto& [key, s] : seen) {
+    upsert.Bind(1, key).Bind(2, s.first).Bind(3, s.last).Bind(4, s.count);
+    upsert.Run();
+  }
+}
+
+}  // namespace
 
 WriteResult EventWriter::Write(const std::vector<proto::Event>& events) {
   Transaction tx(db_);
@@ -25,6 +49,7 @@ WriteResult EventWriter::Write(const std::vector<proto::Event>& events) {
 
 WriteResult EventWriter::Insert(const std::vector<proto::Event>& events, std::vector<size_t>* fresh) {
   WriteResult result;
+  std::map<std::string_view, Seen> hosts, types;
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& e = events[i];
     int64_t recv_ts = e.recv_ts.value_or(0);
@@ -45,9 +70,11 @@ WriteResult EventWriter::Insert(const std::vector<proto::Event>& events, std::ve
     ++result.stored;
     if (fresh) fresh->push_back(i);
     // "Seen" is the proxy's clock: agent clocks drift, the registry should not.
-    upsert_host_.Bind(1, e.host).Bind(2, recv_ts).Run();
-    upsert_type_.Bind(1, e.type).Bind(2, recv_ts).Run();
+    hosts[e.host].Add(recv_ts);
+    types[e.type].Add(recv_ts);
   }
+  Flush(upsert_host_, hosts);
+  Flush(upsert_type_, types);
   return result;
 }
 

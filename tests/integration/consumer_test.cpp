@@ -37,6 +37,7 @@ consumer::ConsumerOptions Options(const testing::RedisServer& redis, const std::
   o.db_path = db;
   o.name = name;
   o.types_refresh = 0ms;
+  o.claim_every = 0ms;
   return o;
 }
 
@@ -117,6 +118,12 @@ TEST_SUITE("consumer") {
     CHECK(c.stats().duplicates == 2);
     CHECK(AllEvents(dir / "a.db").size() == 2);
     CHECK(Pending(r, "t") == 0);
+    // And the acknowledged entries were trimmed: at most the last delivered per shard stays.
+    long long left = 0;
+    for (int s = 0; s < 4; ++s) left += r.Run({"XLEN", queue::StreamKey("t", s)}).integer();
+    // Four entries on the shards of two hosts: trimming leaves one per shard used.
+    CHECK(left <= 2);
+    CHECK(c.stats().trimmed >= 2);
   }
 
   TEST_CASE("entries left pending by a crash are stored on restart under the same name") {
