@@ -2,6 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
+
+#include <random>
+#include <thread>
 
 #include <map>
 #include <tuple>
@@ -45,6 +49,45 @@ size_t DrainAll(consumer::Consumer& c) {
   size_t total = 0;
   for (int i = 0; i < 20; ++i) total += c.RunOnce();
   return total;
+}
+
+// Every rollup cell equals a recount from the raw rows; returns the cells checked.
+size_t CheckRollupsAgainstRaw(const std::string& db_path, const std::string& type) {
+  struct Agg { int64_t count = 0; double sum = 0, min = 1e300, max = -1e300, last = 0; int64_t last_ts = -1; };
+  std::map<std::tuple<std::string, std::string, int64_t>, Agg> expected;  // field, host, minute
+  auto db = store::Database::Open(db_path);
+  store::Statement raw(*db, "SELECT host, ts, content FROM events WHERE type = ?1 ORDER BY seq");
+  raw.Bind(1, type);
+  while (raw.Step()) {
+    std::string host = raw.Text(0);
+    int64_t ts = raw.Int(1);
+    proto::ForEachNumber(raw.Text(2), 256, [&](const std::string& field, double v) {
+      Agg& a = expected[{field, host, ts - ts % 60000}];
+      ++a.count;
+      a.sum += v;
+      a.min = std::min(a.min, v);
+      a.max = std::max(a.max, v);
+      if (ts >= a.last_ts) {
+        a.last = v;
+        a.last_ts = ts;
+      }
+    });
+  }
+  store::Statement rolled(*db, "SELECT field, host, minute, count, sum, min, max, last FROM rollups_1m WHERE type = ?1");
+  rolled.Bind(1, type);
+  size_t rows = 0;
+  while (rolled.Step()) {
+    ++rows;
+    auto it = expected.find({rolled.Text(0), rolled.Text(1), rolled.Int(2)});
+    REQUIRE(it != expected.end());
+    CHECK(rolled.Int(3) == it->second.count);
+    CHECK(rolled.Real(4) == doctest::Approx(it->second.sum));
+    CHECK(rolled.Real(5) == it->second.min);
+    CHECK(rolled.Real(6) == it->second.max);
+    CHECK(rolled.Real(7) == it->second.last);
+  }
+  CHECK(rows == expected.size());
+  return rows;
 }
 
 std::vector<store::EventRow> AllEvents(const std::string& db_path) {
@@ -216,40 +259,35 @@ TEST_SUITE("consumer") {
     CHECK(c.stats().stored == 200);
     CHECK(c.stats().duplicates == 150);
 
-    // Recount from the raw rows.
-    struct Agg { int64_t count = 0; double sum = 0, min = 1e300, max = -1e300, last = 0; int64_t last_ts = -1; };
-    std::map<std::tuple<std::string, std::string, int64_t>, Agg> expected;  // field, host, minute
-    auto db = store::Database::Open(dir / "a.db");
-    store::Statement raw(*db, "SELECT host, ts, content FROM events WHERE type = 'roll' ORDER BY seq");
-    while (raw.Step()) {
-      std::string host = raw.Text(0);
-      int64_t ts = raw.Int(1);
-      proto::ForEachNumber(raw.Text(2), 256, [&](const std::string& field, double v) {
-        Agg& a = expected[{field, host, ts - ts % 60000}];
-        ++a.count;
-        a.sum += v;
-        a.min = std::min(a.min, v);
-        a.max = std::max(a.max, v);
-        if (ts >= a.last_ts) {
-          a.last = v;
-          a.last_ts = ts;
-        }
-      });
-    }
-    store::Statement rolled(*db, "SELECT field, host, minute, count, sum, min, max, last FROM rollups_1m WHERE type = 'roll'");
-    size_t rows = 0;
-    while (rolled.Step()) {
-      ++rows;
-      auto it = expected.find({rolled.Text(0), rolled.Text(1), rolled.Int(2)});
-      REQUIRE(it != expected.end());
-      CHECK(rolled.Int(3) == it->second.count);
-      CHECK(rolled.Real(4) == doctest::Approx(it->second.sum));
-      CHECK(rolled.Real(5) == it->second.min);
-      CHECK(rolled.Real(6) == it->second.max);
-      CHECK(rolled.Real(7) == it->second.last);
-    }
-    CHECK(rows == expected.size());
+    size_t rows = CheckRollupsAgainstRaw(dir / "a.db", "roll");
     CHECK(rows > 6);  // two fields, three hosts, several minutes
+  }
+
+  TEST_CASE("two consumers of one type split the work and together store everything once") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    std::vector<proto::Event> batch;
+    for (int i = 0; i < 2000; ++i) batch.push_back(Ev("split", "s" + std::to_string(i), "host" + std::to_string(i % 50)));
+    REQUIRE(queue::AppendEvents(r, batch, 4) == "");
+    auto oa = Options(redis, dir / "shared.db", "split", "a");
+    auto ob = Options(redis, dir / "shared.db", "split", "b");
+    oa.batch = ob.batch = 100;
+    consumer::Consumer a(oa), b(ob);
+    for (int round = 0; round < 100; ++round) {
+      a.RunOnce();
+      b.RunOnce();
+    }
+    CHECK(a.stats().stored > 0);
+    CHECK(b.stats().stored > 0);
+    CHECK(a.stats().stored + b.stats().stored == 2000);
+    CHECK(a.stats().duplicates + b.stats().duplicates == 0);
+    CHECK(AllEvents(dir / "shared.db").size() == 1000);  // AllEvents pages at 1000
+    auto db = store::Database::Open(dir / "shared.db");
+    store::Statement n(*db, "SELECT count(*), count(DISTINCT id) FROM events");
+    REQUIRE(n.Step());
+    CHECK(n.Int(0) == 2000);
+    CHECK(n.Int(1) == 2000);
   }
 
   TEST_CASE("an unknown aggregator is refused by name") {
@@ -343,5 +381,63 @@ TEST_SUITE("consumer") {
     CHECK(AllEvents(dir / "a.db").size() == 1);
     CHECK(Pending(r, "t") == 0);
     CHECK(r.Run({"XLEN", queue::DeadLetterKey("t")}).integer() == 1);  // kept, with why
+  }
+}
+
+TEST_SUITE("consumer process") {
+  TEST_CASE("kill -9 at random moments under load: every event stored exactly once, rollups equal a recount") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    const int total = 20000;
+    std::thread producer([&] {
+      queue::Redis pr({"127.0.0.1", redis.port()});
+      for (int i = 0; i < total; i += 200) {
+        std::vector<proto::Event> batch;
+        for (int j = i; j < i + 200; ++j) {
+          proto::Event e = Ev("k9", "k" + std::to_string(j), "host" + std::to_string(j % 37));
+          e.ts = 1700000000000 + int64_t{j} * 50;
+          e.content = R"({"v":)" + std::to_string(j % 101) + R"(,"w":{"x":)" + std::to_string(j % 7) + "}}";
+          batch.push_back(std::move(e));
+        }
+        REQUIRE(queue::AppendEvents(pr, batch, 4) == "");
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+    std::mt19937 rng(4242);
+    int kills = 0;
+    auto start = [&] {
+      return std::make_unique<testing::Process>(
+          std::vector<std::string>{testing::BinDir() + "/argus-consumer", "--type", "k9", "--redis", redis.address(),
+                                   "--db", dir / "k9.db", "--name", "k9-consumer", "--batch", "200"},
+          dir / "consumer.log");
+    };
+    auto stored = [&] {
+      auto db = store::Database::Open(dir / "k9.db");
+      store::Statement n(*db, "SELECT count(*) FROM events");
+      return n.Step() ? n.Int(0) : int64_t{0};
+    };
+    for (int round = 0; round < 8; ++round) {
+      auto p = start();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 400));
+      p->Kill(SIGKILL);
+      p->Wait(10s);
+      ++kills;
+    }
+    producer.join();
+    auto last = start();
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return stored() == total; }, 120s), last->Log());
+    std::this_thread::sleep_for(500ms);
+    last->Kill(SIGTERM);
+    CHECK(last->Wait(20s) == 0);
+
+    auto db = store::Database::Open(dir / "k9.db");
+    store::Statement n(*db, "SELECT count(*), count(DISTINCT id) FROM events");
+    REQUIRE(n.Step());
+    CHECK(n.Int(0) == total);
+    CHECK(n.Int(1) == total);
+    CHECK(CheckRollupsAgainstRaw(dir / "k9.db", "k9") > 0);
+    CHECK(Pending(r, "k9") == 0);
+    MESSAGE("consumer killed " << kills << " times");
   }
 }
