@@ -11,6 +11,13 @@ namespace argus::consumer {
 
 Consumer::Consumer(ConsumerOptions options)
     : options_(std::move(options)), redis_(options_.redis) {
+  using K = http::Metrics::Kind;
+  for (const char* name : {"read", "stored", "duplicates", "invalid", "errors", "claimed", "dead_lettered", "trimmed"}) {
+    metrics_.Describe(std::string("argus_consumer_") + name + "_total", K::kCounter,
+                      std::string("Stream entries ") + name + " by this consumer.");
+  }
+  metrics_.Describe("argus_consumer_last_batch_seconds", K::kGauge, "Time to store the last batch.");
+  metrics_.Describe("argus_consumer_lag", K::kGauge, "Events of this consumer's types not yet stored.");
   db_ = store::Database::Open(options_.db_path);
   writer_ = std::make_unique<store::EventWriter>(*db_);
   for (const auto& name : options_.aggregators) {
@@ -43,6 +50,46 @@ void Consumer::RefreshTypes() {
   // Groups may vanish (Redis restarted without persistence): make sure they exist.
   for (auto& [type, reader] : readers_) {
     if (auto err = reader.EnsureGroups(redis_); !err.empty()) throw std::runtime_error(err);
+  }
+}
+
+void Consumer::Publish() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_publish_) return;
+  next_publish_ = now + options_.publish_every;
+  int64_t lag = 0;
+  for (auto& [type, reader] : readers_) {
+    std::string err;
+    int64_t n = queue::TypeBacklog(redis_, type, options_.shards, &err);
+    if (n < 0) throw std::runtime_error(err);
+    lag += n;
+  }
+  stats_.lag = lag;
+  const auto& s = stats_;
+  std::vector<std::pair<std::string, double>> values = {
+      {"read", double(s.read)},         {"stored", double(s.stored)},   {"duplicates", double(s.duplicates)},
+      {"invalid", double(s.invalid)},   {"errors", double(s.errors)},   {"claimed", double(s.claimed)},
+      {"dead_lettered", double(s.dead_lettered)}, {"trimmed", double(s.trimmed)},
+      {"last_batch_seconds", s.last_batch_seconds}, {"lag", double(s.lag)}};
+  const std::string key = "argus:consumer:" + options_.name;
+  queue::Command hset = {"HSET", key, "type", options_.type, "updated_ms",
+                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count())};
+  for (const auto& [k, v] : values) {
+    hset.push_back(k);
+    // Counts as integers; only the latency has a fraction.
+    hset.push_back(k == "last_batch_seconds" ? std::to_string(v) : std::to_string(static_cast<int64_t>(v)));
+    if (k == "last_batch_seconds" || k == "lag") {
+      metrics_.Set("argus_consumer_" + k, {}, v);
+    } else {
+      metrics_.Set("argus_consumer_" + k + "_total", {}, v);
+    }
+  }
+  const auto ttl_s = std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(options_.publish_every * 6).count());
+  for (const auto& r : redis_.Pipeline({hset, {"EXPIRE", key, std::to_string(ttl_s)}})) {
+    if (!r.ok()) throw std::runtime_error(r.error);
   }
 }
 
@@ -92,6 +139,7 @@ void Consumer::Failed(const Source& source, const std::string& error, std::vecto
 }
 
 void Consumer::Store(const std::vector<proto::Event>& events) {
+  auto started = std::chrono::steady_clock::now();
   // Raw rows and every aggregate in one transaction: all of the batch or none.
   store::Transaction tx(*db_);
   std::vector<size_t> fresh_index;
@@ -103,6 +151,7 @@ void Consumer::Store(const std::vector<proto::Event>& events) {
   tx.Commit();
   stats_.stored += result.stored;
   stats_.duplicates += result.duplicates;
+  stats_.last_batch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
 size_t Consumer::RunOnce() {
@@ -110,6 +159,7 @@ size_t Consumer::RunOnce() {
   try {
     RefreshTypes();
     ClaimIdle();
+    Publish();
     std::map<std::string, std::vector<queue::Entry>> by_type;
     for (auto& [type, reader] : readers_) {
       std::vector<queue::Entry> got;
@@ -188,7 +238,7 @@ void Consumer::Run(const std::atomic<bool>& stop) {
     size_t n = RunOnce();
     if (consecutive_errors_ > 0) {
       // Back off 100 ms, 200 ms, ... up to 5 s: no crash loop while Redis or the disk is away.
-      auto wait = std::chrono::milliseconds(100) * (1 << std::min(consecutive_errors_ - 1, 6));
+      auto wait = std::chrono::milliseconds(100) * (1 << std::min(consecutive_errors_.load() - 1, 6));
       std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(5000)));
     } else if (n == 0) {
       std::this_thread::sleep_for(options_.idle_poll);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "consumer/aggregator.h"
+#include "http/metrics.h"
 #include "queue/redis.h"
 #include "queue/streams.h"
 #include "store/database.h"
@@ -33,11 +34,15 @@ struct ConsumerOptions {
   std::chrono::milliseconds claim_every{5000};
   // An entry that fails this many times on its own goes to the dead-letter stream.
   int max_attempts = 5;
+  // Counters go to the hash argus:consumer:<name> this often (expiring after 6 periods).
+  std::chrono::milliseconds publish_every{5000};
 };
 
 struct ConsumerStats {
   uint64_t read = 0, stored = 0, duplicates = 0, invalid = 0, rounds = 0, errors = 0;
   uint64_t claimed = 0, dead_lettered = 0, trimmed = 0;
+  double last_batch_seconds = 0;  // time to store the last batch
+  int64_t lag = 0;                // events of its types not yet stored, at the last publish
 };
 
 class Consumer {
@@ -50,6 +55,11 @@ class Consumer {
   // Rounds until `stop` turns true, sleeping when idle and backing off on errors.
   void Run(const std::atomic<bool>& stop);
   const ConsumerStats& stats() const { return stats_; }
+  // Prometheus view of the stats, refreshed at every publish; safe to render from
+  // another thread.
+  http::Metrics& metrics() { return metrics_; }
+  // False while rounds fail (Redis or the database away). Safe from any thread.
+  bool healthy() const { return consecutive_errors_.load() == 0; }
 
  private:
   using Source = std::pair<std::string, const queue::Entry*>;  // type, entry
@@ -63,6 +73,8 @@ class Consumer {
   void Failed(const Source& source, const std::string& error, std::vector<bool>* stored, size_t i,
               std::vector<Dead>* dead);
   void RefreshTypes();
+  // Every publish_every: counters to Redis and to metrics().
+  void Publish();
   // Every claim_every: takes over idle entries of gone consumers, trims acknowledged ones.
   void ClaimIdle();
   // Stores events and runs the aggregators in one transaction; throws on failure.
@@ -76,9 +88,11 @@ class Consumer {
   std::map<std::string, queue::GroupReader> readers_;
   std::chrono::steady_clock::time_point next_refresh_{};
   std::chrono::steady_clock::time_point next_claim_{};
+  std::chrono::steady_clock::time_point next_publish_{};
+  http::Metrics metrics_;
   std::map<std::string, int> failures_;  // "<stream> <id>" -> times it failed on its own
   ConsumerStats stats_;
-  int consecutive_errors_ = 0;
+  std::atomic<int> consecutive_errors_{0};
 };
 
 }  // namespace argus::consumer

@@ -6,8 +6,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 #include "consumer/consumer.h"
 #include "http/endpoint.h"
+#include "http/server.h"
 #include "proto/event.h"
 
 namespace {
@@ -31,6 +34,8 @@ int main(int argc, char** argv) {
   app.add_option("--aggregators", opts.aggregators, "aggregators run for every type (comma-separated)")
       ->delimiter(',')
       ->capture_default_str();
+  std::string metrics_listen;
+  app.add_option("--metrics", metrics_listen, "HOST:PORT to serve /metrics (Prometheus) and /healthz on");
   int claim_idle_s = 60;
   app.add_option("--claim-idle-s", claim_idle_s,
                  "take over entries pending this long in another consumer (a crashed one)")
@@ -68,9 +73,37 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   try {
     consumer::Consumer c(opts);
+    // Optional: the consumer's counters for Prometheus, served beside the work loop.
+    std::unique_ptr<http::Server> metrics_server;
+    std::thread metrics_thread;
+    http::Router router;
+    if (!metrics_listen.empty()) {
+      auto mep = http::ParseEndpoint(metrics_listen, &err);
+      if (!mep) throw std::runtime_error("--metrics: " + err);
+      router.Add(boost::beast::http::verb::get, "/metrics",
+                 [&c](const http::Request&, const http::Peer&) { return http::MetricsResponse(c.metrics()); });
+      router.Add(boost::beast::http::verb::get, "/healthz", [&c](const http::Request&, const http::Peer&) {
+        return c.healthy() ? http::Json(boost::beast::http::status::ok, {{"status", "ok"}})
+                           : http::Unavailable("the last round failed; see the log");
+      });
+      http::ServerOptions so;
+      so.listen = *mep;
+      so.threads = 1;
+      so.name = "argus-consumer";
+      metrics_server = std::make_unique<http::Server>(
+          so, [&router](const http::Request& r, const http::Peer& p) { return router.Dispatch(r, p); });
+      metrics_server->Start();
+      metrics_server->ExportMetrics(c.metrics(), "argus_consumer");
+      metrics_thread = std::thread([&] { metrics_server->Run(); });
+      spdlog::info("argus-consumer {}: metrics on {}:{}", opts.name, mep->host, metrics_server->port());
+    }
     spdlog::info("argus-consumer {}: type {} from redis {} into {}", opts.name, opts.type,
                  ep->ToString(), opts.db_path);
     c.Run(g_stop);
+    if (metrics_server) {
+      metrics_server->Stop();
+      metrics_thread.join();
+    }
     const auto& s = c.stats();
     spdlog::info("argus-consumer {} stopped: read {}, stored {}, duplicates {}, invalid {}, claimed {}, "
                  "dead-lettered {}",

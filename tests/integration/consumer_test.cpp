@@ -42,6 +42,7 @@ consumer::ConsumerOptions Options(const testing::RedisServer& redis, const std::
   o.name = name;
   o.types_refresh = 0ms;
   o.claim_every = 0ms;
+  o.publish_every = 0ms;
   return o;
 }
 
@@ -161,6 +162,17 @@ TEST_SUITE("consumer") {
     CHECK(c.stats().duplicates == 2);
     CHECK(AllEvents(dir / "a.db").size() == 2);
     CHECK(Pending(r, "t") == 0);
+    // Its counters are published where the dash can read them.
+    auto published = r.Run({"HGETALL", "argus:consumer:c1"});
+    REQUIRE(published.ok());
+    std::map<std::string, std::string> h;
+    auto flat = published.strings();
+    for (size_t i = 0; i + 1 < flat.size(); i += 2) h[flat[i]] = flat[i + 1];
+    CHECK(h["stored"] == "2");
+    CHECK(h["duplicates"] == "2");
+    CHECK(h["lag"] == "0");
+    CHECK(h["type"] == "all");
+    CHECK(r.Run({"TTL", "argus:consumer:c1"}).integer() > 0);  // gone consumers disappear
     // And the acknowledged entries were trimmed: at most the last delivered per shard stays.
     long long left = 0;
     for (int s = 0; s < 4; ++s) left += r.Run({"XLEN", queue::StreamKey("t", s)}).integer();

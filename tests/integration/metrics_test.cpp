@@ -96,5 +96,18 @@ TEST_SUITE("metrics") {
     auto dash_metrics = dc.Get("/metrics").body;
     verdict = CheckMetrics(dash_metrics, &status);
     CHECK_MESSAGE(status == 0, verdict << "\n" << dash_metrics);
+
+    // argus-consumer --metrics, as a process.
+    uint16_t port = testing::FreePort();
+    testing::Process consumer({testing::BinDir() + "/argus-consumer", "--type", "all", "--redis", redis.address(), "--db",
+                               dir / "c.db", "--metrics", "127.0.0.1:" + std::to_string(port)},
+                              dir / "consumer.log");
+    http::Client cc({"127.0.0.1", port});
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return cc.Get("/metrics").body.find("argus_consumer_stored_total 1") != std::string::npos; }, 20s),
+                    consumer.Log());
+    CHECK(cc.Get("/healthz").status == 200);
+    auto consumer_metrics = cc.Get("/metrics").body;
+    verdict = CheckMetrics(consumer_metrics, &status);
+    CHECK_MESSAGE(status == 0, verdict << "\n" << consumer_metrics);
   }
 }
