@@ -11,12 +11,17 @@ namespace argus::consumer {
 
 Consumer::Consumer(ConsumerOptions options)
     : options_(std::move(options)), redis_(options_.redis) {
+  // Housekeeping waits one period: a consumer restarted in a loop does not repeat it.
+  next_housekeeping_ = std::chrono::steady_clock::now() + options_.housekeeping_every;
   using K = http::Metrics::Kind;
   for (const char* name : {"read", "stored", "duplicates", "invalid", "errors", "claimed", "dead_lettered", "trimmed"}) {
     metrics_.Describe(std::string("argus_consumer_") + name + "_total", K::kCounter,
                       std::string("Stream entries ") + name + " by this consumer.");
   }
   metrics_.Describe("argus_consumer_last_batch_seconds", K::kGauge, "Time to store the last batch.");
+  metrics_.Describe("argus_consumer_events_expired_total", K::kCounter, "Raw events removed by retention.");
+  metrics_.Describe("argus_consumer_rollup_cells_folded_total", K::kCounter,
+                    "One-minute rollup cells folded into one-hour cells.");
   metrics_.Describe("argus_consumer_lag", K::kGauge, "Events of this consumer's types not yet stored.");
   db_ = store::Database::Open(options_.db_path);
   writer_ = std::make_unique<store::EventWriter>(*db_);
@@ -66,6 +71,8 @@ void Consumer::Publish() {
   }
   stats_.lag = lag;
   const auto& s = stats_;
+  metrics_.Set("argus_consumer_events_expired_total", {}, double(s.events_expired));
+  metrics_.Set("argus_consumer_rollup_cells_folded_total", {}, double(s.minutes_folded));
   std::vector<std::pair<std::string, double>> values = {
       {"read", double(s.read)},         {"stored", double(s.stored)},   {"duplicates", double(s.duplicates)},
       {"invalid", double(s.invalid)},   {"errors", double(s.errors)},   {"claimed", double(s.claimed)},
@@ -90,6 +97,28 @@ void Consumer::Publish() {
       1, std::chrono::duration_cast<std::chrono::seconds>(options_.publish_every * 6).count());
   for (const auto& r : redis_.Pipeline({hset, {"EXPIRE", key, std::to_string(ttl_s)}})) {
     if (!r.ok()) throw std::runtime_error(r.error);
+  }
+}
+
+void Consumer::Housekeeping() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_housekeeping_) return;
+  next_housekeeping_ = now + options_.housekeeping_every;
+  try {
+    auto r = store::RunRetention(*db_, options_.retention,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+    stats_.events_expired += static_cast<uint64_t>(r.events_deleted);
+    stats_.minutes_folded += static_cast<uint64_t>(r.minutes_folded);
+    if (r.events_deleted || r.minutes_folded || r.hours_deleted) {
+      spdlog::info("consumer {}: retention removed {} events, folded {} minute cells, removed {} hour cells{}",
+                   options_.name, r.events_deleted, r.minutes_folded, r.hours_deleted,
+                   r.done ? "" : " (more next time)");
+    }
+    if (!r.done) next_housekeeping_ = now;  // a backlog of old data: go on next round
+  } catch (const std::exception& e) {
+    spdlog::warn("consumer {}: housekeeping failed, will try again: {}", options_.name, e.what());
   }
 }
 
@@ -223,6 +252,7 @@ size_t Consumer::RunOnce() {
       for (auto& [type, reader] : readers_) reader.RereadPending();
     }
     consecutive_errors_ = 0;
+    Housekeeping();
     return handled;
   } catch (const std::exception& e) {
     ++stats_.errors;

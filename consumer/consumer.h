@@ -15,6 +15,7 @@
 #include "queue/redis.h"
 #include "queue/streams.h"
 #include "store/database.h"
+#include "store/retention.h"
 #include "store/writer.h"
 
 namespace argus::consumer {
@@ -36,11 +37,15 @@ struct ConsumerOptions {
   int max_attempts = 5;
   // Counters go to the hash argus:consumer:<name> this often (expiring after 6 periods).
   std::chrono::milliseconds publish_every{5000};
+  // Retention and downsampling of the store, between rounds.
+  store::RetentionOptions retention;
+  std::chrono::milliseconds housekeeping_every{60000};
 };
 
 struct ConsumerStats {
   uint64_t read = 0, stored = 0, duplicates = 0, invalid = 0, rounds = 0, errors = 0;
   uint64_t claimed = 0, dead_lettered = 0, trimmed = 0;
+  uint64_t events_expired = 0, minutes_folded = 0;
   double last_batch_seconds = 0;  // time to store the last batch
   int64_t lag = 0;                // events of its types not yet stored, at the last publish
 };
@@ -75,6 +80,8 @@ class Consumer {
   void RefreshTypes();
   // Every publish_every: counters to Redis and to metrics().
   void Publish();
+  // Every housekeeping_every: retention and downsampling; never fails a round.
+  void Housekeeping();
   // Every claim_every: takes over idle entries of gone consumers, trims acknowledged ones.
   void ClaimIdle();
   // Stores events and runs the aggregators in one transaction; throws on failure.
@@ -89,6 +96,7 @@ class Consumer {
   std::chrono::steady_clock::time_point next_refresh_{};
   std::chrono::steady_clock::time_point next_claim_{};
   std::chrono::steady_clock::time_point next_publish_{};
+  std::chrono::steady_clock::time_point next_housekeeping_{};
   http::Metrics metrics_;
   std::map<std::string, int> failures_;  // "<stream> <id>" -> times it failed on its own
   ConsumerStats stats_;

@@ -34,6 +34,13 @@ int main(int argc, char** argv) {
   app.add_option("--aggregators", opts.aggregators, "aggregators run for every type (comma-separated)")
       ->delimiter(',')
       ->capture_default_str();
+  app.add_option("--retention-days", opts.retention.raw_days,
+                 "days raw events and one-minute rollups are kept")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
+  app.add_option("--hourly-days", opts.retention.hourly_days, "days one-hour rollups are kept")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
   std::string metrics_listen;
   app.add_option("--metrics", metrics_listen, "HOST:PORT to serve /metrics (Prometheus) and /healthz on");
   int claim_idle_s = 60;

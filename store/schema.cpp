@@ -55,6 +55,24 @@ const std::vector<const char*>& Migrations() {
           last_ts INTEGER NOT NULL,
           PRIMARY KEY (type, field, host, minute)) WITHOUT ROWID;
       )sql",
+      // 3: one-hour rollups, folded from one-minute ones as those age out.
+      R"sql(
+        CREATE TABLE rollups_1h(
+          type    TEXT NOT NULL,
+          field   TEXT NOT NULL,
+          host    TEXT NOT NULL,
+          hour    INTEGER NOT NULL,
+          count   INTEGER NOT NULL,
+          sum     REAL NOT NULL,
+          min     REAL NOT NULL,
+          max     REAL NOT NULL,
+          last    REAL NOT NULL,
+          last_ts INTEGER NOT NULL,
+          PRIMARY KEY (type, field, host, hour)) WITHOUT ROWID;
+        CREATE INDEX rollups_1m_minute ON rollups_1m(minute);
+        CREATE INDEX events_recv_ts ON events(recv_ts);
+        CREATE INDEX rollups_1h_hour ON rollups_1h(hour);
+      )sql",
   };
   return kMigrations;
 }

@@ -43,6 +43,7 @@ consumer::ConsumerOptions Options(const testing::RedisServer& redis, const std::
   o.types_refresh = 0ms;
   o.claim_every = 0ms;
   o.publish_every = 0ms;
+  o.housekeeping_every = std::chrono::hours(1);  // these tests use old timestamps
   return o;
 }
 
@@ -300,6 +301,31 @@ TEST_SUITE("consumer") {
     REQUIRE(n.Step());
     CHECK(n.Int(0) == 2000);
     CHECK(n.Int(1) == 2000);
+  }
+
+  TEST_CASE("housekeeping between rounds expires events received too long ago") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    std::vector<proto::Event> batch;
+    for (int i = 0; i < 6; ++i) {
+      proto::Event e = Ev("hk", "hk" + std::to_string(i), "h");
+      e.recv_ts = i < 3 ? now - 2 * 24 * 3600 * 1000LL : now;  // three received two days ago
+      e.ts = *e.recv_ts;
+      batch.push_back(std::move(e));
+    }
+    REQUIRE(queue::AppendEvents(r, batch, 4) == "");
+    auto o = Options(redis, dir / "a.db", "hk", "c1");
+    o.retention.raw_days = 1;
+    o.housekeeping_every = 0ms;
+    consumer::Consumer c(o);
+    DrainAll(c);
+    CHECK(c.stats().stored == 6);
+    CHECK(c.stats().events_expired == 3);
+    auto rows = AllEvents(dir / "a.db");
+    CHECK(rows.size() == 3);
   }
 
   TEST_CASE("an unknown aggregator is refused by name") {
