@@ -1,13 +1,45 @@
 #include "consumer/consumer.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include "proto/event.h"
 
 namespace argus::consumer {
+
+std::string LoadConsumerConfig(const std::string& path, ConsumerOptions* options) {
+  std::ifstream in(path);
+  if (!in) return "cannot read the file";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "not a JSON object";
+  for (const auto& [key, v] : j.items()) {
+    if (key != "aggregators") return "unknown key '" + key + "' (allowed: aggregators)";
+    if (!v.is_object()) return "'aggregators' must be an object of type -> [names]";
+    for (const auto& [type, names] : v.items()) {
+      if (type != "*" && !proto::IsValidType(type)) return "aggregators." + type + ": not an event type nor \"*\"";
+      if (!names.is_array()) return "aggregators." + type + ": must be an array of aggregator names";
+      std::vector<std::string> list;
+      for (const auto& n : names) {
+        if (!n.is_string()) return "aggregators." + type + ": names must be strings";
+        list.push_back(n.get<std::string>());
+      }
+      if (type == "*") {
+        options->aggregators = list;
+      } else {
+        options->aggregators_by_type[type] = list;
+      }
+    }
+  }
+  return {};
+}
 
 Consumer::Consumer(ConsumerOptions options)
     : options_(std::move(options)), redis_(options_.redis) {
@@ -25,14 +57,16 @@ Consumer::Consumer(ConsumerOptions options)
   metrics_.Describe("argus_consumer_lag", K::kGauge, "Events of this consumer's types not yet stored.");
   db_ = store::Database::Open(options_.db_path);
   writer_ = std::make_unique<store::EventWriter>(*db_);
-  for (const auto& name : options_.aggregators) {
+  std::vector<std::string> names = options_.aggregators;
+  for (const auto& [type, list] : options_.aggregators_by_type) names.insert(names.end(), list.begin(), list.end());
+  for (const auto& name : names) {
     auto it = Registry().find(name);
     if (it == Registry().end()) {
       std::string known;
       for (const auto& [n, f] : Registry()) known += (known.empty() ? "" : ", ") + n;
       throw std::runtime_error("unknown aggregator '" + name + "' (known: " + known + ")");
     }
-    aggregators_.push_back(it->second(*db_));
+    if (!aggregators_.count(name)) aggregators_.emplace(name, it->second(*db_));
   }
   if (options_.type != "all") {
     readers_.emplace(options_.type, queue::GroupReader(options_.type, options_.shards, options_.name));
@@ -167,16 +201,23 @@ void Consumer::Failed(const Source& source, const std::string& error, std::vecto
   if (n >= options_.max_attempts) dead->push_back({type, entry, error});
 }
 
+const std::vector<std::string>& Consumer::AggregatorsFor(const std::string& type) const {
+  auto it = options_.aggregators_by_type.find(type);
+  return it == options_.aggregators_by_type.end() ? options_.aggregators : it->second;
+}
+
 void Consumer::Store(const std::vector<proto::Event>& events) {
   auto started = std::chrono::steady_clock::now();
   // Raw rows and every aggregate in one transaction: all of the batch or none.
   store::Transaction tx(*db_);
   std::vector<size_t> fresh_index;
   auto result = writer_->Insert(events, &fresh_index);
-  std::vector<const proto::Event*> fresh;
-  fresh.reserve(fresh_index.size());
-  for (size_t i : fresh_index) fresh.push_back(&events[i]);
-  for (auto& aggregator : aggregators_) aggregator->Apply(fresh);
+  // Each aggregator sees the fresh events of the types it is configured for.
+  std::map<std::string, std::vector<const proto::Event*>> fresh;
+  for (size_t i : fresh_index) {
+    for (const auto& name : AggregatorsFor(events[i].type)) fresh[name].push_back(&events[i]);
+  }
+  for (auto& [name, list] : fresh) aggregators_.at(name)->Apply(list);
   tx.Commit();
   stats_.stored += result.stored;
   stats_.duplicates += result.duplicates;

@@ -29,7 +29,8 @@ struct ConsumerOptions {
   size_t batch = 500;        // entries read per shard per round
   std::chrono::milliseconds idle_poll{100};
   std::chrono::milliseconds types_refresh{2000};
-  std::vector<std::string> aggregators = {"generic"};  // run for every type, by Registry() name
+  std::vector<std::string> aggregators = {"generic"};  // for types without their own list
+  std::map<std::string, std::vector<std::string>> aggregators_by_type;  // type -> names
   // Entries pending longer than this in another consumer are taken over.
   std::chrono::milliseconds claim_idle{60000};
   std::chrono::milliseconds claim_every{5000};
@@ -49,6 +50,10 @@ struct ConsumerStats {
   double last_batch_seconds = 0;  // time to store the last batch
   int64_t lag = 0;                // events of its types not yet stored, at the last publish
 };
+
+// Reads the consumer's JSON config file into `options`; returns "" or what is wrong
+// (naming the key).
+std::string LoadConsumerConfig(const std::string& path, ConsumerOptions* options);
 
 class Consumer {
  public:
@@ -91,7 +96,9 @@ class Consumer {
   queue::Redis redis_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::EventWriter> writer_;
-  std::vector<std::unique_ptr<Aggregator>> aggregators_;
+  // The aggregators for a type's events: its own list, else the default one.
+  const std::vector<std::string>& AggregatorsFor(const std::string& type) const;
+  std::map<std::string, std::unique_ptr<Aggregator>> aggregators_;  // by name, one instance each
   std::map<std::string, queue::GroupReader> readers_;
   std::chrono::steady_clock::time_point next_refresh_{};
   std::chrono::steady_clock::time_point next_claim_{};

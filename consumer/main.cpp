@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   app.add_option("--hourly-days", opts.retention.hourly_days, "days one-hour rollups are kept")
       ->capture_default_str()
       ->check(CLI::Range(1, 36500));
+  std::string config_path;
+  app.add_option("--config", config_path,
+                 "JSON file: {\"aggregators\": {\"<type>\": [names], \"*\": [names]}} (\"*\": every other type)")
+      ->check(CLI::ExistingFile);
   std::string metrics_listen;
   app.add_option("--metrics", metrics_listen, "HOST:PORT to serve /metrics (Prometheus) and /healthz on");
   int claim_idle_s = 60;
@@ -58,6 +62,13 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("argus-consumer"));
   spdlog::set_level(spdlog::level::from_str(level));
   opts.claim_idle = std::chrono::seconds(claim_idle_s);
+  if (!config_path.empty()) {
+    std::string err = consumer::LoadConsumerConfig(config_path, &opts);
+    if (!err.empty()) {
+      spdlog::error("--config {}: {}", config_path, err);
+      return 2;
+    }
+  }
 
   if (opts.type != "all" && !proto::IsValidType(opts.type)) {
     spdlog::error("--type '{}' is not a valid type ([a-z0-9][a-z0-9_.-]{{0,63}}) nor 'all'", opts.type);

@@ -3,12 +3,14 @@
 namespace argus::consumer {
 
 std::unique_ptr<Aggregator> MakeGenericAggregator(store::Database& db);
+std::unique_ptr<Aggregator> MakeDemoAggregator(store::Database& db);
 
 namespace {
 
 std::map<std::string, AggregatorFactory>& MutableRegistry() {
   static std::map<std::string, AggregatorFactory> registry = {
       {"generic", MakeGenericAggregator},
+      {"demo", MakeDemoAggregator},
   };
   return registry;
 }

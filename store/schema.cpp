@@ -73,6 +73,14 @@ const std::vector<const char*>& Migrations() {
         CREATE INDEX events_recv_ts ON events(recv_ts);
         CREATE INDEX rollups_1h_hour ON rollups_1h(hour);
       )sql",
+      // 4: the demo aggregator's table (docs/aggregators.md).
+      R"sql(
+        CREATE TABLE demo_counts(
+          type   TEXT NOT NULL,
+          minute INTEGER NOT NULL,
+          events INTEGER NOT NULL,
+          PRIMARY KEY (type, minute)) WITHOUT ROWID;
+      )sql",
   };
   return kMigrations;
 }

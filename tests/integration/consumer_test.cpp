@@ -328,12 +328,51 @@ TEST_SUITE("consumer") {
     CHECK(rows.size() == 3);
   }
 
+  TEST_CASE("aggregators per type: a type's own list, the default for the others") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    testing::WriteFile(dir / "consumer.json", R"({"aggregators": {"counted": ["demo"], "*": ["generic"]}})");
+    auto o = Options(redis, dir / "a.db");
+    REQUIRE(consumer::LoadConsumerConfig(dir / "consumer.json", &o) == "");
+    proto::Event counted = Ev("counted", "c1");
+    counted.content = R"({"n":5})";
+    proto::Event rolled = Ev("rolled", "r1");
+    rolled.content = R"({"n":5})";
+    REQUIRE(queue::AppendEvents(r, {counted, rolled, counted}, 4) == "");
+    consumer::Consumer c(o);
+    DrainAll(c);
+    auto db = store::Database::Open(dir / "a.db");
+    store::Statement demo(*db, "SELECT type, events FROM demo_counts");
+    REQUIRE(demo.Step());
+    CHECK(demo.Text(0) == "counted");
+    CHECK(demo.Int(1) == 1);  // the redelivered copy did not count
+    CHECK_FALSE(demo.Step());
+    store::Statement rollups(*db, "SELECT DISTINCT type FROM rollups_1m");
+    REQUIRE(rollups.Step());
+    CHECK(rollups.Text(0) == "rolled");
+    CHECK_FALSE(rollups.Step());
+  }
+
+  TEST_CASE("consumer config mistakes are named") {
+    testing::TempDir dir;
+    auto error_of = [&](const std::string& text) {
+      testing::WriteFile(dir / "c.json", text);
+      consumer::ConsumerOptions o;
+      return consumer::LoadConsumerConfig(dir / "c.json", &o);
+    };
+    CHECK(error_of(R"({"aggregator": {}})") == "unknown key 'aggregator' (allowed: aggregators)");
+    CHECK(error_of(R"({"aggregators": {"Bad Type": ["generic"]}})") == "aggregators.Bad Type: not an event type nor \"*\"");
+    CHECK(error_of(R"({"aggregators": {"t": "generic"}})") == "aggregators.t: must be an array of aggregator names");
+    CHECK(error_of("[") == "not a JSON object");
+  }
+
   TEST_CASE("an unknown aggregator is refused by name") {
     testing::RedisServer redis;
     testing::TempDir dir;
     auto o = Options(redis, dir / "a.db");
     o.aggregators = {"generic", "nope"};
-    CHECK_THROWS_WITH_AS(consumer::Consumer{o}, doctest::Contains("unknown aggregator 'nope' (known: generic)"),
+    CHECK_THROWS_WITH_AS(consumer::Consumer{o}, doctest::Contains("unknown aggregator 'nope' (known: "),
                          std::runtime_error);
   }
 

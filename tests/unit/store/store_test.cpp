@@ -47,7 +47,7 @@ TEST_SUITE("store") {
       auto db = store::Database::Open(path);
       store::EventWriter(*db).Write({Ev("kept", "t", "h", 1)});
       // Make it look like a version-1 file: no rollups table yet.
-      db->Exec("DROP TABLE rollups_1m; DROP TABLE rollups_1h; DROP INDEX events_recv_ts; "
+      db->Exec("DROP TABLE rollups_1m; DROP TABLE rollups_1h; DROP INDEX events_recv_ts; DROP TABLE demo_counts; "
                "UPDATE schema_version SET version = 1");
     }
     auto db = store::Database::Open(path);
