@@ -1,6 +1,5 @@
 // argus-dash: answers queries over the SQLite store.
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "dash/service.h"
@@ -19,9 +18,7 @@ int main(int argc, char** argv) {
   http::ServerFlags flags;
   flags.Add(app);
   CLI11_PARSE(app, argc, argv);
-  // Logs go to stderr: stdout stays free for what a program is asked to print.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("argus-dash"));
-  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  flags.StartLogging("argus-dash");
   try {
     std::string err;
     auto ep = http::ParseEndpoint(listen, &err);

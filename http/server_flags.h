@@ -5,6 +5,8 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "http/server.h"
 
@@ -21,6 +23,13 @@ struct ServerFlags {
     app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")
         ->check(CLI::ExistingFile);
     app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
+  }
+
+  // Call right after parsing: logs go to stderr (stdout stays free for what a program
+  // is asked to print), at the chosen level, named after `program`.
+  void StartLogging(const std::string& program) const {
+    spdlog::set_default_logger(spdlog::stderr_color_mt(program));
+    spdlog::set_level(spdlog::level::from_str(log_level));
   }
 
   // Call after parsing, once `options` exists (set the log level before anything logs).

@@ -1,6 +1,5 @@
 // argus-proxy: accepts events from agents over HTTP and appends them to Redis streams.
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "http/server.h"
@@ -33,9 +32,7 @@ int main(int argc, char** argv) {
   http::ServerFlags flags;
   flags.Add(app);
   CLI11_PARSE(app, argc, argv);
-  // Logs go to stderr: stdout stays free for what a program is asked to print.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("argus-proxy"));
-  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  flags.StartLogging("argus-proxy");
   try {
     proxy::ProxyOptions opts;
     if (!config.empty()) proxy::LoadConfigFile(config, &opts);
