@@ -64,9 +64,10 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   for (const char* path : {"/api/config", "/api/config/"}) {
     router_.Add(bhttp::verb::get, path, bind(&ProxyService::GetConfigCompat));
   }
-  backlog_thread_ = std::jthread([this](std::stop_token stop) { PollBacklog(stop); });
   router_.Add(bhttp::verb::get, "/metrics",
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
+  // Last: the poller uses everything above.
+  backlog_thread_ = std::jthread([this](std::stop_token stop) { PollBacklog(stop); });
 }
 
 http::Response ProxyService::Handle(const http::Request& req, const http::Peer& peer) {
