@@ -30,17 +30,9 @@ int main(int argc, char** argv) {
     sopts.threads = threads;
     sopts.name = "argus-dash";
     sopts.body_limit = 64 * 1024;
-    flags.Apply(sopts);
-    http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
-      return service.Handle(r, p);
+    flags.Serve(sopts, service, "argus_dash", [&](uint16_t port) {
+      spdlog::info("argus-dash listening on {}://{}:{} over {}", flags.scheme(), ep->host, port, opts.db_path);
     });
-    service.set_access_log(flags.access_log);
-    server.Start();
-    server.StopOnSignals();
-    server.ExportMetrics(service.metrics(), "argus_dash");
-    spdlog::info("argus-dash listening on {}://{}:{} over {}", flags.scheme(), ep->host,
-                 server.port(), opts.db_path);
-    server.Run();
   } catch (const std::exception& e) {
     spdlog::error("argus-dash: {}", e.what());
     return 1;

@@ -74,18 +74,11 @@ int main(int argc, char** argv) {
     sopts.body_limit = opts.limits.max_batch_bytes;
     // One Redis connection per thread: a thread holds at most one lease.
     proxy::ProxyService service(opts, static_cast<size_t>(nthreads));
-    flags.Apply(sopts);
-    http::Server server(sopts, [&service](const http::Request& r, const http::Peer& p) {
-      return service.Handle(r, p);
+    flags.Serve(sopts, service, "argus_proxy", [&](uint16_t port) {
+      spdlog::info("argus-proxy listening on {}://{}:{} (redis {}, {} tokens, {} threads, {} shards)",
+                   flags.scheme(), opts.listen.host, port, opts.redis.ToString(), opts.tokens.size(), nthreads,
+                   opts.shards);
     });
-    service.set_access_log(flags.access_log);
-    server.Start();
-    server.StopOnSignals();
-    server.ExportMetrics(service.metrics(), "argus_proxy");
-    spdlog::info("argus-proxy listening on {}://{}:{} (redis {}, {} tokens, {} threads, {} shards)",
-                 flags.scheme(), opts.listen.host, server.port(), opts.redis.ToString(), opts.tokens.size(),
-                 nthreads, opts.shards);
-    server.Run();
     spdlog::info("argus-proxy stopped");
   } catch (const std::exception& e) {
     spdlog::error("argus-proxy: {}", e.what());
