@@ -55,9 +55,4 @@ void Outbox::Close() {
   not_full_.notify_all();
 }
 
-size_t Outbox::size() const {
-  std::lock_guard lock(mu_);
-  return items_.size();
-}
-
 }  // namespace argus::agent

@@ -34,11 +34,10 @@ class Outbox {
   std::vector<Item> PopBatch(size_t max_events, size_t max_bytes, std::chrono::milliseconds max_delay);
   // Wakes everybody; Push fails from now on, PopBatch drains what is left.
   void Close();
-  size_t size() const;
 
  private:
   const size_t max_items_, max_bytes_;
-  mutable std::mutex mu_;  // guards items_, bytes_, closed_
+  std::mutex mu_;  // guards items_, bytes_, closed_
   std::condition_variable not_empty_, not_full_;
   std::deque<Item> items_;
   size_t bytes_ = 0;

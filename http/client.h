@@ -42,7 +42,6 @@ class Client {
   ClientResponse Get(std::string_view target) { return Request("GET", target); }
 
   const Endpoint& server() const { return server_; }
-  void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
  private:
   struct Impl;

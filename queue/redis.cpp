@@ -31,7 +31,6 @@ std::vector<std::string> Reply::strings() const {
   return out;
 }
 
-bool Reply::is_nil() const { return !reply || reply->type == REDIS_REPLY_NIL; }
 
 namespace {
 

@@ -38,7 +38,6 @@ struct Reply {
   // Accessors for the common reply shapes; they return defaults on a shape mismatch.
   long long integer() const;
   std::string str() const;
-  bool is_nil() const;
   // Elements of an array reply that are strings.
   std::vector<std::string> strings() const;
 };
