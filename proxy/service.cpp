@@ -84,10 +84,11 @@ void ProxyService::PollBacklog(std::stop_token stop) {
       std::map<std::string, int64_t> fresh;
       for (const auto& type : types.strings()) {
         std::string err;
-        int64_t n = queue::TypeBacklog(redis, type, options_.shards, &err);
-        if (n < 0) break;
+        std::vector<queue::ShardState> shards;
+        if (!queue::ReadShards(redis, type, options_.shards, &shards, &err)) break;
+        int64_t n = queue::Backlog(shards);
         // Keep stream memory bounded: drop what every consumer has acknowledged.
-        if (int64_t trimmed = queue::TrimAcknowledged(redis, type, options_.shards, &err); trimmed > 0) {
+        if (int64_t trimmed = queue::TrimAcknowledged(redis, shards, &err); trimmed > 0) {
           metrics_.Add("argus_proxy_trimmed_entries_total", {}, static_cast<double>(trimmed));
         }
         fresh[type] = n;

@@ -56,52 +56,6 @@ const redisReply* Field(const redisReply* flat, std::string_view name) {
 
 }  // namespace
 
-int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string* error) {
-  std::vector<Command> cmds;
-  for (int s = 0; s < shards; ++s) {
-    cmds.push_back({"XLEN", StreamKey(type, s)});
-    cmds.push_back({"XINFO", "GROUPS", StreamKey(type, s)});
-  }
-  auto replies = redis.Pipeline(cmds);
-  const std::string group = GroupName(type);
-  int64_t total = 0;
-  for (size_t i = 0; i + 1 < replies.size(); i += 2) {
-    if (!replies[i].ok()) {
-      *error = replies[i].error;
-      return -1;
-    }
-    int64_t length = replies[i].integer();
-    if (!replies[i + 1].ok()) {  // "no such key": an empty shard
-      continue;
-    }
-    const redisReply* found = nullptr;
-    const redisReply* groups = replies[i + 1].reply.get();
-    for (size_t g = 0; groups && groups->type == REDIS_REPLY_ARRAY && g < groups->elements; ++g) {
-      const redisReply* name = Field(groups->element[g], "name");
-      if (name && std::string_view(name->str, name->len) == group) found = groups->element[g];
-    }
-    if (!found) {
-      total += length;
-      continue;
-    }
-    const redisReply* pending = Field(found, "pending");
-    const redisReply* lag = Field(found, "lag");
-    const redisReply* read = Field(found, "entries-read");
-    int64_t unread;
-    if (lag && lag->type == REDIS_REPLY_INTEGER) {
-      unread = lag->integer;
-    } else if (read && read->type == REDIS_REPLY_INTEGER) {
-      unread = std::max<int64_t>(0, length - read->integer);
-    } else {
-      // Redis cannot tell (entries were deleted): count the whole stream, erring on
-      // the side of holding agents back rather than growing without bound.
-      unread = length;
-    }
-    total += unread + (pending && pending->type == REDIS_REPLY_INTEGER ? pending->integer : 0);
-  }
-  return total;
-}
-
 namespace {
 
 // Stream ids "ms-seq" in order.
@@ -116,43 +70,82 @@ bool IdLess(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-int64_t TrimAcknowledged(Redis& redis, std::string_view type, int shards, std::string* error) {
+bool ReadShards(Redis& redis, std::string_view type, int shards, std::vector<ShardState>* out, std::string* error) {
   const std::string group = GroupName(type);
   std::vector<Command> cmds;
   for (int s = 0; s < shards; ++s) {
+    cmds.push_back({"XLEN", StreamKey(type, s)});
     cmds.push_back({"XINFO", "GROUPS", StreamKey(type, s)});
     cmds.push_back({"XPENDING", StreamKey(type, s), group});
   }
   auto replies = redis.Pipeline(cmds);
-  std::vector<Command> trims;
+  out->clear();
   for (int s = 0; s < shards; ++s) {
-    const Reply& groups = replies[2 * static_cast<size_t>(s)];
-    const Reply& pending = replies[2 * static_cast<size_t>(s) + 1];
-    if (groups.transport || pending.transport) {
-      *error = groups.transport ? groups.error : pending.error;
-      return -1;
+    const Reply& len = replies[3 * static_cast<size_t>(s)];
+    const Reply& groups = replies[3 * static_cast<size_t>(s) + 1];
+    const Reply& pending = replies[3 * static_cast<size_t>(s) + 2];
+    for (const Reply* r : {&len, &groups, &pending}) {
+      if (r->transport || (r == &len && !r->ok())) {
+        *error = r->error;
+        return false;
+      }
     }
-    if (!groups.ok() || !pending.ok()) continue;  // no stream or no group: nothing is known acknowledged
-    std::string last_delivered;
-    const redisReply* list = groups.reply.get();
+    ShardState st;
+    st.key = StreamKey(type, s);
+    st.length = len.integer();
+    const redisReply* found = nullptr;
+    // A missing stream or group is an error reply: the shard then has no group.
+    const redisReply* list = groups.ok() ? groups.reply.get() : nullptr;
     for (size_t g = 0; list && list->type == REDIS_REPLY_ARRAY && g < list->elements; ++g) {
       const redisReply* name = Field(list->element[g], "name");
-      const redisReply* last = Field(list->element[g], "last-delivered-id");
-      if (name && last && std::string_view(name->str, name->len) == group) last_delivered.assign(last->str, last->len);
+      if (name && std::string_view(name->str, name->len) == group) found = list->element[g];
     }
-    if (last_delivered.empty() || last_delivered == "0-0") continue;
-    std::string bound = last_delivered;
-    // XPENDING summary: [count, smallest id, greatest id, consumers]
-    const redisReply* summary = pending.reply.get();
-    if (summary && summary->type == REDIS_REPLY_ARRAY && summary->elements >= 2 &&
-        summary->element[0]->type == REDIS_REPLY_INTEGER && summary->element[0]->integer > 0 &&
-        summary->element[1]->type == REDIS_REPLY_STRING) {
-      std::string oldest_pending(summary->element[1]->str, summary->element[1]->len);
-      if (IdLess(oldest_pending, bound)) bound = oldest_pending;
+    if (found) {
+      st.has_group = true;
+      const redisReply* p = Field(found, "pending");
+      const redisReply* lag = Field(found, "lag");
+      const redisReply* read = Field(found, "entries-read");
+      const redisReply* last = Field(found, "last-delivered-id");
+      st.pending = p && p->type == REDIS_REPLY_INTEGER ? p->integer : 0;
+      if (lag && lag->type == REDIS_REPLY_INTEGER) {
+        st.unread = lag->integer;
+      } else if (read && read->type == REDIS_REPLY_INTEGER) {
+        st.unread = std::max<int64_t>(0, st.length - read->integer);
+      } else {
+        // Redis cannot tell (entries were deleted): count the whole stream, erring on
+        // the side of holding agents back rather than growing without bound.
+        st.unread = st.length;
+      }
+      std::string last_delivered = last ? std::string(last->str, last->len) : "";
+      if (!last_delivered.empty() && last_delivered != "0-0") {
+        st.trim_below = last_delivered;
+        // XPENDING summary: [count, smallest id, greatest id, consumers]
+        const redisReply* summary = pending.ok() ? pending.reply.get() : nullptr;
+        if (summary && summary->type == REDIS_REPLY_ARRAY && summary->elements >= 2 &&
+            summary->element[0]->type == REDIS_REPLY_INTEGER && summary->element[0]->integer > 0 &&
+            summary->element[1]->type == REDIS_REPLY_STRING) {
+          std::string oldest_pending(summary->element[1]->str, summary->element[1]->len);
+          if (IdLess(oldest_pending, st.trim_below)) st.trim_below = oldest_pending;
+        }
+      }
     }
+    out->push_back(std::move(st));
+  }
+  return true;
+}
+
+int64_t Backlog(const std::vector<ShardState>& shards) {
+  int64_t total = 0;
+  for (const auto& st : shards) total += st.has_group ? st.unread + st.pending : st.length;
+  return total;
+}
+
+int64_t TrimAcknowledged(Redis& redis, const std::vector<ShardState>& shards, std::string* error) {
+  std::vector<Command> trims;
+  for (const auto& st : shards) {
     // MINID removes ids below the bound; the bound itself (pending, or the last one
     // delivered) stays.
-    trims.push_back({"XTRIM", StreamKey(type, s), "MINID", bound});
+    if (!st.trim_below.empty()) trims.push_back({"XTRIM", st.key, "MINID", st.trim_below});
   }
   int64_t removed = 0;
   for (const auto& r : redis.Pipeline(trims)) {
@@ -163,6 +156,16 @@ int64_t TrimAcknowledged(Redis& redis, std::string_view type, int shards, std::s
     removed += r.integer();
   }
   return removed;
+}
+
+int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string* error) {
+  std::vector<ShardState> states;
+  return ReadShards(redis, type, shards, &states, error) ? Backlog(states) : -1;
+}
+
+int64_t TrimAcknowledged(Redis& redis, std::string_view type, int shards, std::string* error) {
+  std::vector<ShardState> states;
+  return ReadShards(redis, type, shards, &states, error) ? TrimAcknowledged(redis, states, error) : -1;
 }
 
 GroupReader::GroupReader(std::string type, int shards, std::string consumer)

@@ -30,15 +30,32 @@ int ShardOf(std::string_view partition_key, int shards);
 // because the store ignores ids it already has.
 std::string AppendEvents(Redis& redis, const std::vector<proto::Event>& events, int shards);
 
-// Events of `type` not yet stored: on each shard, entries the group has not read (its
-// lag) plus entries read but not acknowledged; a shard without the group counts its
-// whole length. Returns -1 and sets *error when Redis fails.
-int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string* error);
+// One shard of a type as its consumer group sees it, read in one round trip for both
+// flow control (the backlog) and trimming.
+struct ShardState {
+  std::string key;
+  int64_t length = 0;
+  bool has_group = false;
+  int64_t unread = 0;      // entries the group has not delivered yet
+  int64_t pending = 0;     // delivered, not yet acknowledged
+  std::string trim_below;  // every id below this is acknowledged; empty: none known
+};
 
-// Removes entries every consumer has acknowledged: on each shard, those older than both
-// the group's oldest pending entry and the last entry it delivered. Entries never
-// delivered or not yet acknowledged are kept, and a shard without the group is left
-// alone. Returns the number of entries removed, or -1 with *error.
+// Reads every shard of `type`; false (with *error) when Redis fails.
+bool ReadShards(Redis& redis, std::string_view type, int shards, std::vector<ShardState>* out, std::string* error);
+
+// Events not yet stored: unread plus unacknowledged per shard; a shard without the
+// group counts its whole length.
+int64_t Backlog(const std::vector<ShardState>& shards);
+
+// Removes the entries every consumer acknowledged: below both the group's oldest
+// pending entry and the last entry it delivered. Entries never delivered or not yet
+// acknowledged are kept; a shard without the group is left alone. Returns how many
+// were removed, or -1 with *error.
+int64_t TrimAcknowledged(Redis& redis, const std::vector<ShardState>& shards, std::string* error);
+
+// The two above with their own read, for callers that need only one.
+int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string* error);
 int64_t TrimAcknowledged(Redis& redis, std::string_view type, int shards, std::string* error);
 
 // One entry read from a stream by a consumer group.
