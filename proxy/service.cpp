@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <random>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -160,7 +161,9 @@ ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto
                                            const http::Peer& peer) {
   // Flow control: the whole batch waits, so the agent keeps it and nothing is lost.
   if (options_.backlog_limit > 0) {
+    std::set<std::string_view> checked;  // batches usually carry one type: look it up once
     for (const auto& e : events) {
+      if (!checked.insert(e.type).second) continue;
       int64_t backlog = Backlog(e.type);
       if (backlog > options_.backlog_limit) {
         metrics_.Add("argus_proxy_throttled_total", {{"reason", "backlog"}});
