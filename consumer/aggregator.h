@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "proto/event.h"
 #include "store/database.h"
 
@@ -22,10 +24,27 @@ class Aggregator {
   // Called with the events of one batch stored for the first time, inside the batch's
   // open transaction. Throwing rolls the whole batch back; it will be delivered again.
   virtual void Apply(const std::vector<const proto::Event*>& fresh) = 0;
+  // Called every few seconds while the consumer is caught up with its streams (so the
+  // aggregator's view is current), inside a transaction of its own: for conclusions
+  // drawn from time passing, such as a host gone silent.
+  virtual void Tick(int64_t /*now_ms*/) {}
+  // Called at housekeeping, inside a transaction of its own: drop rows of raw detail
+  // older than `raw_cutoff_ms` and of per-minute summaries older than
+  // `summary_cutoff_ms`. Returns the rows removed.
+  virtual int64_t Expire(int64_t /*raw_cutoff_ms*/, int64_t /*summary_cutoff_ms*/) { return 0; }
 };
 
-// Builds an aggregator over `db` (which outlives it); may prepare statements.
-using AggregatorFactory = std::function<std::unique_ptr<Aggregator>(store::Database& db)>;
+// What an aggregator is built with.
+struct AggregatorContext {
+  store::Database& db;              // outlives the aggregator; prepare statements on it
+  const nlohmann::json& settings;   // its object under "settings" in the consumer config, or {}
+  // Stores an event the aggregator derived (e.g. `argus.host`) in the open transaction:
+  // a raw row like any other, ignored if its id is already stored.
+  std::function<void(const proto::Event&)> emit;
+};
+
+// Builds an aggregator; throws std::invalid_argument naming the setting that is wrong.
+using AggregatorFactory = std::function<std::unique_ptr<Aggregator>(const AggregatorContext& context)>;
 
 // Every known aggregator by name: the built-in ones and any registered.
 const std::map<std::string, AggregatorFactory>& Registry();

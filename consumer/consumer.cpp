@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "proto/event.h"
+#include "queue/inspect.h"
 
 namespace argus::consumer {
 
@@ -21,7 +22,16 @@ std::string LoadConsumerConfig(const std::string& path, ConsumerOptions* options
   auto j = nlohmann::json::parse(ss.str(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return "not a JSON object";
   for (const auto& [key, v] : j.items()) {
-    if (key != "aggregators") return "unknown key '" + key + "' (allowed: aggregators)";
+    if (key == "settings") {
+      if (!v.is_object()) return "'settings' must be an object of aggregator name -> settings object";
+      for (const auto& [name, object] : v.items()) {
+        if (!Registry().count(name)) return "settings." + name + ": no aggregator has that name";
+        if (!object.is_object()) return "settings." + name + " must be an object";
+      }
+      options->settings = v;
+      continue;
+    }
+    if (key != "aggregators") return "unknown key '" + key + "' (allowed: aggregators, settings)";
     if (!v.is_object()) return "'aggregators' must be an object of type -> [names]";
     for (const auto& [type, names] : v.items()) {
       if (type != "*" && !proto::IsValidType(type)) return "aggregators." + type + ": not an event type nor \"*\"";
@@ -46,7 +56,8 @@ Consumer::Consumer(ConsumerOptions options)
   // Housekeeping waits one period: a consumer restarted in a loop does not repeat it.
   next_housekeeping_ = std::chrono::steady_clock::now() + options_.housekeeping_every;
   using K = http::Metrics::Kind;
-  for (const char* name : {"read", "stored", "duplicates", "invalid", "errors", "claimed", "dead_lettered", "trimmed"}) {
+  for (const char* name :
+       {"read", "stored", "duplicates", "invalid", "errors", "claimed", "dead_lettered", "trimmed"}) {
     metrics_.Describe(std::string("argus_consumer_") + name + "_total", K::kCounter,
                       std::string("Stream entries ") + name + " by this consumer.");
   }
@@ -55,6 +66,10 @@ Consumer::Consumer(ConsumerOptions options)
   metrics_.Describe("argus_consumer_rollup_cells_folded_total", K::kCounter,
                     "One-minute rollup cells folded into one-hour cells.");
   metrics_.Describe("argus_consumer_lag", K::kGauge, "Events of this consumer's types not yet stored.");
+  metrics_.Describe("argus_consumer_derived_total", K::kCounter,
+                    "Events the aggregators derived and stored (argus.host changes).");
+  metrics_.Describe("argus_consumer_aggregate_rows_expired_total", K::kCounter,
+                    "Rows of aggregators' tables removed by retention.");
   db_ = store::Database::Open(options_.db_path);
   writer_ = std::make_unique<store::EventWriter>(*db_);
   std::vector<std::string> names = options_.aggregators;
@@ -66,7 +81,16 @@ Consumer::Consumer(ConsumerOptions options)
       for (const auto& [n, f] : Registry()) known += (known.empty() ? "" : ", ") + n;
       throw std::runtime_error("unknown aggregator '" + name + "' (known: " + known + ")");
     }
-    if (!aggregators_.count(name)) aggregators_.emplace(name, it->second(*db_));
+    if (aggregators_.count(name)) continue;
+    static const nlohmann::json kNone = nlohmann::json::object();
+    const nlohmann::json& settings = options_.settings.contains(name) ? options_.settings.at(name) : kNone;
+    try {
+      aggregators_.emplace(name, it->second({*db_, settings, [this](const proto::Event& e) {
+                                                 if (writer_->InsertDerived(e)) ++stats_.derived;
+                                               }}));
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(std::string("aggregator '") + name + "': " + e.what());
+    }
   }
   if (options_.type != "all") {
     readers_.emplace(options_.type, queue::GroupReader(options_.type, options_.shards, options_.name));
@@ -107,12 +131,13 @@ void Consumer::Publish() {
   const auto& s = stats_;
   metrics_.Set("argus_consumer_events_expired_total", {}, double(s.events_expired));
   metrics_.Set("argus_consumer_rollup_cells_folded_total", {}, double(s.minutes_folded));
+  metrics_.Set("argus_consumer_aggregate_rows_expired_total", {}, double(s.aggregate_rows_expired));
   std::vector<std::pair<std::string, double>> values = {
       {"read", double(s.read)},         {"stored", double(s.stored)},   {"duplicates", double(s.duplicates)},
       {"invalid", double(s.invalid)},   {"errors", double(s.errors)},   {"claimed", double(s.claimed)},
-      {"dead_lettered", double(s.dead_lettered)}, {"trimmed", double(s.trimmed)},
+      {"dead_lettered", double(s.dead_lettered)}, {"trimmed", double(s.trimmed)}, {"derived", double(s.derived)},
       {"last_batch_seconds", s.last_batch_seconds}, {"lag", double(s.lag)}};
-  const std::string key = "argus:consumer:" + options_.name;
+  const std::string key = queue::ConsumerStatsKey(options_.name);
   queue::Command hset = {"HSET", key, "type", options_.type, "updated_ms",
                          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                             std::chrono::system_clock::now().time_since_epoch())
@@ -139,10 +164,10 @@ void Consumer::Housekeeping() {
   if (now < next_housekeeping_) return;
   next_housekeeping_ = now + options_.housekeeping_every;
   try {
-    auto r = store::RunRetention(*db_, options_.retention,
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
+    const int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    auto r = store::RunRetention(*db_, options_.retention, now_ms);
     stats_.events_expired += static_cast<uint64_t>(r.events_deleted);
     stats_.minutes_folded += static_cast<uint64_t>(r.minutes_folded);
     if (r.events_deleted || r.minutes_folded || r.hours_deleted) {
@@ -150,9 +175,43 @@ void Consumer::Housekeeping() {
                    options_.name, r.events_deleted, r.minutes_folded, r.hours_deleted,
                    r.done ? "" : " (more next time)");
     }
+    // Aggregators' own tables, a small transaction at a time.
+    constexpr int64_t kDay = 86400000;
+    const int64_t raw_cutoff = now_ms - options_.retention.raw_days * kDay;
+    const int64_t summary_cutoff = now_ms - options_.retention.hourly_days * kDay;
+    for (auto& [name, aggregator] : aggregators_) {
+      for (int64_t step = 0; step < options_.retention.max_steps; ++step) {
+        store::Transaction tx(*db_);
+        int64_t n = aggregator->Expire(raw_cutoff, summary_cutoff);
+        tx.Commit();
+        stats_.aggregate_rows_expired += static_cast<uint64_t>(n);
+        if (n == 0) break;
+        if (step + 1 == options_.retention.max_steps) r.done = false;
+      }
+    }
     if (!r.done) next_housekeeping_ = now;  // a backlog of old data: go on next round
   } catch (const std::exception& e) {
     spdlog::warn("consumer {}: housekeeping failed, will try again: {}", options_.name, e.what());
+  }
+}
+
+void Consumer::Tick(bool drained) {
+  auto now = std::chrono::steady_clock::now();
+  // Only with the streams drained is an aggregator's view current: a consumer catching
+  // up after downtime must not judge hosts silent whose heartbeats it has not read yet.
+  if (!drained || now < next_tick_) return;
+  next_tick_ = now + options_.tick_every;
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  for (auto& [name, aggregator] : aggregators_) {
+    try {
+      store::Transaction tx(*db_);
+      aggregator->Tick(now_ms);
+      tx.Commit();
+    } catch (const std::exception& e) {
+      spdlog::warn("consumer {}: aggregator {}: tick failed, will try again: {}", options_.name, name, e.what());
+    }
   }
 }
 
@@ -231,9 +290,11 @@ size_t Consumer::RunOnce() {
     ClaimIdle();
     Publish();
     std::map<std::string, std::vector<queue::Entry>> by_type;
+    bool drained = true;  // every shard returned less than a full read
     for (auto& [type, reader] : readers_) {
       std::vector<queue::Entry> got;
       if (auto err = reader.Read(redis_, options_.batch, &got); !err.empty()) throw std::runtime_error(err);
+      drained = drained && got.size() < options_.batch;
       if (!got.empty()) by_type[type] = std::move(got);
     }
     std::vector<Dead> dead;
@@ -293,6 +354,7 @@ size_t Consumer::RunOnce() {
       for (auto& [type, reader] : readers_) reader.RereadPending();
     }
     consecutive_errors_ = 0;
+    Tick(drained && std::find(stored.begin(), stored.end(), false) == stored.end());
     Housekeeping();
     return handled;
   } catch (const std::exception& e) {

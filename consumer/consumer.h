@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "consumer/aggregator.h"
 #include "http/metrics.h"
 #include "queue/redis.h"
@@ -30,7 +32,12 @@ struct ConsumerOptions {
   std::chrono::milliseconds idle_poll{100};
   std::chrono::milliseconds types_refresh{2000};
   std::vector<std::string> aggregators = {"generic"};  // for types without their own list
-  std::map<std::string, std::vector<std::string>> aggregators_by_type;  // type -> names
+  // type -> names; the built-in types have their aggregators, which a config can replace.
+  std::map<std::string, std::vector<std::string>> aggregators_by_type = {
+      {"argus.agent", {"generic", "hosts"}}, {"system", {"generic", "system"}}, {"packet", {"generic", "packet"}}};
+  nlohmann::json settings = nlohmann::json::object();  // aggregator name -> its settings object
+  // Aggregators' Tick() runs this often, in rounds that found the streams drained.
+  std::chrono::milliseconds tick_every{5000};
   // Entries pending longer than this in another consumer are taken over.
   std::chrono::milliseconds claim_idle{60000};
   std::chrono::milliseconds claim_every{5000};
@@ -46,7 +53,8 @@ struct ConsumerOptions {
 struct ConsumerStats {
   uint64_t read = 0, stored = 0, duplicates = 0, invalid = 0, rounds = 0, errors = 0;
   uint64_t claimed = 0, dead_lettered = 0, trimmed = 0;
-  uint64_t events_expired = 0, minutes_folded = 0;
+  uint64_t derived = 0;  // events the aggregators derived (argus.host changes)
+  uint64_t events_expired = 0, minutes_folded = 0, aggregate_rows_expired = 0;
   double last_batch_seconds = 0;  // time to store the last batch
   int64_t lag = 0;                // events of its types not yet stored, at the last publish
 };
@@ -87,6 +95,8 @@ class Consumer {
   void Publish();
   // Every housekeeping_every: retention and downsampling; never fails a round.
   void Housekeeping();
+  // Every tick_every, when `drained`: the aggregators' Tick(); never fails a round.
+  void Tick(bool drained);
   // Every claim_every: takes over idle entries of gone consumers, trims acknowledged ones.
   void ClaimIdle();
   // Stores events and runs the aggregators in one transaction; throws on failure.
@@ -104,6 +114,7 @@ class Consumer {
   std::chrono::steady_clock::time_point next_claim_{};
   std::chrono::steady_clock::time_point next_publish_{};
   std::chrono::steady_clock::time_point next_housekeeping_{};
+  std::chrono::steady_clock::time_point next_tick_{};
   http::Metrics metrics_;
   std::map<std::string, int> failures_;  // "<stream> <id>" -> times it failed on its own
   ConsumerStats stats_;

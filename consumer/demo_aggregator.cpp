@@ -1,6 +1,7 @@
 // `demo`: the smallest complete aggregator, and the template for your own: events per
 // type per minute. Its table is migration 4 in store/schema.cpp.
 #include "consumer/aggregator.h"
+#include "consumer/settings.h"
 
 namespace argus::consumer {
 namespace {
@@ -26,6 +27,9 @@ class DemoAggregator : public Aggregator {
 
 }  // namespace
 
-std::unique_ptr<Aggregator> MakeDemoAggregator(store::Database& db) { return std::make_unique<DemoAggregator>(db); }
+std::unique_ptr<Aggregator> MakeDemoAggregator(const AggregatorContext& context) {
+  Settings("demo", context.settings, {});  // takes none; refuses any
+  return std::make_unique<DemoAggregator>(context.db);
+}
 
 }  // namespace argus::consumer

@@ -2,6 +2,7 @@
 // every event's content, per (type, field, host), so a new script's numbers are
 // chartable with no code change.
 #include "consumer/aggregator.h"
+#include "consumer/settings.h"
 
 #include <algorithm>
 #include <map>
@@ -65,8 +66,9 @@ class GenericAggregator : public Aggregator {
 
 }  // namespace
 
-std::unique_ptr<Aggregator> MakeGenericAggregator(store::Database& db) {
-  return std::make_unique<GenericAggregator>(db);
+std::unique_ptr<Aggregator> MakeGenericAggregator(const AggregatorContext& context) {
+  Settings("generic", context.settings, {});  // takes none; refuses any
+  return std::make_unique<GenericAggregator>(context.db);
 }
 
 }  // namespace argus::consumer

@@ -2,8 +2,11 @@
 
 namespace argus::consumer {
 
-std::unique_ptr<Aggregator> MakeGenericAggregator(store::Database& db);
-std::unique_ptr<Aggregator> MakeDemoAggregator(store::Database& db);
+std::unique_ptr<Aggregator> MakeGenericAggregator(const AggregatorContext& context);
+std::unique_ptr<Aggregator> MakeDemoAggregator(const AggregatorContext& context);
+std::unique_ptr<Aggregator> MakeHostsAggregator(const AggregatorContext& context);
+std::unique_ptr<Aggregator> MakeSystemAggregator(const AggregatorContext& context);
+std::unique_ptr<Aggregator> MakePacketAggregator(const AggregatorContext& context);
 
 namespace {
 
@@ -11,6 +14,9 @@ std::map<std::string, AggregatorFactory>& MutableRegistry() {
   static std::map<std::string, AggregatorFactory> registry = {
       {"generic", MakeGenericAggregator},
       {"demo", MakeDemoAggregator},
+      {"hosts", MakeHostsAggregator},
+      {"system", MakeSystemAggregator},
+      {"packet", MakePacketAggregator},
   };
   return registry;
 }

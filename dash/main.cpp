@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on")->capture_default_str();
   app.add_option("--db", opts.db_path, "SQLite database file the consumers write")->required();
   app.add_option("--threads", threads, "server threads")->capture_default_str();
+  std::string redis;
+  app.add_option("--redis", redis, "HOST:PORT of Redis, for /api/v1/pipeline and /api/v1/dead_letters");
+  app.add_option("--shards", opts.shards, "streams per type; must match the proxy")->capture_default_str();
   http::ServerFlags flags;
   flags.Add(app);
   CLI11_PARSE(app, argc, argv);
@@ -24,6 +27,11 @@ int main(int argc, char** argv) {
     auto ep = http::ParseEndpoint(listen, &err);
     if (!ep) throw std::runtime_error("--listen: " + err);
     opts.connections = static_cast<size_t>(std::max(threads, 1));
+    if (!redis.empty()) {
+      auto rep = http::ParseEndpoint(redis, &err);
+      if (!rep) throw std::runtime_error("--redis: " + err);
+      opts.redis = queue::RedisOptions{rep->host, rep->port};
+    }
     dash::DashService service(opts);
     http::ServerOptions sopts;
     sopts.listen = *ep;

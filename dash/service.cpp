@@ -1,8 +1,12 @@
 #include "dash/service.h"
 
+#include <cstdlib>
+
 #include <spdlog/spdlog.h>
 
 #include "dash/params.h"
+#include "queue/inspect.h"
+#include "queue/streams.h"
 #include "store/reader.h"
 
 namespace argus::dash {
@@ -39,6 +43,10 @@ std::optional<store::EventCursor> ParseCursor(const std::string& s) {
 DashService::DashService(DashOptions options)
     : options_(std::move(options)),
       pool_(options_.connections, [this] { return store::Database::Open(options_.db_path); }) {
+  if (options_.redis) {
+    redis_ = std::make_unique<http::Pool<queue::Redis>>(
+        options_.connections, [this] { return std::make_unique<queue::Redis>(*options_.redis); });
+  }
   auto bind = [this](auto fn) {
     return [this, fn](const http::Request& r, const http::Peer& p) { return (this->*fn)(r, p); };
   };
@@ -50,6 +58,8 @@ DashService::DashService(DashOptions options)
     return Registry(r, store::Registry::kHosts);
   });
   router_.Add(bhttp::verb::get, "/api/v1/events", bind(&DashService::Events));
+  router_.Add(bhttp::verb::get, "/api/v1/pipeline", bind(&DashService::Pipeline));
+  router_.Add(bhttp::verb::get, "/api/v1/dead_letters", bind(&DashService::DeadLetters));
   router_.Add(bhttp::verb::get, "/healthz", bind(&DashService::Healthz));
   router_.Add(bhttp::verb::get, "/metrics",
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
@@ -65,8 +75,20 @@ http::Response DashService::Registry(const http::Request& req, store::Registry w
   const char* key = which == store::Registry::kTypes ? "type" : "host";
   auto db = pool_.Acquire();
   json out = json::array();
-  for (const auto& r : store::Reader(*db).List(which)) {
-    out.push_back({{key, r.name}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}, {"events", r.events}});
+  store::Reader reader(*db);
+  std::map<std::string, store::HostStatusRow> status;
+  if (which == store::Registry::kHosts) status = reader.HostStatuses();
+  for (const auto& r : reader.List(which)) {
+    json row = {{key, r.name}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}, {"events", r.events}};
+    // Hosts with an agent heartbeat (or followed by the hosts aggregator) carry their state.
+    if (auto it = status.find(r.name); it != status.end()) {
+      row["state"] = it->second.state;
+      row["state_since"] = it->second.state_since;
+      row["agent_version"] = it->second.agent_version;
+      row["timeout_ms"] = it->second.timeout_ms;
+      row["last_heartbeat"] = it->second.last_heartbeat ? json(*it->second.last_heartbeat) : json(nullptr);
+    }
+    out.push_back(std::move(row));
   }
   return Json(bhttp::status::ok, {{std::string(key) + "s", out}});
 }
@@ -104,6 +126,63 @@ http::Response DashService::Events(const http::Request& req, const http::Peer&) 
     next = std::to_string(rows.back().ts) + "." + std::to_string(rows.back().seq);
   }
   return Json(bhttp::status::ok, {{"events", out}, {"next_cursor", next}});
+}
+
+http::Response DashService::Pipeline(const http::Request& req, const http::Peer&) {
+  Params p(http::QueryParams(Target(req)), {});
+  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  if (!redis_) return JsonError(bhttp::status::service_unavailable, "the dash was started without --redis");
+  auto redis = redis_->Acquire();
+  std::vector<queue::TypeView> types;
+  std::map<std::string, std::map<std::string, std::string>> consumers;
+  std::string err;
+  if (!queue::ReadPipeline(*redis, options_.shards, &types, &err) || !queue::ReadConsumers(*redis, &consumers, &err)) {
+    return http::Unavailable("redis: " + err);
+  }
+  json t = json::array();
+  for (const auto& v : types) {
+    t.push_back({{"type", v.type}, {"length", v.length}, {"unread", v.unread}, {"pending", v.pending},
+                 {"backlog", v.backlog}, {"dead_letters", v.dead_letters}});
+  }
+  json c = json::array();
+  for (const auto& [name, fields] : consumers) {
+    json row = {{"name", name}};
+    for (const auto& [k, v] : fields) {
+      // Published as text; numbers go back out as numbers.
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      row[k] = (k != "type" && !v.empty() && end && *end == '\0') ? json(d) : json(v);
+    }
+    c.push_back(std::move(row));
+  }
+  return Json(bhttp::status::ok, {{"types", t}, {"consumers", c}});
+}
+
+http::Response DashService::DeadLetters(const http::Request& req, const http::Peer&) {
+  Params p(http::QueryParams(Target(req)), {"type", "limit"});
+  auto type = p.Type("type");
+  auto limit = p.Int("limit", 1, 1000).value_or(100);
+  if (p.error().empty() && !type) return JsonError(bhttp::status::bad_request, "parameter 'type' is required");
+  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  if (!redis_) return JsonError(bhttp::status::service_unavailable, "the dash was started without --redis");
+  auto redis = redis_->Acquire();
+  std::vector<queue::DeadLetterView> dead;
+  std::string err;
+  if (!queue::ReadDeadLetters(*redis, *type, limit, &dead, &err)) return http::Unavailable("redis: " + err);
+  json out = json::array();
+  for (const auto& d : dead) {
+    json row = {{"dead_id", d.id}};
+    for (const auto& [k, v] : d.fields) {
+      if (k == queue::kEventField) {
+        auto event = json::parse(v, nullptr, false);
+        row["event"] = event.is_discarded() ? json(v) : event;  // corrupt entries are shown as text
+      } else {
+        row[k] = v;
+      }
+    }
+    out.push_back(std::move(row));
+  }
+  return Json(bhttp::status::ok, {{"type", *type}, {"dead_letters", out}});
 }
 
 http::Response DashService::Healthz(const http::Request&, const http::Peer&) {

@@ -2,11 +2,14 @@
 // calls Handle() from its threads; each request leases its own SQLite connection.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "http/metrics.h"
 #include "http/pool.h"
 #include "http/router.h"
+#include "queue/redis.h"
 #include "store/database.h"
 #include "store/reader.h"
 
@@ -15,6 +18,8 @@ namespace argus::dash {
 struct DashOptions {
   std::string db_path;
   size_t connections = 4;
+  std::optional<queue::RedisOptions> redis;  // for /api/v1/pipeline and dead letters
+  int shards = 4;                            // streams per type, as the proxy writes them
 };
 
 class DashService {
@@ -26,16 +31,24 @@ class DashService {
 
  private:
   // GET /api/v1/types -> {"types":[{type, first_seen, last_seen, events}]}
-  // GET /api/v1/hosts -> {"hosts":[{host, first_seen, last_seen, events}]}
+  // GET /api/v1/hosts -> {"hosts":[{host, first_seen, last_seen, events, and with an
+  //   agent: state, state_since, agent_version, timeout_ms, last_heartbeat}]}
   http::Response Registry(const http::Request& req, store::Registry which);
   // GET /api/v1/events?type=&host=&since=&until=&limit=&cursor=
   //   -> {"events":[...newest first], "next_cursor": "..." | null}
   http::Response Events(const http::Request& req, const http::Peer& peer);
+  // GET /api/v1/pipeline -> {"types":[{type, length, unread, pending, backlog,
+  //   dead_letters}], "consumers":[{name, type, updated_ms, read, stored, ...}]}
+  http::Response Pipeline(const http::Request& req, const http::Peer& peer);
+  // GET /api/v1/dead_letters?type=&limit= -> {"dead_letters":[{dead_id, stream, id,
+  //   error, consumer, event}]}, newest first
+  http::Response DeadLetters(const http::Request& req, const http::Peer& peer);
   // GET /healthz -> 200 when the store answers a query
   http::Response Healthz(const http::Request& req, const http::Peer& peer);
 
   DashOptions options_;
   http::Pool<store::Database> pool_;
+  std::unique_ptr<http::Pool<queue::Redis>> redis_;  // null without --redis
   http::Metrics metrics_;  // before router_, which counts into it
   http::Router router_;
 };

@@ -69,7 +69,7 @@ start redis redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state/red
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 start proxy "$bin/argus-proxy" --listen "127.0.0.1:$proxy_port" --redis "127.0.0.1:$redis_port" --token "$token"
 start consumer "$bin/argus-consumer" --type all --redis "127.0.0.1:$redis_port" --db "$state/argus.db" --name local-all
-start dash "$bin/argus-dash" --listen "127.0.0.1:$dash_port" --db "$state/argus.db"
+start dash "$bin/argus-dash" --listen "127.0.0.1:$dash_port" --db "$state/argus.db" --redis "127.0.0.1:$redis_port"
 wait_http "http://127.0.0.1:$proxy_port/healthz" proxy
 wait_http "http://127.0.0.1:$dash_port/healthz" dash
 start loggen python3 "$root/scripts/examples/loggen.py" "$state/sample/app.log" 0.5
@@ -87,6 +87,7 @@ Try:
   curl -s 'http://127.0.0.1:$dash_port/api/v1/types'
   curl -s 'http://127.0.0.1:$dash_port/api/v1/hosts'
   curl -s 'http://127.0.0.1:$dash_port/api/v1/events?type=metrics&limit=5'
+  curl -s 'http://127.0.0.1:$dash_port/api/v1/pipeline'
   curl -s 'http://127.0.0.1:$dash_port/api/v1/events?type=disk'
   curl -s -H 'Authorization: Bearer $token' -d '{"events":[{"type":"demo","id":"demo-1","content":{"v":1}}]}' \\
        http://127.0.0.1:$proxy_port/api/v1/events

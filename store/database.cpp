@@ -102,7 +102,7 @@ std::string Statement::Text(int col) const {
 
 bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
-std::unique_ptr<Database> Database::Open(const std::string& path, bool create) {
+std::unique_ptr<Database> Database::Open(const std::string& path, bool create, int migrate_to) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -122,7 +122,7 @@ std::unique_ptr<Database> Database::Open(const std::string& path, bool create) {
       db->Exec("PRAGMA journal_mode=WAL");
       db->Exec("PRAGMA synchronous=NORMAL");
       db->Exec("PRAGMA foreign_keys=ON");
-      Migrate(*db);
+      MigrateTo(*db, migrate_to > 0 ? migrate_to : LatestSchemaVersion());
       break;
     } catch (const std::runtime_error&) {
       int code = sqlite3_errcode(raw) & 0xff;
@@ -130,7 +130,7 @@ std::unique_ptr<Database> Database::Open(const std::string& path, bool create) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
-  db->schema_version_ = LatestSchemaVersion();
+  db->schema_version_ = migrate_to > 0 ? migrate_to : LatestSchemaVersion();
   return db;
 }
 

@@ -65,7 +65,8 @@ class Database {
  public:
   // Opens (creating when `create`) and migrates. Throws std::runtime_error with the
   // path and SQLite's message; refuses a database newer than this build.
-  static std::unique_ptr<Database> Open(const std::string& path, bool create = true);
+  // `migrate_to` (tests only) stops migrating at that version, as an older build would.
+  static std::unique_ptr<Database> Open(const std::string& path, bool create = true, int migrate_to = 0);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

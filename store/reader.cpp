@@ -11,6 +11,20 @@ std::vector<RegistryRow> Reader::List(Registry which) {
   return out;
 }
 
+std::map<std::string, HostStatusRow> Reader::HostStatuses() {
+  Statement s(db_, "SELECT host, state, state_since, timeout_ms, agent_version, last_heartbeat FROM host_status");
+  std::map<std::string, HostStatusRow> out;
+  while (s.Step()) {
+    HostStatusRow& r = out[s.Text(0)];
+    r.state = s.Text(1);
+    r.state_since = s.Int(2);
+    r.timeout_ms = s.Int(3);
+    r.agent_version = s.Text(4);
+    if (!s.IsNull(5)) r.last_heartbeat = s.Int(5);
+  }
+  return out;
+}
+
 std::vector<EventRow> Reader::Events(const EventQuery& q) {
   // The WHERE clause is assembled from fixed fragments only; values are bound.
   std::string sql =

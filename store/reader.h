@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,13 @@ enum class Registry { kTypes, kHosts };
 struct RegistryRow {
   std::string name;  // the type or the host
   int64_t first_seen = 0, last_seen = 0, events = 0;
+};
+
+// The hosts aggregator's view of a host (table host_status).
+struct HostStatusRow {
+  std::string state, agent_version;
+  int64_t state_since = 0, timeout_ms = 0;
+  std::optional<int64_t> last_heartbeat;
 };
 
 // Position after the last row of a page: rows strictly older than (ts, seq).
@@ -47,6 +55,8 @@ class Reader {
   std::vector<RegistryRow> Hosts() { return List(Registry::kHosts); }
   // Newest first (ts, then arrival order).
   std::vector<EventRow> Events(const EventQuery& q);
+  // Host -> status, for the hosts the hosts aggregator follows.
+  std::map<std::string, HostStatusRow> HostStatuses();
 
  private:
   Database& db_;

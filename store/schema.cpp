@@ -81,6 +81,77 @@ const std::vector<const char*>& Migrations() {
           events INTEGER NOT NULL,
           PRIMARY KEY (type, minute)) WITHOUT ROWID;
       )sql",
+      // 5: the hosts, system and packet aggregators (docs/aggregators.md).
+      R"sql(
+        CREATE TABLE host_status(
+          host           TEXT PRIMARY KEY,
+          state          TEXT NOT NULL,
+          state_since    INTEGER NOT NULL,
+          last_seen      INTEGER NOT NULL,
+          timeout_ms     INTEGER NOT NULL,
+          agent_version  TEXT NOT NULL,
+          last_heartbeat INTEGER,
+          heartbeat      TEXT) WITHOUT ROWID;
+        CREATE INDEX host_status_state ON host_status(state, last_seen);
+        CREATE TABLE system_samples(
+          host             TEXT NOT NULL,
+          ts               INTEGER NOT NULL,
+          cpu_pct          REAL,
+          mem_total_bytes  INTEGER,
+          mem_used_bytes   INTEGER,
+          mem_pct          REAL,
+          load1            REAL,
+          load5            REAL,
+          load15           REAL,
+          net_rx_bytes_s   REAL,
+          net_tx_bytes_s   REAL,
+          net_rx_packets_s REAL,
+          net_tx_packets_s REAL,
+          disk_max_pct     REAL,
+          PRIMARY KEY (host, ts)) WITHOUT ROWID;
+        CREATE INDEX system_samples_ts ON system_samples(ts);
+        CREATE TABLE system_disks(
+          host        TEXT NOT NULL,
+          mount       TEXT NOT NULL,
+          ts          INTEGER NOT NULL,
+          total_bytes INTEGER,
+          used_bytes  INTEGER,
+          pct         REAL,
+          PRIMARY KEY (host, mount, ts)) WITHOUT ROWID;
+        CREATE INDEX system_disks_ts ON system_disks(ts);
+        CREATE TABLE packet_messages(
+          msg           TEXT PRIMARY KEY,
+          network       TEXT NOT NULL,
+          sender        TEXT,
+          sent_ts       INTEGER,
+          expected      INTEGER NOT NULL,
+          receivers     INTEGER NOT NULL,
+          first_recv_ts INTEGER,
+          last_recv_ts  INTEGER,
+          recv_ts_sum   INTEGER NOT NULL,
+          hops_sum      INTEGER NOT NULL,
+          max_hops      INTEGER NOT NULL,
+          seen          INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX packet_messages_seen ON packet_messages(seen);
+        CREATE INDEX packet_messages_network ON packet_messages(network, sent_ts);
+        CREATE TABLE packet_receipts(
+          msg  TEXT NOT NULL,
+          host TEXT NOT NULL,
+          ts   INTEGER NOT NULL,
+          hops INTEGER NOT NULL,
+          PRIMARY KEY (msg, host)) WITHOUT ROWID;
+        CREATE TABLE packet_networks_1m(
+          network   TEXT NOT NULL,
+          minute    INTEGER NOT NULL,
+          sent      INTEGER NOT NULL,
+          expected  INTEGER NOT NULL,
+          received  INTEGER NOT NULL,
+          hops_sum  INTEGER NOT NULL,
+          delay_sum INTEGER NOT NULL,
+          delay_max INTEGER NOT NULL,
+          PRIMARY KEY (network, minute)) WITHOUT ROWID;
+        CREATE INDEX packet_networks_1m_minute ON packet_networks_1m(minute);
+      )sql",
   };
   return kMigrations;
 }
@@ -98,10 +169,12 @@ int ReadVersion(Database& db) {
 
 }  // namespace
 
-int Migrate(Database& db) {
+int Migrate(Database& db) { return MigrateTo(db, LatestSchemaVersion()); }
+
+int MigrateTo(Database& db, int version) {
   db.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
   // Fast path without a write lock: readers (the dash) open while consumers write.
-  if (ReadVersion(db) == LatestSchemaVersion()) return LatestSchemaVersion();
+  if (ReadVersion(db) == version) return version;
   Transaction tx(db);
   // Read again under the lock: another process may have migrated meanwhile.
   int found = ReadVersion(db);
@@ -111,14 +184,14 @@ int Migrate(Database& db) {
                              ", newer than this build supports (" +
                              std::to_string(LatestSchemaVersion()) + "); upgrade Argus");
   }
-  for (int v = found; v < LatestSchemaVersion(); ++v) {
+  for (int v = found; v < version; ++v) {
     spdlog::info("store {}: migrating schema {} -> {}", db.path(), v, v + 1);
     db.Exec(Migrations()[static_cast<size_t>(v)]);
   }
-  if (found != LatestSchemaVersion()) {
+  if (found < version) {
     Statement set(db, has_row ? "UPDATE schema_version SET version = ?1"
                               : "INSERT INTO schema_version(version) VALUES (?1)");
-    set.Bind(1, static_cast<int64_t>(LatestSchemaVersion())).Run();
+    set.Bind(1, static_cast<int64_t>(version)).Run();
   }
   tx.Commit();
   return found;

@@ -12,5 +12,7 @@ int LatestSchemaVersion();
 // Brings `db` to LatestSchemaVersion(). Returns the version found before migrating.
 // Throws std::runtime_error when the file's version is newer than this build knows.
 int Migrate(Database& db);
+// Brings `db` to `version` only: for tests that need a file as an older build left it.
+int MigrateTo(Database& db, int version);
 
 }  // namespace argus::store

@@ -40,6 +40,28 @@ void Flush(Statement& upsert, const std::map<std::string_view, Seen>& seen) {
 
 }  // namespace
 
+bool EventWriter::InsertRow(const proto::Event& e) {
+  int64_t recv_ts = e.recv_ts.value_or(0);
+  insert_.Bind(1, e.id)
+      .Bind(2, e.type)
+      .Bind(3, e.host)
+      .Bind(4, e.ts.value_or(recv_ts))
+      .Bind(5, recv_ts)
+      .Bind(6, proto::PriorityName(e.priority))
+      .Bind(7, e.addr)
+      .Bind(8, e.content);
+  insert_.Run();
+  return db_.Changes() > 0;
+}
+
+bool EventWriter::InsertDerived(const proto::Event& e) {
+  if (!InsertRow(e)) return false;
+  std::map<std::string_view, Seen> types;
+  types[e.type].Add(e.recv_ts.value_or(0));
+  Flush(upsert_type_, types);
+  return true;
+}
+
 WriteResult EventWriter::Write(const std::vector<proto::Event>& events) {
   Transaction tx(db_);
   WriteResult result = Insert(events, nullptr);
@@ -52,26 +74,15 @@ WriteResult EventWriter::Insert(const std::vector<proto::Event>& events, std::ve
   std::map<std::string_view, Seen> hosts, types;
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& e = events[i];
-    int64_t recv_ts = e.recv_ts.value_or(0);
-    int64_t ts = e.ts.value_or(recv_ts);
-    insert_.Bind(1, e.id)
-        .Bind(2, e.type)
-        .Bind(3, e.host)
-        .Bind(4, ts)
-        .Bind(5, recv_ts)
-        .Bind(6, proto::PriorityName(e.priority))
-        .Bind(7, e.addr)
-        .Bind(8, e.content);
-    insert_.Run();
-    if (db_.Changes() == 0) {
+    if (!InsertRow(e)) {
       ++result.duplicates;
       continue;
     }
     ++result.stored;
     if (fresh) fresh->push_back(i);
     // "Seen" is the proxy's clock: agent clocks drift, the registry should not.
-    hosts[e.host].Add(recv_ts);
-    types[e.type].Add(recv_ts);
+    hosts[e.host].Add(e.recv_ts.value_or(0));
+    types[e.type].Add(e.recv_ts.value_or(0));
   }
   Flush(upsert_host_, hosts);
   Flush(upsert_type_, types);

@@ -24,8 +24,14 @@ class EventWriter {
   // The same inside the caller's open transaction; `fresh` (if given) receives the
   // positions of the events stored for the first time, for aggregators.
   WriteResult Insert(const std::vector<proto::Event>& events, std::vector<size_t>* fresh);
+  // An event the store derived about a host (e.g. `argus.host` "offline"), inside the
+  // caller's transaction. It counts in the types registry but not in the hosts one:
+  // that counts what hosts sent. Returns false when its id is already stored.
+  bool InsertDerived(const proto::Event& event);
 
  private:
+  // Binds and runs the raw-row insert; true when the id was new.
+  bool InsertRow(const proto::Event& e);
   Database& db_;
   Statement insert_;
   Statement upsert_host_;

@@ -361,7 +361,9 @@ TEST_SUITE("consumer") {
       consumer::ConsumerOptions o;
       return consumer::LoadConsumerConfig(dir / "c.json", &o);
     };
-    CHECK(error_of(R"({"aggregator": {}})") == "unknown key 'aggregator' (allowed: aggregators)");
+    CHECK(error_of(R"({"aggregator": {}})") == "unknown key 'aggregator' (allowed: aggregators, settings)");
+    CHECK(error_of(R"({"settings": {"nope": {}}})") == "settings.nope: no aggregator has that name");
+    CHECK(error_of(R"({"settings": {"hosts": 5}})") == "settings.hosts must be an object");
     CHECK(error_of(R"({"aggregators": {"Bad Type": ["generic"]}})") == "aggregators.Bad Type: not an event type nor \"*\"");
     CHECK(error_of(R"({"aggregators": {"t": "generic"}})") == "aggregators.t: must be an array of aggregator names");
     CHECK(error_of("[") == "not a JSON object");
@@ -378,7 +380,7 @@ TEST_SUITE("consumer") {
 
   TEST_CASE("a poison event goes to the dead-letter stream with its error while the rest flow") {
     // An aggregator that cannot digest one particular event.
-    consumer::RegisterAggregator("choke", [](store::Database&) {
+    consumer::RegisterAggregator("choke", [](const consumer::AggregatorContext&) {
       struct Choke : consumer::Aggregator {
         void Apply(const std::vector<const proto::Event*>& fresh) override {
           for (const auto* e : fresh) {
@@ -458,6 +460,79 @@ TEST_SUITE("consumer") {
     CHECK(AllEvents(dir / "a.db").size() == 1);
     CHECK(Pending(r, "t") == 0);
     CHECK(r.Run({"XLEN", queue::DeadLetterKey("t")}).integer() == 1);  // kept, with why
+  }
+}
+
+TEST_SUITE("consumer aggregators") {
+  TEST_CASE("heartbeats keep a host online; silence is noticed by the consumer and stored as argus.host") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    // A 1 s heartbeat interval gives a 3 s timeout; the last one was 2.5 s ago.
+    proto::Event hb = Ev("argus.agent", "hb1", "edge-7");
+    hb.ts = now - 2500;
+    hb.recv_ts = now - 2500;
+    hb.content = R"({"version":"0.9.1","interval_s":1,"uptime_s":12})";
+    REQUIRE(queue::AppendEvents(r, {hb}, 4) == "");
+    auto o = Options(redis, dir / "a.db");
+    o.tick_every = 0ms;
+    consumer::Consumer c(o);  // the built-in mapping: argus.agent -> generic, hosts
+    auto changes = [&] {
+      std::vector<std::string> out;
+      store::EventQuery q;
+      q.type = "argus.host";
+      auto db = store::Database::Open(dir / "a.db");
+      for (const auto& row : store::Reader(*db).Events(q)) {
+        out.push_back(row.content["change"].get<std::string>());
+      }
+      return out;
+    };
+    REQUIRE(testing::WaitFor([&] {
+      c.RunOnce();
+      return changes().size() == 2;
+    }, 20s));
+    auto seen = changes();
+    std::sort(seen.begin(), seen.end());
+    CHECK(seen == std::vector<std::string>{"added", "offline"});
+    CHECK(c.stats().derived == 2);
+    auto db = store::Database::Open(dir / "a.db");
+    store::Statement s(*db, "SELECT state, agent_version FROM host_status WHERE host = 'edge-7'");
+    REQUIRE(s.Step());
+    CHECK(s.Text(0) == "offline");
+    CHECK(s.Text(1) == "0.9.1");
+    // The same heartbeat delivered again changes nothing.
+    REQUIRE(queue::AppendEvents(r, {hb}, 4) == "");
+    DrainAll(c);
+    CHECK(changes().size() == 2);
+  }
+
+  TEST_CASE("aggregator settings come from the consumer config and are checked at start") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    testing::WriteFile(dir / "c.json", R"({"settings": {"packet": {"key": "seq"}}})");
+    auto o = Options(redis, dir / "a.db");
+    REQUIRE(consumer::LoadConsumerConfig(dir / "c.json", &o) == "");
+    queue::Redis r({"127.0.0.1", redis.port()});
+    proto::Event send = Ev("packet", "s1", "a");
+    send.content = R"({"direction":"send","seq":5})";
+    proto::Event recv = Ev("packet", "r1", "b");
+    recv.content = R"({"direction":"recv","seq":5})";
+    REQUIRE(queue::AppendEvents(r, {send, recv}, 4) == "");
+    {
+      consumer::Consumer c(o);
+      DrainAll(c);
+    }
+    auto db = store::Database::Open(dir / "a.db");
+    store::Statement m(*db, "SELECT msg, sender, receivers FROM packet_messages");
+    REQUIRE(m.Step());
+    CHECK(m.Text(0) == "5");
+    CHECK(m.Text(1) == "a");
+    CHECK(m.Int(2) == 1);
+    o.settings = {{"packet", {{"keys", "seq"}}}};
+    CHECK_THROWS_WITH_AS(consumer::Consumer{o}, doctest::Contains("aggregator 'packet': unknown key settings.packet.keys"),
+                         std::runtime_error);
   }
 }
 

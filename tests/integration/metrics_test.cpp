@@ -9,6 +9,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "proxy/service.h"
+#include "tests/support/served.h"
 #include "tests/support/support.h"
 
 using namespace argus;
@@ -30,28 +31,6 @@ std::string CheckMetrics(const std::string& text, int* status) {
   return out;
 }
 
-template <typename Service>
-struct Served {
-  std::unique_ptr<Service> service;
-  std::unique_ptr<http::Server> server;
-  std::thread thread;
-  Served(std::unique_ptr<Service> s, const std::string& prefix) : service(std::move(s)) {
-    http::ServerOptions so;
-    so.threads = 2;
-    server = std::make_unique<http::Server>(so, [this](const http::Request& r, const http::Peer& p) {
-      return service->Handle(r, p);
-    });
-    server->Start();
-    server->ExportMetrics(service->metrics(), prefix);
-    thread = std::thread([this] { server->Run(); });
-  }
-  ~Served() {
-    server->Stop();
-    thread.join();
-  }
-  http::Endpoint endpoint() const { return {"127.0.0.1", server->port()}; }
-};
-
 }  // namespace
 
 TEST_SUITE("metrics") {
@@ -66,7 +45,7 @@ TEST_SUITE("metrics") {
     po.tokens = {{"t", ""}};
     po.rate = {1, 1};
     po.backlog_poll = 50ms;
-    Served<proxy::ProxyService> proxy(std::make_unique<proxy::ProxyService>(po, 2), "argus_proxy");
+    testing::Served<proxy::ProxyService> proxy(std::make_unique<proxy::ProxyService>(po, 2), "argus_proxy");
     http::Client c(proxy.endpoint());
     std::map<std::string, std::string> auth = {{"Authorization", "Bearer t"}};
     c.Request("POST", "/api/v1/events", R"({"events":[{"type":"m","host":"h","id":"1","content":{}},{"type":"X","content":{}}]})", auth);
@@ -89,7 +68,7 @@ TEST_SUITE("metrics") {
     testing::TempDir dir;
     dash::DashOptions d;
     d.db_path = dir / "a.db";
-    Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
+    testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
     http::Client dc(dash.endpoint());
     dc.Get("/api/v1/types");
     dc.Get("/api/v1/events?limit=0");

@@ -1,0 +1,110 @@
+#include "queue/inspect.h"
+
+#include <algorithm>
+
+#include <hiredis/hiredis.h>
+
+#include "queue/streams.h"
+
+namespace argus::queue {
+
+namespace {
+
+constexpr std::string_view kConsumerPrefix = "argus:consumer:";
+
+std::map<std::string, std::string> Pairs(const std::vector<std::string>& flat) {
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i + 1 < flat.size(); i += 2) out[flat[i]] = flat[i + 1];
+  return out;
+}
+
+}  // namespace
+
+std::string ConsumerStatsKey(std::string_view name) { return std::string(kConsumerPrefix) + std::string(name); }
+
+bool ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out, std::string* error) {
+  auto types = redis.Run({"SMEMBERS", std::string(kTypesKey)});
+  if (!types.ok()) {
+    *error = types.error;
+    return false;
+  }
+  auto names = types.strings();
+  std::sort(names.begin(), names.end());
+  for (const auto& type : names) {
+    std::vector<ShardState> state;
+    if (!ReadShards(redis, type, shards, &state, error)) return false;
+    TypeView v;
+    v.type = type;
+    for (const auto& s : state) {
+      v.length += s.length;
+      v.unread += s.unread;
+      v.pending += s.pending;
+    }
+    v.backlog = Backlog(state);
+    auto dead = redis.Run({"XLEN", DeadLetterKey(type)});
+    if (!dead.ok()) {
+      *error = dead.error;
+      return false;
+    }
+    v.dead_letters = dead.integer();
+    out->push_back(std::move(v));
+  }
+  return true;
+}
+
+bool ReadConsumers(Redis& redis, std::map<std::string, std::map<std::string, std::string>>* out,
+                   std::string* error) {
+  std::string cursor = "0";
+  std::vector<std::string> keys;
+  do {
+    auto r = redis.Run({"SCAN", cursor, "MATCH", std::string(kConsumerPrefix) + "*", "COUNT", "1000"});
+    if (!r.ok()) {
+      *error = r.error;
+      return false;
+    }
+    const redisReply* raw = r.reply.get();
+    if (raw->type != REDIS_REPLY_ARRAY || raw->elements != 2) {
+      *error = "unexpected SCAN reply";
+      return false;
+    }
+    cursor.assign(raw->element[0]->str, raw->element[0]->len);
+    for (size_t i = 0; i < raw->element[1]->elements; ++i) {
+      keys.emplace_back(raw->element[1]->element[i]->str, raw->element[1]->element[i]->len);
+    }
+  } while (cursor != "0" && keys.size() < 10000);
+  for (const auto& key : keys) {
+    auto r = redis.Run({"HGETALL", key});
+    if (!r.ok()) {
+      *error = r.error;
+      return false;
+    }
+    auto fields = Pairs(r.strings());
+    if (!fields.empty()) (*out)[key.substr(kConsumerPrefix.size())] = std::move(fields);  // may have expired
+  }
+  return true;
+}
+
+bool ReadDeadLetters(Redis& redis, std::string_view type, int64_t count, std::vector<DeadLetterView>* out,
+                     std::string* error) {
+  auto r = redis.Run({"XREVRANGE", DeadLetterKey(type), "+", "-", "COUNT", std::to_string(count)});
+  if (!r.ok()) {
+    *error = r.error;
+    return false;
+  }
+  const redisReply* raw = r.reply.get();
+  for (size_t i = 0; raw->type == REDIS_REPLY_ARRAY && i < raw->elements; ++i) {
+    const redisReply* entry = raw->element[i];
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
+    DeadLetterView v;
+    v.id.assign(entry->element[0]->str, entry->element[0]->len);
+    std::vector<std::string> flat;
+    for (size_t k = 0; k < entry->element[1]->elements; ++k) {
+      flat.emplace_back(entry->element[1]->element[k]->str, entry->element[1]->element[k]->len);
+    }
+    v.fields = Pairs(flat);
+    out->push_back(std::move(v));
+  }
+  return true;
+}
+
+}  // namespace argus::queue

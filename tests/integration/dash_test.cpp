@@ -1,0 +1,124 @@
+// The dash's views of the pipeline (Redis) and of the hosts aggregator, over real
+// sockets, a real redis-server and a real SQLite file written by a real consumer.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "consumer/consumer.h"
+#include "dash/service.h"
+#include "http/client.h"
+#include "queue/streams.h"
+#include "tests/support/served.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+proto::Event Ev(const std::string& type, const std::string& id, const std::string& host, const std::string& content) {
+  proto::Event e;
+  e.type = type;
+  e.id = id;
+  e.host = host;
+  e.ts = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+             .count();
+  e.recv_ts = e.ts;
+  e.addr = "127.0.0.1";
+  e.content = content;
+  return e;
+}
+
+}  // namespace
+
+TEST_SUITE("dash") {
+  TEST_CASE("pipeline, dead letters and host state, as an operator sees them") {
+    consumer::RegisterAggregator("refuse_bad", [](const consumer::AggregatorContext&) {
+      struct Refuse : consumer::Aggregator {
+        void Apply(const std::vector<const proto::Event*>& fresh) override {
+          for (const auto* e : fresh) {
+            if (e->content.find("bad") != std::string::npos) throw std::runtime_error("refused " + e->id);
+          }
+        }
+      };
+      return std::unique_ptr<consumer::Aggregator>(new Refuse);
+    });
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    REQUIRE(queue::AppendEvents(r, {Ev("app", "a1", "web-1", R"({"ok":1})"), Ev("app", "a2", "web-1", R"({"bad":1})"),
+                                    Ev("argus.agent", "hb", "web-1", R"({"version":"1.2.3","interval_s":30})")},
+                                4) == "");
+    consumer::ConsumerOptions o;
+    o.redis = {"127.0.0.1", redis.port()};
+    o.db_path = dir / "a.db";
+    o.name = "c-dash";
+    o.max_attempts = 1;
+    o.aggregators_by_type["app"] = {"generic", "refuse_bad"};
+    o.publish_every = 0ms;
+    o.types_refresh = 0ms;
+    consumer::Consumer c(o);
+    for (int i = 0; i < 10; ++i) c.RunOnce();
+    REQUIRE(c.stats().dead_lettered == 1);
+
+    dash::DashOptions d;
+    d.db_path = dir / "a.db";
+    d.redis = queue::RedisOptions{"127.0.0.1", redis.port()};
+    testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
+    http::Client client(dash.endpoint());
+
+    auto pipeline = client.Get("/api/v1/pipeline");
+    REQUIRE(pipeline.status == 200);
+    auto p = json::parse(pipeline.body);
+    json app;
+    for (const auto& t : p["types"]) {
+      if (t["type"] == "app") app = t;
+    }
+    REQUIRE(app.is_object());
+    CHECK(app["dead_letters"] == 1);
+    CHECK(app["backlog"] == 0);
+    CHECK(app["pending"] == 0);
+    REQUIRE(p["consumers"].size() == 1);
+    CHECK(p["consumers"][0]["name"] == "c-dash");
+    CHECK(p["consumers"][0]["type"] == "all");
+    CHECK(p["consumers"][0]["stored"] == 2);
+    CHECK(p["consumers"][0]["dead_lettered"] == 1);
+
+    auto dead = json::parse(client.Get("/api/v1/dead_letters?type=app").body);
+    REQUIRE(dead["dead_letters"].size() == 1);
+    CHECK(dead["dead_letters"][0]["error"] == "refused a2");
+    CHECK(dead["dead_letters"][0]["event"]["id"] == "a2");
+    CHECK(dead["dead_letters"][0]["consumer"] == "c-dash");
+
+    auto missing = client.Get("/api/v1/dead_letters");
+    CHECK(missing.status == 400);
+    CHECK(json::parse(missing.body)["error"] == "parameter 'type' is required");
+    CHECK(client.Get("/api/v1/dead_letters?type=app&limit=0").status == 400);
+    CHECK(client.Get("/api/v1/pipeline?x=1").status == 400);
+
+    auto hosts = json::parse(client.Get("/api/v1/hosts").body)["hosts"];
+    REQUIRE(hosts.size() == 1);
+    CHECK(hosts[0]["host"] == "web-1");
+    CHECK(hosts[0]["state"] == "online");
+    CHECK(hosts[0]["agent_version"] == "1.2.3");
+    CHECK(hosts[0]["timeout_ms"] == 90000);
+  }
+
+  TEST_CASE("without --redis the pipeline says so; with Redis away it answers 503") {
+    testing::TempDir dir;
+    dash::DashOptions d;
+    d.db_path = dir / "a.db";
+    {
+      testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
+      auto res = http::Client(dash.endpoint()).Get("/api/v1/pipeline");
+      CHECK(res.status == 503);
+      CHECK(json::parse(res.body)["error"] == "the dash was started without --redis");
+    }
+    d.redis = queue::RedisOptions{"127.0.0.1", testing::FreePort()};
+    testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
+    auto res = http::Client(dash.endpoint()).Get("/api/v1/pipeline");
+    CHECK(res.status == 503);
+    CHECK(json::parse(res.body)["error"].get<std::string>().rfind("redis: ", 0) == 0);
+  }
+}
