@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Consumer throughput: N realistic events (default 1,000,000) are put in a private
-# redis-server first; then argus-consumer (--aggregators generic, with the built-in
-# hosts and types registries) drains them into a fresh SQLite file, and next to it, in
+# redis-server first; then argus-consumer (aggregators generic and hosts, with the
+# built-in hosts and types registries) drains them into a fresh SQLite file, and next to it, in
 # the same run, the limit: the same event rows written by a bare prepared INSERT loop,
 # one transaction per 500, with no Redis and no aggregates. Prints both and the ratio.
 #
@@ -16,24 +16,26 @@ used_empty=$(redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/ {
 "$helper" fill --redis "127.0.0.1:$redis_port" --events "$events" >/dev/null
 used_before=$(redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
 
+echo '{"aggregators": {"*": ["generic", "hosts"]}}' >"$work/consumer.json"
 "$bin/argus-consumer" --type bench --redis "127.0.0.1:$redis_port" --db "$work/consumer.db" --name bench \
-  --log-level warn >"$work/consumer.log" 2>&1 &
+  --config "$work/consumer.json" --log-level warn >"$work/consumer.log" 2>&1 &
 consumer_pid=$!
 bench_pids+=($consumer_pid)
 seconds=$("$helper" wait --redis "127.0.0.1:$redis_port")
 sleep 6  # the consumer trims what it acknowledged every 5 s
 used_after=$(redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
 kill -TERM "$consumer_pid"; wait "$consumer_pid" 2>/dev/null || true
-stored=$(sqlite3 "$work/consumer.db" "SELECT count(*) FROM events")
+stored=$(sqlite3 "$work/consumer.db" "SELECT count(*) FROM events WHERE type = 'bench'")
 rollups=$(sqlite3 "$work/consumer.db" "SELECT count(*) FROM rollups_1m")
+followed=$(sqlite3 "$work/consumer.db" "SELECT count(*) FROM host_status")
 consumer_rate=$(python3 -c "print(round($stored / $seconds))")
 
 bare_rate=$("$helper" bare --db "$work/bare.db" --events "$events")
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "events: $events of ~300 bytes, 200 hosts, 6 numeric fields each"
-printf '%-52s %10s events/s  (%s rows, %s rollup rows, %.1f s)\n' "argus-consumer, Redis -> SQLite + generic rollups:" \
-  "$consumer_rate" "$stored" "$rollups" "$seconds"
+printf '%-52s %10s events/s  (%s rows, %s rollup rows, %s hosts, %.1f s)\n' \
+  "argus-consumer, Redis -> SQLite, generic + hosts:" "$consumer_rate" "$stored" "$rollups" "$followed" "$seconds"
 printf '%-52s %10s events/s\n' "bare prepared INSERT, 500 per transaction (limit):" "$bare_rate"
 printf '%-52s %10s\n' "ratio (consumer / limit):" "$(ratio "$consumer_rate" "$bare_rate")"
 printf '%-52s %s empty, %s filled, %s after draining\n' "redis used_memory (bytes):" "$used_empty" "$used_before" "$used_after"
