@@ -187,59 +187,120 @@ std::string ParseScriptOutput(const std::string& out, const std::string& script,
   return {};
 }
 
+struct CronRunner::Running {
+  std::thread thread;
+  bool done = false;
+};
+
 CronRunner::CronRunner(CronOptions options) : options_(std::move(options)) {}
 
-std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_point now) {
-  std::vector<proto::Event> events;
-  if (options_.dir.empty()) return events;
-  DIR* d = ::opendir(options_.dir.c_str());
-  if (!d) return events;
-  std::set<std::string> present;
-  while (dirent* ent = ::readdir(d)) {
-    std::string name = ent->d_name;
-    if (name.empty() || name[0] == '.' || name.back() == '~') continue;
-    std::string path = options_.dir + "/" + name;
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) continue;
-    present.insert(name);
-  }
-  ::closedir(d);
-  for (auto it = next_due_ms_.begin(); it != next_due_ms_.end();) {
-    it = present.count(it->first) ? std::next(it) : next_due_ms_.erase(it);
-  }
+CronRunner::~CronRunner() { Drain(); }
 
-  const int64_t interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.interval).count();
-  const int64_t now_ms = ToMs(now);
-  const int64_t slot = now_ms - now_ms % interval_ms;
-  for (const auto& name : present) {
-    auto [it, fresh] = next_due_ms_.try_emplace(name, slot);
-    if (fresh) spdlog::info("cron: new script {}", name);
-    if (now_ms < it->second) continue;
-    // The slot, not the clock, names the run: a rerun after a restart repeats its ids.
-    it->second = slot + interval_ms;
-    ++counters_.runs;
-    std::string path = options_.dir + "/" + name;
-    ScriptRun run = RunScript(path,
-                              {"ARGUS_HOST=" + options_.host, "ARGUS_SCRIPT=" + name,
-                               "ARGUS_INTERVAL_S=" + std::to_string(options_.interval.count())},
-                              options_.timeout, options_.max_output_bytes);
-    std::string error;
-    if (run.timed_out) {
-      ++counters_.timeouts;
-      error = "timed out after " + std::to_string(options_.timeout.count()) + " s and was killed";
-    } else if (run.exit_status != 0) {
-      error = "exited with status " + std::to_string(run.exit_status);
-    } else {
-      std::vector<proto::Event> produced;
-      error = ParseScriptOutput(run.out, name, options_.host, slot, &produced);
-      if (error.empty()) {
-        counters_.events += produced.size();
-        for (auto& e : produced) events.push_back(std::move(e));
-        continue;
+CronCounters CronRunner::counters() const {
+  std::lock_guard lock(mu_);
+  return counters_;
+}
+
+void CronRunner::JoinFinished() {
+  std::vector<std::unique_ptr<Running>> ended;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = running_.begin(); it != running_.end();) {
+      if (it->second->done) {
+        ended.push_back(std::move(it->second));
+        it = running_.erase(it);
+      } else {
+        ++it;
       }
     }
-    ++counters_.failures;
+  }
+  for (auto& r : ended) r->thread.join();
+}
+
+std::vector<proto::Event> CronRunner::Drain() {
+  {
+    std::unique_lock lock(mu_);
+    done_.wait(lock, [this] {
+      for (const auto& [name, r] : running_) {
+        if (!r->done) return false;
+      }
+      return true;
+    });
+  }
+  JoinFinished();
+  std::lock_guard lock(mu_);
+  return std::exchange(finished_, {});
+}
+
+std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_point now) {
+  JoinFinished();
+  if (!options_.dir.empty()) {
+    std::set<std::string> present;
+    if (DIR* d = ::opendir(options_.dir.c_str())) {
+      while (dirent* ent = ::readdir(d)) {
+        std::string name = ent->d_name;
+        if (name.empty() || name[0] == '.' || name.back() == '~') continue;
+        std::string path = options_.dir + "/" + name;
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) continue;
+        present.insert(name);
+      }
+      ::closedir(d);
+    }
+    for (auto it = next_due_ms_.begin(); it != next_due_ms_.end();) {
+      if (!present.count(it->first)) spdlog::info("cron: script {} removed", it->first);
+      it = present.count(it->first) ? std::next(it) : next_due_ms_.erase(it);
+    }
+    const int64_t now_ms = ToMs(now);
+    for (const auto& name : present) {
+      const auto own = options_.scripts.count(name) ? options_.scripts.at(name) : ScriptSettings{};
+      const auto interval = own.interval.value_or(options_.interval);
+      const auto timeout = own.timeout.value_or(options_.timeout);
+      const int64_t interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(interval).count();
+      const int64_t slot = now_ms - now_ms % interval_ms;
+      auto [it, fresh] = next_due_ms_.try_emplace(name, slot);
+      if (fresh) spdlog::info("cron: new script {}, every {} s", name, interval.count());
+      if (now_ms < it->second) continue;
+      std::lock_guard lock(mu_);
+      if (running_.count(name)) {
+        // Still running from its last slot: this slot is skipped, not queued behind it.
+        it->second = slot + interval_ms;
+        ++counters_.skipped;
+        spdlog::warn("cron: {} is still running; skipping its run due now", name);
+        continue;
+      }
+      if (running_.size() >= options_.max_parallel) break;  // the rest stay due
+      // The slot, not the clock, names the run: a rerun after a restart repeats its ids.
+      it->second = slot + interval_ms;
+      ++counters_.runs;
+      auto r = std::make_unique<Running>();
+      Running* raw = r.get();
+      running_[name] = std::move(r);
+      raw->thread = std::thread([this, name, slot, interval, timeout] { RunOne(name, slot, interval, timeout); });
+    }
+  }
+  std::lock_guard lock(mu_);
+  return std::exchange(finished_, {});
+}
+
+void CronRunner::RunOne(const std::string& name, int64_t slot, std::chrono::seconds interval,
+                        std::chrono::seconds timeout) {
+  ScriptRun run = RunScript(options_.dir + "/" + name,
+                            {"ARGUS_HOST=" + options_.host, "ARGUS_SCRIPT=" + name,
+                             "ARGUS_INTERVAL_S=" + std::to_string(interval.count())},
+                            timeout, options_.max_output_bytes);
+  std::vector<proto::Event> produced;
+  std::string error;
+  if (run.timed_out) {
+    error = "timed out after " + std::to_string(timeout.count()) + " s and was killed";
+  } else if (run.exit_status != 0) {
+    error = "exited with status " + std::to_string(run.exit_status);
+  } else {
+    error = ParseScriptOutput(run.out, name, options_.host, slot, &produced);
+  }
+  if (!error.empty()) {
     spdlog::warn("cron: {} {}", name, error);
+    produced.clear();
     proto::Event e;
     e.type = "argus.cron_error";
     e.host = options_.host;
@@ -249,9 +310,18 @@ std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_poi
     e.content = nlohmann::json{{"script", name}, {"error", error}, {"exit_status", run.exit_status},
                                {"timed_out", run.timed_out}, {"stderr_tail", Tail(run.err, 2048)}}
                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    events.push_back(std::move(e));
+    produced.push_back(std::move(e));
   }
-  return events;
+  std::lock_guard lock(mu_);
+  if (run.timed_out) ++counters_.timeouts;
+  if (error.empty()) {
+    counters_.events += produced.size();
+  } else {
+    ++counters_.failures;
+  }
+  for (auto& e : produced) finished_.push_back(std::move(e));
+  running_.at(name)->done = true;
+  done_.notify_all();
 }
 
 }  // namespace argus::agent

@@ -1,28 +1,42 @@
 // Runs every executable in the cron folder on its interval, with a timeout that kills
 // the script's whole process group. A script prints one JSON object, an array of them,
-// or JSON lines, each with a "type"; failures become argus.cron_error events.
+// or JSON lines, each with a "type"; failures become argus.cron_error events. Scripts
+// run side by side, each on its own thread: a hung one delays nobody but itself, and
+// its next run is skipped (and counted) while it still runs.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <condition_variable>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proto/event.h"
 
 namespace argus::agent {
 
+// A script's own interval and timeout (config "cron.scripts.<name>").
+struct ScriptSettings {
+  std::optional<std::chrono::seconds> interval, timeout;
+};
+
 struct CronOptions {
   std::string dir;
   std::chrono::seconds interval{60};
   std::chrono::seconds timeout{10};
+  std::map<std::string, ScriptSettings> scripts;  // by file name
   size_t max_output_bytes = 1024 * 1024;
+  size_t max_parallel = 16;  // scripts running at once; the rest wait for a free slot
   std::string host;
 };
 
 struct CronCounters {
-  uint64_t runs = 0, failures = 0, timeouts = 0, events = 0;
+  uint64_t runs = 0, failures = 0, timeouts = 0, events = 0, skipped = 0;
 };
 
 // The outcome of one run of one script.
@@ -45,14 +59,28 @@ std::string ParseScriptOutput(const std::string& out, const std::string& script,
 class CronRunner {
  public:
   explicit CronRunner(CronOptions options);
-  // Runs the scripts that are due at `now`; returns their events. Scripts that
-  // appeared since the last call are due at once; removed ones are forgotten.
+  // Waits for the runs in flight (each ends within its timeout and grace).
+  ~CronRunner();
+  // Starts the scripts due at `now` and returns the events of runs that finished since
+  // the last call. Scripts that appeared since the last call are due at once; removed
+  // ones are forgotten. A script still running when due again is skipped that time.
   std::vector<proto::Event> RunDue(std::chrono::system_clock::time_point now);
-  const CronCounters& counters() const { return counters_; }
+  // Waits until no run is in flight, then returns what the last ones produced.
+  std::vector<proto::Event> Drain();
+  CronCounters counters() const;
 
  private:
+  struct Running;
+  // Runs one script and files its events; on its own thread.
+  void RunOne(const std::string& name, int64_t slot, std::chrono::seconds interval, std::chrono::seconds timeout);
+  void JoinFinished();
+
   CronOptions options_;
   std::map<std::string, int64_t> next_due_ms_;  // script name -> next slot start
+  mutable std::mutex mu_;
+  std::condition_variable done_;
+  std::map<std::string, std::unique_ptr<Running>> running_;  // by script name
+  std::vector<proto::Event> finished_;
   CronCounters counters_;
 };
 

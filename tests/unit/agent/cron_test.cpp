@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <algorithm>
 
 #include <thread>
 
@@ -77,17 +78,53 @@ TEST_SUITE("agent::cron") {
     o.host = "h";
     agent::CronRunner runner(o);
     auto now = std::chrono::system_clock::time_point(std::chrono::seconds(6000));
-    auto evs = runner.RunDue(now);
+    runner.RunDue(now);
+    auto evs = runner.Drain();
     REQUIRE(evs.size() == 2);
-    // Sorted by script name: bad.sh, ok.sh
+    std::sort(evs.begin(), evs.end(), [](const auto& a, const auto& b) { return a.type < b.type; });
     CHECK(evs[0].type == "argus.cron_error");
     auto err = nlohmann::json::parse(evs[0].content);
     CHECK(err["script"] == "bad.sh");
     CHECK(err["exit_status"] == 2);
     CHECK(err["stderr_tail"] == "boom\n");
     CHECK(evs[1].type == "ok");
-    CHECK(runner.RunDue(now + 30s).empty());  // not due again within the interval
-    CHECK(runner.RunDue(now + 60s).size() == 2);
+    runner.RunDue(now + 30s);
+    CHECK(runner.Drain().empty());  // not due again within the interval
+    runner.RunDue(now + 60s);
+    CHECK(runner.Drain().size() == 2);
+    CHECK(runner.counters().runs == 4);
+    CHECK(runner.counters().failures == 2);
+  }
+
+  TEST_CASE("a hung script delays no other script, and its next run is skipped while it hangs") {
+    testing::TempDir dir;
+    testing::WriteFile(dir / "hang.sh", "#!/bin/sh\nsleep 30\n", 0755);
+    testing::WriteFile(dir / "quick.sh", "#!/bin/sh\necho '{\"type\":\"quick\"}'\n", 0755);
+    agent::CronOptions o;
+    o.dir = dir.path();
+    o.interval = 60s;
+    o.timeout = 3s;
+    o.scripts["quick.sh"].interval = 1s;
+    o.host = "h";
+    agent::CronRunner runner(o);
+    auto now = std::chrono::system_clock::time_point(std::chrono::seconds(6000));
+    std::vector<proto::Event> got;
+    // quick.sh runs every (simulated) second and reports while hang.sh is still hanging.
+    for (int i = 0; got.size() < 3 && i < 200; ++i) {
+      auto evs = runner.RunDue(now + std::chrono::seconds(i / 20));
+      got.insert(got.end(), evs.begin(), evs.end());
+      std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(got.size() >= 3);
+    for (const auto& e : got) CHECK(e.type == "quick");
+    CHECK(runner.counters().timeouts == 0);  // hang.sh is still running
+    runner.RunDue(now + 60s);                // hang.sh due again while it runs: skipped
+    CHECK(runner.counters().skipped == 1);
+    auto rest = runner.Drain();
+    CHECK(runner.counters().timeouts == 1);
+    bool killed = false;
+    for (const auto& e : rest) killed = killed || (e.type == "argus.cron_error" && e.content.find("timed out") != std::string::npos);
+    CHECK(killed);
   }
 }
 
