@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,18 @@
 
 namespace argus::agent {
 
+// One followed file and the rules its lines go through.
+struct FileSpec {
+  std::string path;
+  std::optional<bool> from_head;  // unset: AgentOptions::from_head
+  std::vector<Rule> rules = {DefaultLogRule()};
+};
+
 struct AgentOptions {
   std::string host;
-  std::vector<std::string> logs;
+  std::vector<FileSpec> files;
   bool from_head = false;  // for files seen the first time at startup
   std::string state_dir;
-  std::vector<Rule> rules = {DefaultLogRule()};
   std::chrono::milliseconds poll_interval{250};
   CronOptions cron;
   ShipperOptions ship;

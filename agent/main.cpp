@@ -4,12 +4,16 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/tailer.h"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -29,37 +33,128 @@ std::vector<std::string> SplitCommas(const std::vector<std::string>& in) {
   }
   return out;
 }
+
+// --dry-run: every file from its start through its rules; events to stdout as JSON lines.
+int DryRun(const argus::agent::AgentOptions& opts) {
+  using namespace argus;
+  agent::RuleCounters counters;
+  uint64_t lines = 0, events = 0;
+  for (const auto& f : opts.files) {
+    std::ifstream in(f.path, std::ios::binary);
+    if (!in) {
+      spdlog::error("--dry-run: cannot read {}", f.path);
+      return 2;
+    }
+    std::string line;
+    uint64_t offset = 0;
+    while (std::getline(in, line)) {
+      ++lines;
+      auto m = agent::Apply(f.rules, line, &counters);
+      if (m) {
+        proto::Event e;
+        e.type = m->rule->type;
+        e.host = opts.host;
+        e.id = "dry-run:" + f.path + ":" + std::to_string(offset);
+        e.priority = m->rule->priority;
+        e.content = m->content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        std::cout << proto::Serialize(e) << '\n';
+        ++events;
+      }
+      offset += line.size() + 1;
+    }
+  }
+  std::cout.flush();
+  spdlog::info("dry run: {} lines, {} events, {} sampled out, {} failed extraction", lines, events,
+               counters.sampled_out, counters.extract_failed);
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace argus;
-  CLI::App app{"argus-agent: tails log files and runs drop-in scripts, and ships events to argus-proxy"};
+  CLI::App app{
+      "argus-agent: tails log files and runs drop-in scripts, and ships events to argus-proxy.\n"
+      "Settings come from --config FILE (JSON, see docs/operations.md); flags given on the command line "
+      "override it."};
   agent::AgentOptions opts;
-  std::vector<std::string> proxies;
-  std::string from = "end", level = "info";
+  std::vector<std::string> proxies, logs;
+  std::string from = "end", level = "info", config_path, check_path, token, host, state_dir, cron_dir;
   int cron_interval = 60, cron_timeout = 10, batch_delay_ms = 1000;
-  app.add_option("-a,--proxy", proxies,
-                 "proxy [https://]HOST:PORT; several (comma-separated or repeated) fail over")
-      ->required();
-  app.add_option("--token", opts.ship.token, "agent token for the proxy")->required();
+  size_t batch_events = 500;
+  bool dry_run = false;
+  app.add_option("--config", config_path, "agent config file (JSON)")->check(CLI::ExistingFile);
+  app.add_option("--check-config", check_path, "validate a config file (schema and regexes), print the verdict, exit");
+  app.add_flag("--dry-run", dry_run,
+               "read the --log files (or the config's files) from their start through their rules and print "
+               "the events they would produce as JSON lines; sends nothing");
+  app.add_option("-a,--proxy", proxies, "proxy [https://]HOST:PORT; several (comma-separated or repeated) fail over");
+  app.add_option("--token", token, "agent token for the proxy");
   app.add_option("--ca-file", opts.ship.tls.ca_file,
                  "PEM CAs that https:// proxies' certificates must chain to (default: the system's)")
       ->check(CLI::ExistingFile);
-  app.add_option("--host", opts.host, "host name stamped on events (default: this machine's hostname)");
-  app.add_option("-f,--log", opts.logs, "log file to follow (repeatable); lines with [metrics]{json} become events");
-  app.add_option("--cron-dir", opts.cron.dir, "folder of executable scripts to run on an interval");
+  app.add_option("--host", host, "host name stamped on events (default: this machine's hostname)");
+  app.add_option("-f,--log", logs, "log file to follow (repeatable); lines with [metrics]{json} become events");
+  app.add_option("--cron-dir", cron_dir, "folder of executable scripts to run on an interval");
   app.add_option("--cron-interval", cron_interval, "seconds between runs of each script")->capture_default_str()->check(CLI::Range(1, 86400));
   app.add_option("--cron-timeout", cron_timeout, "seconds before a script is killed")->capture_default_str()->check(CLI::Range(1, 3600));
-  app.add_option("--state-dir", opts.state_dir, "folder for checkpoints (created if missing)")->required();
+  app.add_option("--state-dir", state_dir, "folder for checkpoints (created if missing)");
   app.add_option("--from", from, "where to start a log file seen for the first time: head or end")
       ->capture_default_str()->check(CLI::IsMember({"head", "end"}));
-  app.add_option("--batch-max-events", opts.ship.max_events, "events per batch")->capture_default_str()->check(CLI::Range(1, 10000));
+  app.add_option("--batch-max-events", batch_events, "events per batch")->capture_default_str()->check(CLI::Range(1, 10000));
   app.add_option("--batch-max-delay-ms", batch_delay_ms, "longest wait to fill a batch")->capture_default_str()->check(CLI::Range(1, 60000));
   app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   // Logs go to stderr: stdout stays free for what a program is asked to print.
   spdlog::set_default_logger(spdlog::stderr_color_mt("argus-agent"));
   spdlog::set_level(spdlog::level::from_str(level));
+
+  if (!check_path.empty()) {
+    nlohmann::json config;
+    std::string err = agent::ReadConfigFile(check_path, &config);
+    agent::AgentOptions scratch;
+    if (err.empty()) err = agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &scratch, nullptr);
+    if (!err.empty()) {
+      std::cout << check_path << ": " << err << '\n';
+      return 2;
+    }
+    std::cout << check_path << ": ok (" << scratch.files.size() << " files)\n";
+    return 0;
+  }
+  if (!config_path.empty()) {
+    nlohmann::json config;
+    std::string err = agent::ReadConfigFile(config_path, &config);
+    if (err.empty()) err = agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &opts, &proxies);
+    if (!err.empty()) {
+      spdlog::error("--config {}: {}", config_path, err);
+      return 2;
+    }
+    // Flags given on the command line win over the file.
+    if (app.count("--proxy")) proxies = app.get_option("--proxy")->as<std::vector<std::string>>();
+  }
+  if (!token.empty()) opts.ship.token = token;
+  if (!host.empty()) opts.host = host;
+  if (!state_dir.empty()) opts.state_dir = state_dir;
+  if (!cron_dir.empty()) opts.cron.dir = cron_dir;
+  if (app.count("--cron-interval") || config_path.empty()) opts.cron.interval = std::chrono::seconds(cron_interval);
+  if (app.count("--cron-timeout") || config_path.empty()) opts.cron.timeout = std::chrono::seconds(cron_timeout);
+  if (app.count("--batch-max-events") || config_path.empty()) opts.ship.max_events = batch_events;
+  if (app.count("--batch-max-delay-ms") || config_path.empty()) {
+    opts.ship.max_delay = std::chrono::milliseconds(batch_delay_ms);
+  }
+  for (const auto& l : logs) opts.files.push_back(agent::FileSpec{l, std::nullopt, {agent::DefaultLogRule()}});
+  opts.from_head = from == "head";
+  if (opts.host.empty()) {
+    char name[256] = {0};
+    gethostname(name, sizeof(name) - 1);
+    opts.host = name;
+  }
+  if (dry_run) {
+    if (opts.files.empty()) {
+      spdlog::error("--dry-run: give the file with --log FILE (or files in --config)");
+      return 2;
+    }
+    return DryRun(opts);
+  }
 
   for (const auto& p : SplitCommas(proxies)) {
     std::string err;
@@ -70,14 +165,13 @@ int main(int argc, char** argv) {
     }
     opts.ship.proxies.push_back(*ep);
   }
-  if (opts.ship.proxies.empty()) {
-    spdlog::error("--proxy: no proxy address given");
-    return 2;
-  }
-  if (opts.host.empty()) {
-    char name[256] = {0};
-    gethostname(name, sizeof(name) - 1);
-    opts.host = name;
+  for (auto [missing, what] : {std::pair{opts.ship.proxies.empty(), "--proxy (or \"proxies\" in --config)"},
+                               std::pair{opts.ship.token.empty(), "--token (or \"token\" in --config)"},
+                               std::pair{opts.state_dir.empty(), "--state-dir (or \"state_dir\" in --config)"}}) {
+    if (missing) {
+      spdlog::error("{} is required", what);
+      return 2;
+    }
   }
   std::error_code ec;
   std::filesystem::create_directories(opts.state_dir, ec);
@@ -85,18 +179,14 @@ int main(int argc, char** argv) {
     spdlog::error("--state-dir {}: {}", opts.state_dir, ec.message());
     return 2;
   }
-  opts.from_head = from == "head";
-  opts.cron.interval = std::chrono::seconds(cron_interval);
-  opts.cron.timeout = std::chrono::seconds(cron_timeout);
   opts.cron.host = opts.host;
-  opts.ship.max_delay = std::chrono::milliseconds(batch_delay_ms);
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
   try {
     agent::Agent agent(opts);
-    spdlog::info("argus-agent on {}: {} log files, cron dir '{}', {} proxies", opts.host, opts.logs.size(),
+    spdlog::info("argus-agent on {}: {} log files, cron dir '{}', {} proxies", opts.host, opts.files.size(),
                  opts.cron.dir, opts.ship.proxies.size());
     agent.Run(g_stop);
   } catch (const std::exception& e) {

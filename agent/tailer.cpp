@@ -23,8 +23,11 @@ struct Tailer::File {
 };
 
 Tailer::Tailer(std::vector<std::string> paths, const Checkpoints& checkpoints, bool from_head,
-               size_t max_line_bytes)
-    : checkpoints_(checkpoints), from_head_(from_head), max_line_bytes_(max_line_bytes) {
+               size_t max_line_bytes, std::map<std::string, bool> from_head_by_path)
+    : checkpoints_(checkpoints),
+      from_head_(from_head),
+      from_head_by_path_(std::move(from_head_by_path)),
+      max_line_bytes_(max_line_bytes) {
   for (auto& p : paths) {
     auto f = std::make_unique<File>();
     f->path = std::move(p);
@@ -56,7 +59,8 @@ void Tailer::Open(File& f, bool first_time) {
       f.offset = 0;
     }
     spdlog::info("tail {}: resuming at offset {}", f.path, f.offset);
-  } else if (first_time && !cp && !from_head_) {
+  } else if (first_time && !cp &&
+             !(from_head_by_path_.count(f.path) ? from_head_by_path_.at(f.path) : from_head_)) {
     f.offset = static_cast<uint64_t>(st.st_size);
     spdlog::info("tail {}: new file, starting at its end ({} bytes)", f.path, f.offset);
   } else {

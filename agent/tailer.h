@@ -29,8 +29,9 @@ class Tailer {
  public:
   // `from_head`: where to start a file seen for the first time at startup (files that
   // appear later, or with a new identity, are always read from their start).
+  // `from_head_by_path` overrides `from_head` for the paths it names.
   Tailer(std::vector<std::string> paths, const Checkpoints& checkpoints, bool from_head,
-         size_t max_line_bytes = 64 * 1024);
+         size_t max_line_bytes = 64 * 1024, std::map<std::string, bool> from_head_by_path = {});
   ~Tailer();
 
   // Reads up to about `max_bytes` of new data across all files; appends complete lines
@@ -46,6 +47,7 @@ class Tailer {
   std::vector<std::unique_ptr<File>> files_;
   const Checkpoints& checkpoints_;
   bool from_head_;
+  std::map<std::string, bool> from_head_by_path_;
   size_t max_line_bytes_;
   TailerCounters counters_;
 };

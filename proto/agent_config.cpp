@@ -3,6 +3,8 @@
 #include <functional>
 #include <map>
 
+#include <re2/re2.h>
+
 #include "proto/event.h"
 
 namespace argus::proto {
@@ -127,6 +129,13 @@ Rule LogRule() {
   return [fields](const json& v, const std::string& path) -> std::string {
     if (auto err = fields(v, path); !err.empty()) return err;
     if (!v.contains("match") && !v.contains("regex")) return At(path, "needs \"match\" or \"regex\"");
+    if (v.contains("regex")) {
+      // Checked here too, so the proxy refuses a remote config no agent could use.
+      re2::RE2::Options o;
+      o.set_log_errors(false);
+      re2::RE2 re(v["regex"].get<std::string>(), o);
+      if (!re.ok()) return At(path + ".regex", "does not compile: " + re.error());
+    }
     return {};
   };
 }

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   cmake g++ make pkg-config
   libboost1.81-dev libhiredis-dev libsqlite3-dev nlohmann-json3-dev libsimdjson-dev
-  doctest-dev libspdlog-dev libcli11-dev libssl-dev zlib1g-dev
+  doctest-dev libspdlog-dev libcli11-dev libssl-dev zlib1g-dev libre2-dev
   redis-server redis-tools sqlite3 curl python3 procps
   clang-14 libclang-rt-14-dev openssl
 )

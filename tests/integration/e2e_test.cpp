@@ -8,6 +8,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
+#include <algorithm>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -209,5 +211,47 @@ TEST_SUITE("e2e") {
       proc->Kill(SIGTERM);
       CHECK_MESSAGE(proc->Wait(20s) == 0, proc->Log());
     }
+  }
+}
+
+TEST_SUITE("agent command line") {
+  TEST_CASE("--check-config names the mistake; --dry-run prints the events a file would produce") {
+    testing::TempDir dir;
+    const std::string agent = testing::BinDir() + "/argus-agent";
+    testing::WriteFile(dir / "bad.json", R"({"files":[{"path":"a.log","rules":[{"regex":"(x","type":"t"}]}]})");
+    std::string out;
+    CHECK(testing::RunCommand("('" + agent + "' --check-config '" + (dir / "bad.json") + "' 2>/dev/null)", &out) != 0);
+    CHECK(out.find("files[0].rules[0].regex: does not compile") != std::string::npos);
+    testing::WriteFile(dir / "broken.json", "{\"host\":\n  \"x\" \"y\"}");
+    CHECK(testing::RunCommand("('" + agent + "' --check-config '" + (dir / "broken.json") + "' 2>/dev/null)", &out) != 0);
+    CHECK(out.find("not valid JSON") != std::string::npos);
+    CHECK(out.find("line 2") != std::string::npos);
+
+    testing::WriteFile(dir / "app.log",
+                       "INFO start\n"
+                       "ERROR 500 db down\n"
+                       "x [metrics]{\"latency_ms\":12}\n"
+                       "ERROR 404 not found\n");
+    testing::WriteFile(dir / "good.json", R"J({"host":"web-9","files":[{"path":")J" + (dir / "app.log") +
+                                              R"J(","rules":[{"name":"e","regex":"ERROR (?P<code>\\d+) (?P<msg>.*)","type":"app_error","priority":"high"},
+                                                 {"match":"[metrics]","extract":{"json_after":"[metrics]"},"type":"metrics"}]}]})J");
+    CHECK(testing::RunCommand("('" + agent + "' --check-config '" + (dir / "good.json") + "' 2>/dev/null)", &out) == 0);
+    CHECK(out.find(": ok (1 files)") != std::string::npos);
+    REQUIRE(testing::RunCommand("('" + agent + "' --config '" + (dir / "good.json") + "' --dry-run 2>/dev/null)", &out) == 0);
+    std::vector<json> events;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) events.push_back(json::parse(line));
+    REQUIRE(events.size() == 3);
+    CHECK(events[0]["type"] == "app_error");
+    CHECK(events[0]["priority"] == "high");
+    CHECK(events[0]["host"] == "web-9");
+    CHECK(events[0]["content"] == json{{"code", 500}, {"msg", "db down"}});
+    CHECK(events[1]["type"] == "metrics");
+    CHECK(events[1]["content"]["latency_ms"] == 12);
+    CHECK(events[2]["content"]["code"] == 404);
+    // With --log alone, the TOP-Argus default rule.
+    REQUIRE(testing::RunCommand("('" + agent + "' --dry-run --log '" + (dir / "app.log") + "' 2>/dev/null)", &out) == 0);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+    CHECK(out.find("\"type\":\"metrics\"") != std::string::npos);
   }
 }

@@ -1,0 +1,80 @@
+#include "agent/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+namespace argus::agent {
+
+using nlohmann::json;
+
+std::string ReadConfigFile(const std::string& path, json* out) {
+  std::ifstream in(path);
+  if (!in) return "cannot read the file";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    *out = json::parse(ss.str());
+  } catch (const json::parse_error& e) {
+    // nlohmann's message carries the line and column.
+    return std::string("not valid JSON: ") + e.what();
+  }
+  return {};
+}
+
+std::string ApplyAgentConfig(const json& config, proto::ConfigScope scope, AgentOptions* options,
+                             std::vector<std::string>* proxies) {
+  if (auto err = proto::ValidateAgentConfig(config, scope); !err.empty()) return err;
+  AgentOptions o = *options;  // applied whole or not at all
+  const int global_rate = config.value("global_sample_rate", 1000);
+  if (config.contains("host")) o.host = config["host"].get<std::string>();
+  if (config.contains("state_dir")) o.state_dir = config["state_dir"].get<std::string>();
+  if (config.contains("token")) o.ship.token = config["token"].get<std::string>();
+  if (config.contains("proxies") && proxies) *proxies = config["proxies"].get<std::vector<std::string>>();
+  if (config.contains("batch")) {
+    const json& b = config["batch"];
+    o.ship.max_events = b.value("max_events", o.ship.max_events);
+    o.ship.max_bytes = b.value("max_bytes", o.ship.max_bytes);
+    o.ship.max_delay = std::chrono::milliseconds(b.value("max_delay_ms", int64_t(o.ship.max_delay.count())));
+  }
+  if (config.contains("files")) {
+    o.files.clear();
+    for (size_t i = 0; i < config["files"].size(); ++i) {
+      const json& f = config["files"][i];
+      FileSpec spec;
+      spec.path = f["path"].get<std::string>();
+      if (f.contains("from")) spec.from_head = f["from"] == "head";
+      if (f.contains("rules")) {
+        spec.rules.clear();
+        std::string where = "files[" + std::to_string(i) + "].rules";
+        if (auto err = BuildRules(f["rules"], where, global_rate, &spec.rules); !err.empty()) return err;
+      } else if (global_rate < 1000) {
+        spec.rules[0].sample_rate = global_rate;
+      }
+      o.files.push_back(std::move(spec));
+    }
+  }
+  if (config.contains("cron")) {
+    const json& c = config["cron"];
+    if (c.contains("dir")) o.cron.dir = c["dir"].get<std::string>();
+    if (c.contains("interval_s")) o.cron.interval = std::chrono::seconds(c["interval_s"].get<int64_t>());
+    if (c.contains("timeout_s")) o.cron.timeout = std::chrono::seconds(c["timeout_s"].get<int64_t>());
+    if (c.contains("scripts")) {
+      o.cron.scripts.clear();
+      for (const auto& [name, s] : c["scripts"].items()) {
+        ScriptSettings& set = o.cron.scripts[name];
+        if (s.contains("interval_s")) set.interval = std::chrono::seconds(s["interval_s"].get<int64_t>());
+        if (s.contains("timeout_s")) set.timeout = std::chrono::seconds(s["timeout_s"].get<int64_t>());
+      }
+    }
+  }
+  // Valid, but this agent does not act on them yet: say so rather than ignore silently.
+  for (const char* key : {"labels", "spool", "memory_budget_bytes", "config_pull_interval_s", "system", "heartbeat"}) {
+    if (config.contains(key)) spdlog::warn("config: '{}' is accepted but not acted on by this agent version", key);
+  }
+  *options = std::move(o);
+  return {};
+}
+
+}  // namespace argus::agent

@@ -1,0 +1,26 @@
+// The agent's config file (DESIGN.md "Agent config") applied onto AgentOptions. The
+// schema check names the path of a mistake (`files[0].rules[1].sample_rate`), and
+// rules are compiled here too, so a regex that does not compile is caught by
+// --check-config, before the agent runs with it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/agent.h"
+#include "proto/agent_config.h"
+
+namespace argus::agent {
+
+// Reads and parses a JSON file; returns "" or what is wrong (with line and column).
+std::string ReadConfigFile(const std::string& path, nlohmann::json* out);
+
+// Applies every key `config` has onto `options` (keys it lacks leave options as they
+// are); `proxies` receives "proxies" when present. Checks the schema for `scope`
+// first; on any error `options` is left unchanged. Returns "" or "<path>: problem".
+std::string ApplyAgentConfig(const nlohmann::json& config, proto::ConfigScope scope, AgentOptions* options,
+                             std::vector<std::string>* proxies);
+
+}  // namespace argus::agent

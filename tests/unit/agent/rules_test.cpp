@@ -1,0 +1,132 @@
+// Rules and the agent config file: regex, include/exclude, extraction, sampling, and
+// the mistakes a user makes named by path.
+#include <doctest/doctest.h>
+
+#include "agent/config.h"
+#include "agent/rules.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using nlohmann::json;
+
+namespace {
+
+std::vector<agent::Rule> Rules(const json& config, int global_rate = 1000) {
+  std::vector<agent::Rule> rules;
+  std::string err = agent::BuildRules(config, "rules", global_rate, &rules);
+  REQUIRE_MESSAGE(err.empty(), err);
+  return rules;
+}
+
+}  // namespace
+
+TEST_SUITE("agent::rules") {
+  TEST_CASE("regex named groups become content, numbers as numbers") {
+    auto rules = Rules(json::parse(R"J([{"name":"errors","regex":"ERROR (?P<code>\\d+) (?P<msg>.*)","type":"app_error"}])J"));
+    agent::RuleCounters c;
+    auto m = agent::Apply(rules, "2026-11-21 ERROR 503 upstream timed out", &c);
+    REQUIRE(m);
+    CHECK(m->rule->type == "app_error");
+    CHECK(m->content == json{{"code", 503}, {"msg", "upstream timed out"}});
+    CHECK_FALSE(agent::Apply(rules, "2026-11-21 INFO all good", &c));
+    CHECK(c.extract_failed == 0);  // not matching is not a failed extraction
+  }
+
+  TEST_CASE("include and exclude lists, as TOP-Argus' network_focus_on and network_ignore") {
+    auto rules = Rules(json::parse(
+        R"([{"match":"[metrics]","include":["electvhost_send","chain"],"exclude":["test_net"],
+             "extract":{"json_after":"[metrics]"},"type":"packet"}])"));
+    agent::RuleCounters c;
+    CHECK(agent::Apply(rules, R"(x electvhost_send chain [metrics]{"a":1})", &c));
+    CHECK_FALSE(agent::Apply(rules, R"(x electvhost_send [metrics]{"a":1})", &c));             // an include missing
+    CHECK_FALSE(agent::Apply(rules, R"(x electvhost_send chain test_net [metrics]{"a":1})", &c));  // excluded
+  }
+
+  TEST_CASE("key:value extraction") {
+    auto rules = Rules(json::parse(R"J([{"match":"stats","extract":{"kv":true},"type":"stats"}])J"));
+    agent::RuleCounters c;
+    auto m = agent::Apply(rules, "stats qps:1200 lat_ms=3.5, host:web-1; bad: :x ok", &c);
+    REQUIRE(m);
+    CHECK(m->content == json{{"qps", 1200}, {"lat_ms", 3.5}, {"host", "web-1"}});
+    CHECK_FALSE(agent::Apply(rules, "stats nothing here", &c));
+    CHECK(c.extract_failed == 1);
+  }
+
+  TEST_CASE("rules are tried in order; the first that fires wins") {
+    auto rules = Rules(json::parse(R"J([{"match":"ERROR","type":"first"},{"match":"ERR","type":"second"}])J"));
+    agent::RuleCounters c;
+    CHECK(agent::Apply(rules, "ERROR x", &c)->rule->type == "first");
+    CHECK(agent::Apply(rules, "ERR x", &c)->rule->type == "second");
+  }
+
+  TEST_CASE("sampling keeps about the rate, the same messages everywhere, capped by the global rate") {
+    auto rules = Rules(json::parse(R"J([{"match":"[m]","extract":{"json_after":"[m]"},"type":"p",
+                                        "sample_rate":200,"sample_key":"content.chain_hash"}])J"));
+    agent::RuleCounters c;
+    int kept = 0;
+    std::vector<bool> first;
+    for (int i = 0; i < 10000; ++i) {
+      bool k = agent::Apply(rules, "[m]{\"chain_hash\":\"h" + std::to_string(i) + "\",\"x\":" + std::to_string(i) + "}", &c)
+                   .has_value();
+      kept += k;
+      first.push_back(k);
+    }
+    CHECK(kept > 1700);
+    CHECK(kept < 2300);
+    CHECK(c.sampled_out == 10000u - static_cast<unsigned>(kept));
+    // Another host logs the same messages with other fields: the same ones are kept.
+    for (int i = 0; i < 10000; ++i) {
+      bool k = agent::Apply(rules, "[m]{\"chain_hash\":\"h" + std::to_string(i) + "\",\"other\":1}", &c).has_value();
+      REQUIRE(k == first[size_t(i)]);
+    }
+    auto capped = Rules(json::parse(R"J([{"match":"x","type":"t","sample_rate":900}])J"), 100);
+    CHECK(capped[0].sample_rate == 100);
+    auto none = Rules(json::parse(R"J([{"match":"x","type":"t","sample_rate":0}])J"));
+    CHECK_FALSE(agent::Apply(none, "x", &c));
+  }
+
+  TEST_CASE("a regex that does not compile is named with its path") {
+    std::vector<agent::Rule> rules;
+    auto err = agent::BuildRules(json::parse(R"J([{"regex":"(unclosed","type":"t"}])J"), "files[2].rules", 1000, &rules);
+    CHECK(err.rfind("files[2].rules[0].regex: does not compile: ", 0) == 0);
+  }
+}
+
+TEST_SUITE("agent::config") {
+  TEST_CASE("a config file fills the options; unknown keys and bad values are named") {
+    agent::AgentOptions o;
+    std::vector<std::string> proxies;
+    auto config = json::parse(R"J({
+      "proxies": ["10.0.0.1:9090", "10.0.0.2:9090"], "token": "t", "host": "web-01", "state_dir": "/tmp/s",
+      "global_sample_rate": 500,
+      "batch": {"max_events": 100, "max_delay_ms": 250},
+      "files": [{"path": "/var/log/a.log", "from": "head",
+                 "rules": [{"name": "e", "regex": "E(?P<n>\\d)", "type": "e", "sample_rate": 800}]},
+                {"path": "/var/log/b.log"}],
+      "cron": {"dir": "/etc/argus/cron.d", "interval_s": 30, "scripts": {"disk.sh": {"interval_s": 300}}}})J");
+    REQUIRE(agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &o, &proxies) == "");
+    CHECK(proxies.size() == 2);
+    CHECK(o.host == "web-01");
+    CHECK(o.ship.token == "t");
+    CHECK(o.ship.max_events == 100);
+    CHECK(o.ship.max_delay == std::chrono::milliseconds(250));
+    REQUIRE(o.files.size() == 2);
+    CHECK(o.files[0].from_head == true);
+    CHECK(o.files[0].rules[0].sample_rate == 500);  // capped by the global rate
+    CHECK(o.files[1].rules[0].type == "metrics");   // the default rule
+    CHECK(o.cron.interval == std::chrono::seconds(30));
+    CHECK(o.cron.scripts.at("disk.sh").interval == std::chrono::seconds(300));
+
+    agent::AgentOptions untouched;
+    untouched.host = "kept";
+    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"host":"x","filez":[]})J"), proto::ConfigScope::kLocal, &untouched,
+                                  nullptr)
+              .rfind("filez: unknown key", 0) == 0);
+    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"host":"x","files":[{"path":"a","rules":[{"regex":"(","type":"t"}]}]})J"),
+                                  proto::ConfigScope::kLocal, &untouched, nullptr)
+              .rfind("files[0].rules[0].regex: does not compile", 0) == 0);
+    CHECK(untouched.host == "kept");  // a refused config changes nothing
+    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"token":"t"})J"), proto::ConfigScope::kRemote, &untouched, nullptr)
+              .rfind("token: unknown key", 0) == 0);
+  }
+}
