@@ -539,6 +539,41 @@ TEST_SUITE("consumer aggregators") {
 }
 
 TEST_SUITE("consumer process") {
+  TEST_CASE("two consumer processes of one type each take a share, as their published counters show") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    queue::Redis r({"127.0.0.1", redis.port()});
+    const int total = 20000;
+    std::vector<proto::Event> batch;
+    for (int i = 0; i < total; ++i) batch.push_back(Ev("share", "s" + std::to_string(i), "host" + std::to_string(i % 64)));
+    REQUIRE(queue::AppendEvents(r, batch, 4) == "");
+    std::vector<std::unique_ptr<testing::Process>> consumers;
+    for (const char* name : {"share-a", "share-b"}) {
+      consumers.push_back(std::make_unique<testing::Process>(
+          std::vector<std::string>{testing::BinDir() + "/argus-consumer", "--type", "share", "--redis",
+                                   redis.address(), "--db", dir / "share.db", "--name", name, "--batch", "50"},
+          dir / (std::string(name) + ".log")));
+    }
+    auto stored_by = [&](const std::string& name) {
+      auto v = r.Run({"HGET", "argus:consumer:" + name, "stored"}).str();
+      return v.empty() ? int64_t{0} : std::stoll(v);
+    };
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return stored_by("share-a") + stored_by("share-b") == total; }, 60s),
+                    consumers[0]->Log() << consumers[1]->Log());
+    MESSAGE("share-a stored " << stored_by("share-a") << ", share-b " << stored_by("share-b"));
+    CHECK(stored_by("share-a") > 0);
+    CHECK(stored_by("share-b") > 0);
+    for (auto& c : consumers) {
+      c->Kill(SIGTERM);
+      CHECK(c->Wait(20s) == 0);
+    }
+    auto db = store::Database::Open(dir / "share.db");
+    store::Statement n(*db, "SELECT count(*), count(DISTINCT id) FROM events");
+    REQUIRE(n.Step());
+    CHECK(n.Int(0) == total);
+    CHECK(n.Int(1) == total);
+  }
+
   TEST_CASE("kill -9 at random moments under load: every event stored exactly once, rollups equal a recount") {
     // ARGUS_KILL9_EVENTS scales the load (the check runs it with 1,000,000).
     const char* env = std::getenv("ARGUS_KILL9_EVENTS");
