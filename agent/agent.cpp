@@ -11,12 +11,6 @@
 namespace argus::agent {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Item EventItem(proto::Event e) {
   Item item;
   item.serialized = proto::Serialize(e);
@@ -63,7 +57,7 @@ void Agent::TailLoop(const std::atomic<bool>& stop) {
     lines.clear();
     progress.clear();
     tailer.Poll(&lines, &progress, 4 * 1024 * 1024);
-    int64_t now = NowMs();
+    int64_t now = proto::NowMs();
     for (const auto& line : lines) {
       auto m = Apply(*rules.at(line.path), line.text, &rule_counters);
       if (!m) continue;

@@ -138,10 +138,7 @@ void Consumer::Publish() {
       {"dead_lettered", double(s.dead_lettered)}, {"trimmed", double(s.trimmed)}, {"derived", double(s.derived)},
       {"last_batch_seconds", s.last_batch_seconds}, {"lag", double(s.lag)}};
   const std::string key = queue::ConsumerStatsKey(options_.name);
-  queue::Command hset = {"HSET", key, "type", options_.type, "updated_ms",
-                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count())};
+  queue::Command hset = {"HSET", key, "type", options_.type, "updated_ms", std::to_string(proto::NowMs())};
   for (const auto& [k, v] : values) {
     hset.push_back(k);
     // Counts as integers; only the latency has a fraction.
@@ -164,9 +161,7 @@ void Consumer::Housekeeping() {
   if (now < next_housekeeping_) return;
   next_housekeeping_ = now + options_.housekeeping_every;
   try {
-    const int64_t now_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
+    const int64_t now_ms = proto::NowMs();
     auto r = store::RunRetention(*db_, options_.retention, now_ms);
     stats_.events_expired += static_cast<uint64_t>(r.events_deleted);
     stats_.minutes_folded += static_cast<uint64_t>(r.minutes_folded);
@@ -201,9 +196,7 @@ void Consumer::Tick(bool drained) {
   // up after downtime must not judge hosts silent whose heartbeats it has not read yet.
   if (!drained || now < next_tick_) return;
   next_tick_ = now + options_.tick_every;
-  const int64_t now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  const int64_t now_ms = proto::NowMs();
   for (auto& [name, aggregator] : aggregators_) {
     try {
       store::Transaction tx(*db_);

@@ -5,7 +5,6 @@
 // `offline_after_s` setting. Each change is also stored as an `argus.host` event
 // (TOP-Argus' node added / dead), so it shows in the event list and alert rules can
 // match it.
-#include <chrono>
 #include <map>
 #include <optional>
 
@@ -19,11 +18,6 @@ namespace {
 
 constexpr std::string_view kHeartbeatType = "argus.agent";
 constexpr size_t kMaxVersionChars = 64;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // What one batch says about one host.
 struct Seen {
@@ -83,7 +77,7 @@ class HostsAggregator : public Aggregator {
         s.heartbeat = e;
       }
     }
-    const int64_t now = NowMs();
+    const int64_t now = proto::NowMs();
     for (const auto& [host, seen] : hosts) Update(std::string(host), seen, now);
   }
 

@@ -18,12 +18,6 @@ using http::JsonError;
 
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
@@ -34,7 +28,7 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
       }) {
   std::random_device rd;
   id_prefix_ = "p" + proto::Hex64((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
-                                  static_cast<uint64_t>(NowMs()));
+                                  static_cast<uint64_t>(proto::NowMs()));
   using K = http::Metrics::Kind;
   metrics_.Describe("argus_proxy_events_accepted_total", K::kCounter, "Events appended to Redis.");
   metrics_.Describe("argus_proxy_events_rejected_total", K::kCounter, "Events refused, by reason.");
@@ -185,7 +179,7 @@ ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto
             static_cast<int>(wait)};
   }
 
-  int64_t now = NowMs();
+  int64_t now = proto::NowMs();
   for (auto& e : events) {
     e.recv_ts = now;
     e.addr = peer.addr;

@@ -309,8 +309,7 @@ TEST_SUITE("consumer") {
     testing::RedisServer redis;
     testing::TempDir dir;
     queue::Redis r({"127.0.0.1", redis.port()});
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+    const int64_t now = proto::NowMs();
     std::vector<proto::Event> batch;
     for (int i = 0; i < 6; ++i) {
       proto::Event e = Ev("hk", "hk" + std::to_string(i), "h");
@@ -470,8 +469,7 @@ TEST_SUITE("consumer aggregators") {
     testing::RedisServer redis;
     testing::TempDir dir;
     queue::Redis r({"127.0.0.1", redis.port()});
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
+    const int64_t now = proto::NowMs();
     // A 1 s heartbeat interval gives a 3 s timeout; the last one was 2.5 s ago.
     proto::Event hb = Ev("argus.agent", "hb1", "edge-7");
     hb.ts = now - 2500;

@@ -22,8 +22,7 @@ proto::Event Ev(const std::string& type, const std::string& id, const std::strin
   e.type = type;
   e.id = id;
   e.host = host;
-  e.ts = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-             .count();
+  e.ts = proto::NowMs();
   e.recv_ts = e.ts;
   e.addr = "127.0.0.1";
   e.content = content;

@@ -13,11 +13,6 @@ using namespace argus;
 
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 proto::Event Ev(const std::string& type, const std::string& host, int64_t ts, const std::string& content) {
   static int n = 0;
   proto::Event e;
@@ -67,7 +62,7 @@ struct Harness {
 TEST_SUITE("hosts aggregator") {
   TEST_CASE("a heartbeat adds the host, online, with its agent version") {
     Harness h("hosts");
-    const int64_t now = NowMs();
+    const int64_t now = proto::NowMs();
     h.Apply({Ev("argus.agent", "web-1", now, R"({"version":"0.4.0","interval_s":30})")});
     store::Statement s(*h.db, "SELECT state, agent_version, timeout_ms, heartbeat FROM host_status WHERE host = 'web-1'");
     REQUIRE(s.Step());
@@ -81,7 +76,7 @@ TEST_SUITE("hosts aggregator") {
 
   TEST_CASE("silence past the timeout turns a host offline once; a sign of life brings it back") {
     Harness h("hosts");
-    const int64_t now = NowMs();
+    const int64_t now = proto::NowMs();
     h.Apply({Ev("argus.agent", "db-1", now - 200000, R"({"version":"1","interval_s":30})"),
              Ev("argus.agent", "db-2", now, R"({"version":"1","interval_s":30})")});
     // db-1's heartbeat was 200 s ago, beyond 90 s: it is added as offline.
@@ -100,7 +95,7 @@ TEST_SUITE("hosts aggregator") {
     CHECK(h.Changes()[2] == "db-2 offline");
     CHECK(h.derived[2].priority == proto::Priority::kHigh);
 
-    h.Apply({Ev("argus.agent", "db-2", NowMs(), R"({"version":"2","interval_s":30})")});
+    h.Apply({Ev("argus.agent", "db-2", proto::NowMs(), R"({"version":"2","interval_s":30})")});
     REQUIRE(h.derived.size() == 5);
     CHECK(h.Changes()[3] == "db-2 online");
     CHECK(h.Changes()[4] == "db-2 version");
@@ -118,7 +113,7 @@ TEST_SUITE("hosts aggregator") {
 
   TEST_CASE("any event is a sign of life; the timeout falls back to the setting") {
     Harness h("hosts", {{"offline_after_s", 10}});
-    const int64_t now = NowMs();
+    const int64_t now = proto::NowMs();
     h.Apply({Ev("app", "legacy", now, "{}")});
     h.Tick(now + 5000);
     CHECK(h.Changes() == std::vector<std::string>{"legacy added"});
