@@ -7,6 +7,7 @@
 
 #include "proto/hash.h"
 #include "proto/json_depth.h"
+#include "proto/json_path.h"
 
 namespace argus::agent {
 
@@ -59,16 +60,9 @@ bool Keep(const Rule& rule, const json& content, std::string_view line) {
   if (rule.sample_rate <= 0) return false;
   std::string key;
   if (!rule.sample_key.empty()) {
-    std::string path = rule.sample_key.rfind("content.", 0) == 0 ? rule.sample_key.substr(8) : rule.sample_key;
-    const json* at = &content;
-    for (size_t start = 0; at && at->is_object();) {
-      size_t dot = path.find('.', start);
-      auto it = at->find(path.substr(start, dot == std::string::npos ? dot : dot - start));
-      at = it == at->end() ? nullptr : &*it;
-      if (dot == std::string::npos) break;
-      start = dot + 1;
+    if (const json* at = proto::FindPath(content, rule.sample_key)) {
+      key = at->is_string() ? at->get<std::string>() : at->dump();
     }
-    if (at) key = at->is_string() ? at->get<std::string>() : at->dump();
   }
   if (key.empty()) key = std::string(line);
   return proto::Fnv1a64(key) % 1000 < static_cast<uint64_t>(rule.sample_rate);
@@ -147,7 +141,9 @@ std::string BuildRule(const json& r, const std::string& path, size_t i, int glob
   }
   rule.priority = r.value("priority", "normal") == "high" ? proto::Priority::kHigh : proto::Priority::kNormal;
   rule.sample_rate = std::min(r.value("sample_rate", 1000), global_sample_rate);
+  // Written "content.x" as in DESIGN.md, or plain "x": a path into the content either way.
   rule.sample_key = r.value("sample_key", "");
+  if (rule.sample_key.rfind("content.", 0) == 0) rule.sample_key.erase(0, 8);
   out->push_back(std::move(rule));
   return {};
 }

@@ -34,7 +34,7 @@ struct Rule {
   std::string type;
   proto::Priority priority = proto::Priority::kNormal;
   int sample_rate = 1000;                      // per mille kept, already capped by the global rate
-  std::string sample_key;                      // content path the decision hashes; empty: the line
+  std::string sample_key;                      // content path the decision hashes (no "content."); empty: the line
 };
 
 // TOP-Argus' behaviour for a file given with --log: `[metrics]{json}` lines, type metrics.

@@ -12,6 +12,7 @@
 
 #include "consumer/aggregator.h"
 #include "consumer/settings.h"
+#include "proto/json_path.h"
 
 namespace argus::consumer {
 namespace {
@@ -28,13 +29,13 @@ struct PacketSettings {
 
 // A field's value as text for a key: strings as they are, numbers and the rest as JSON.
 std::optional<std::string> KeyPart(const nlohmann::json& content, const std::string& path) {
-  const nlohmann::json* v = FindPath(content, path);
+  const nlohmann::json* v = proto::FindPath(content, path);
   if (!v || v->is_null() || v->is_object() || v->is_array()) return std::nullopt;
   return v->is_string() ? v->get<std::string>() : v->dump();
 }
 
 int64_t IntField(const nlohmann::json& content, const std::string& path, int64_t fallback) {
-  const nlohmann::json* v = FindPath(content, path);
+  const nlohmann::json* v = proto::FindPath(content, path);
   if (v && v->is_number_integer()) return std::clamp<int64_t>(v->get<int64_t>(), 0, 1000000000);
   return fallback;
 }

@@ -56,18 +56,4 @@ std::vector<std::string> Settings::Strings(const char* key, std::vector<std::str
   return out;
 }
 
-const nlohmann::json* FindPath(const nlohmann::json& j, const std::string& path) {
-  const nlohmann::json* at = &j;
-  size_t start = 0;
-  while (true) {
-    if (!at->is_object()) return nullptr;
-    size_t dot = path.find('.', start);
-    auto it = at->find(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (it == at->end()) return nullptr;
-    at = &*it;
-    if (dot == std::string::npos) return at;
-    start = dot + 1;
-  }
-}
-
 }  // namespace argus::consumer

@@ -27,7 +27,4 @@ class Settings {
   const nlohmann::json& j_;
 };
 
-// The value at a dotted path of a JSON object ("a.b" is j["a"]["b"]), or nullptr.
-const nlohmann::json* FindPath(const nlohmann::json& j, const std::string& path);
-
 }  // namespace argus::consumer

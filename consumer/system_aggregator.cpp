@@ -10,6 +10,7 @@
 
 #include "consumer/aggregator.h"
 #include "consumer/settings.h"
+#include "proto/json_path.h"
 
 namespace argus::consumer {
 namespace {
@@ -84,7 +85,7 @@ class SystemAggregator : public Aggregator {
 
  private:
   static std::optional<double> BindReal(store::Statement& s, int index, const nlohmann::json& j, const char* path) {
-    const nlohmann::json* v = FindPath(j, path);
+    const nlohmann::json* v = proto::FindPath(j, path);
     if (!v || !v->is_number()) {
       s.BindNull(index);
       return std::nullopt;
@@ -93,7 +94,7 @@ class SystemAggregator : public Aggregator {
     return v->get<double>();
   }
   static void BindInt(store::Statement& s, int index, const nlohmann::json& j, const char* path) {
-    const nlohmann::json* v = FindPath(j, path);
+    const nlohmann::json* v = proto::FindPath(j, path);
     if (v && v->is_number_integer()) {
       s.Bind(index, v->get<int64_t>());
     } else if (v && v->is_number() && std::fabs(v->get<double>()) < 9e18) {
