@@ -41,13 +41,18 @@ bool ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out, std::str
       v.pending += s.pending;
     }
     v.backlog = Backlog(state);
-    auto dead = redis.Run({"XLEN", DeadLetterKey(type)});
-    if (!dead.ok()) {
-      *error = dead.error;
+    out->push_back(std::move(v));
+  }
+  // Every type's dead letters in one round trip.
+  std::vector<Command> lengths;
+  for (const auto& v : *out) lengths.push_back({"XLEN", DeadLetterKey(v.type)});
+  auto replies = redis.Pipeline(lengths);
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (!replies[i].ok()) {
+      *error = replies[i].error;
       return false;
     }
-    v.dead_letters = dead.integer();
-    out->push_back(std::move(v));
+    (*out)[i].dead_letters = replies[i].integer();
   }
   return true;
 }
@@ -72,14 +77,17 @@ bool ReadConsumers(Redis& redis, std::map<std::string, std::map<std::string, std
       keys.emplace_back(raw->element[1]->element[i]->str, raw->element[1]->element[i]->len);
     }
   } while (cursor != "0" && keys.size() < 10000);
-  for (const auto& key : keys) {
-    auto r = redis.Run({"HGETALL", key});
-    if (!r.ok()) {
-      *error = r.error;
+  std::vector<Command> reads;
+  for (const auto& key : keys) reads.push_back({"HGETALL", key});
+  auto replies = redis.Pipeline(reads);
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (!replies[i].ok()) {
+      *error = replies[i].error;
       return false;
     }
-    auto fields = Pairs(r.strings());
-    if (!fields.empty()) (*out)[key.substr(kConsumerPrefix.size())] = std::move(fields);  // may have expired
+    auto fields = Pairs(replies[i].strings());
+    // Empty: it expired between SCAN and HGETALL.
+    if (!fields.empty()) (*out)[keys[i].substr(kConsumerPrefix.size())] = std::move(fields);
   }
   return true;
 }
