@@ -1,5 +1,6 @@
 #include "consumer/settings.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace argus::consumer {
@@ -42,18 +43,12 @@ std::string Settings::String(const char* key, std::string fallback) const {
 std::vector<std::string> Settings::Strings(const char* key, std::vector<std::string> fallback) const {
   if (!j_.is_object() || !j_.contains(key)) return fallback;
   const auto& v = j_.at(key);
-  if (v.is_string() && !v.get<std::string>().empty()) return {v.get<std::string>()};
-  std::vector<std::string> out;
-  if (v.is_array()) {
-    for (const auto& s : v) {
-      if (!s.is_string() || s.get<std::string>().empty()) break;
-      out.push_back(s.get<std::string>());
-    }
-  }
-  if (out.empty() || (v.is_array() && out.size() != v.size())) {
+  auto usable = [](const nlohmann::json& s) { return s.is_string() && !s.get<std::string>().empty(); };
+  if (usable(v)) return {v.get<std::string>()};
+  if (!v.is_array() || v.empty() || !std::all_of(v.begin(), v.end(), usable)) {
     throw std::invalid_argument(Name(key) + " must be a non-empty string or a non-empty array of them");
   }
-  return out;
+  return v.get<std::vector<std::string>>();
 }
 
 }  // namespace argus::consumer

@@ -56,9 +56,8 @@ bool EventWriter::InsertRow(const proto::Event& e) {
 
 bool EventWriter::InsertDerived(const proto::Event& e) {
   if (!InsertRow(e)) return false;
-  std::map<std::string_view, Seen> types;
-  types[e.type].Add(e.recv_ts.value_or(0));
-  Flush(upsert_type_, types);
+  const int64_t seen = e.recv_ts.value_or(0);
+  upsert_type_.Bind(1, e.type).Bind(2, seen).Bind(3, seen).Bind(4, int64_t{1}).Run();
   return true;
 }
 
