@@ -77,10 +77,13 @@ int main(int argc, char** argv) {
       "Settings come from --config FILE (JSON, see docs/operations.md); flags given on the command line "
       "override it."};
   agent::AgentOptions opts;
-  std::vector<std::string> proxies, logs;
+  std::vector<std::string> proxies, config_proxies, logs;
   std::string from = "end", level = "info", config_path, check_path, token, host, state_dir, cron_dir;
-  int cron_interval = 60, cron_timeout = 10, batch_delay_ms = 1000;
-  size_t batch_events = 500;
+  // Flags start at the options' own defaults, so --help shows them and only flags
+  // actually given override the config file.
+  int64_t cron_interval = opts.cron.interval.count(), cron_timeout = opts.cron.timeout.count();
+  int64_t batch_delay_ms = opts.ship.max_delay.count();
+  size_t batch_events = opts.ship.max_events;
   bool dry_run = false;
   app.add_option("--config", config_path, "agent config file (JSON)")->check(CLI::ExistingFile);
   app.add_option("--check-config", check_path, "validate a config file (schema and regexes), print the verdict, exit");
@@ -123,24 +126,22 @@ int main(int argc, char** argv) {
   if (!config_path.empty()) {
     nlohmann::json config;
     std::string err = agent::ReadConfigFile(config_path, &config);
-    if (err.empty()) err = agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &opts, &proxies);
+    if (err.empty()) err = agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &opts, &config_proxies);
     if (!err.empty()) {
       spdlog::error("--config {}: {}", config_path, err);
       return 2;
     }
-    // Flags given on the command line win over the file.
-    if (app.count("--proxy")) proxies = app.get_option("--proxy")->as<std::vector<std::string>>();
   }
+  // Flags given on the command line win over the file.
+  if (proxies.empty()) proxies = config_proxies;
   if (!token.empty()) opts.ship.token = token;
   if (!host.empty()) opts.host = host;
   if (!state_dir.empty()) opts.state_dir = state_dir;
   if (!cron_dir.empty()) opts.cron.dir = cron_dir;
-  if (app.count("--cron-interval") || config_path.empty()) opts.cron.interval = std::chrono::seconds(cron_interval);
-  if (app.count("--cron-timeout") || config_path.empty()) opts.cron.timeout = std::chrono::seconds(cron_timeout);
-  if (app.count("--batch-max-events") || config_path.empty()) opts.ship.max_events = batch_events;
-  if (app.count("--batch-max-delay-ms") || config_path.empty()) {
-    opts.ship.max_delay = std::chrono::milliseconds(batch_delay_ms);
-  }
+  if (app.count("--cron-interval")) opts.cron.interval = std::chrono::seconds(cron_interval);
+  if (app.count("--cron-timeout")) opts.cron.timeout = std::chrono::seconds(cron_timeout);
+  if (app.count("--batch-max-events")) opts.ship.max_events = batch_events;
+  if (app.count("--batch-max-delay-ms")) opts.ship.max_delay = std::chrono::milliseconds(batch_delay_ms);
   for (const auto& l : logs) opts.files.push_back(agent::FileSpec{l, std::nullopt, {agent::DefaultLogRule()}});
   opts.from_head = from == "head";
   if (opts.host.empty()) {
