@@ -1,6 +1,5 @@
 #include "agent/agent.h"
 
-#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -41,25 +40,20 @@ Agent::Agent(AgentOptions options)
       outbox_(options_.outbox_items, options_.outbox_bytes) {}
 
 void Agent::TailLoop(const std::atomic<bool>& stop) {
-  std::vector<std::string> paths;
-  std::map<std::string, bool> from_head;
-  std::map<std::string, const std::vector<Rule>*> rules;  // by path
-  for (const auto& f : options_.files) {
-    if (rules.count(f.path)) continue;  // named twice: the first entry's rules
-    paths.push_back(f.path);
-    if (f.from_head) from_head[f.path] = *f.from_head;
-    rules[f.path] = &f.rules;
-  }
-  Tailer tailer(paths, checkpoints_, options_.from_head, 64 * 1024, from_head);
+  Tailer tailer(checkpoints_);
+  std::vector<TailSource> sources;
+  for (const auto& f : options_.files) sources.push_back({f.path, f.from_head.value_or(options_.from_head)});
+  tailer.SetSources(sources);
   RuleCounters rule_counters;
-  std::vector<Line> lines, progress;
+  std::vector<Line> lines;
+  std::vector<Progress> progress;
   while (!stop.load()) {
     lines.clear();
     progress.clear();
     tailer.Poll(&lines, &progress, 4 * 1024 * 1024);
     int64_t now = proto::NowMs();
     for (const auto& line : lines) {
-      auto m = Apply(*rules.at(line.path), line.text, &rule_counters);
+      auto m = Apply(options_.files[line.source].rules, line.text, &rule_counters);
       if (!m) continue;
       proto::Event e;
       e.type = m->rule->type;

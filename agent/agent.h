@@ -13,9 +13,9 @@
 
 namespace argus::agent {
 
-// One followed file and the rules its lines go through.
+// A followed file (a path or a glob) and the rules its lines go through.
 struct FileSpec {
-  std::string path;
+  std::string path;  // a path or a glob
   std::optional<bool> from_head;  // unset: AgentOptions::from_head
   std::vector<Rule> rules = {DefaultLogRule()};
 };
@@ -23,7 +23,7 @@ struct FileSpec {
 struct AgentOptions {
   std::string host;
   std::vector<FileSpec> files;
-  bool from_head = false;  // for files seen the first time at startup
+  bool from_head = false;  // for files found by the first look at a pattern
   std::string state_dir;
   std::chrono::milliseconds poll_interval{250};
   CronOptions cron;

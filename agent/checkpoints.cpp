@@ -1,16 +1,13 @@
 #include "agent/checkpoints.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include "agent/durable.h"
 
 namespace argus::agent {
 
@@ -25,28 +22,55 @@ Checkpoints::Checkpoints(std::string state_dir) : path_(std::move(state_dir) + "
   if (j.is_discarded() || !j.is_object() || !j.contains("files") || !j["files"].is_object()) {
     throw std::runtime_error("checkpoint file " + path_ + " is corrupt; move it away to start over");
   }
-  for (const auto& [file, v] : j["files"].items()) {
-    Checkpoint cp;
-    cp.id.dev = v.value("dev", uint64_t{0});
-    cp.id.ino = v.value("ino", uint64_t{0});
-    cp.id.gen = v.value("gen", uint64_t{0});
-    cp.offset = v.value("offset", uint64_t{0});
-    files_[file] = cp;
+  try {
+    for (const auto& [key, v] : j["files"].items()) {
+      Checkpoint cp;
+      cp.id.dev = v.at("dev").get<uint64_t>();
+      cp.id.ino = v.at("ino").get<uint64_t>();
+      cp.id.gen = v.value("gen", uint64_t{0});
+      cp.offset = v.value("offset", uint64_t{0});
+      cp.fp.hash = v.value("fp", uint64_t{0});
+      cp.fp.len = v.value("fp_len", uint32_t{0});
+      // Version 1 files were keyed by path and had no "path" field.
+      cp.path = v.value("path", key);
+      files_[{cp.id.dev, cp.id.ino}] = cp;
+    }
+  } catch (const json::exception& e) {
+    throw std::runtime_error("checkpoint file " + path_ + " is corrupt (" + e.what() +
+                             "); move it away to start over");
   }
 }
 
-std::optional<Checkpoint> Checkpoints::Get(const std::string& path) const {
+std::optional<Checkpoint> Checkpoints::Get(uint64_t dev, uint64_t ino) const {
   std::lock_guard lock(mu_);
-  auto it = files_.find(path);
+  auto it = files_.find({dev, ino});
   if (it == files_.end()) return std::nullopt;
   return it->second;
 }
 
-void Checkpoints::Advance(const std::string& path, const Checkpoint& cp) {
+std::vector<Checkpoint> Checkpoints::All() const {
   std::lock_guard lock(mu_);
-  auto& cur = files_[path];
-  if (cur.id == cp.id && cur.offset >= cp.offset) return;
-  cur = cp;
+  std::vector<Checkpoint> out;
+  for (const auto& [key, cp] : files_) out.push_back(cp);
+  return out;
+}
+
+void Checkpoints::Advance(const Checkpoint& cp) {
+  std::lock_guard lock(mu_);
+  auto& cur = files_[{cp.id.dev, cp.id.ino}];
+  Checkpoint next = cp;
+  if (cur.id == cp.id) next.offset = std::max(cur.offset, cp.offset);
+  if (cur == next) return;
+  cur = std::move(next);
+  dirty_ = true;
+}
+
+void Checkpoints::Retire(const FileIdentity& id) {
+  std::lock_guard lock(mu_);
+  auto it = files_.find({id.dev, id.ino});
+  // A newer generation of the same inode is still being followed.
+  if (it == files_.end() || it->second.id.gen != id.gen) return;
+  files_.erase(it);
   dirty_ = true;
 }
 
@@ -55,20 +79,17 @@ void Checkpoints::Save() {
   {
     std::lock_guard lock(mu_);
     if (!dirty_) return;
+    j["version"] = 2;
     j["files"] = json::object();
-    for (const auto& [file, cp] : files_) {
-      j["files"][file] = {{"dev", cp.id.dev}, {"ino", cp.id.ino}, {"gen", cp.id.gen}, {"offset", cp.offset}};
+    for (const auto& [key, cp] : files_) {
+      j["files"][std::to_string(cp.id.dev) + ":" + std::to_string(cp.id.ino)] = {
+          {"path", cp.path}, {"dev", cp.id.dev}, {"ino", cp.id.ino}, {"gen", cp.id.gen},
+          {"offset", cp.offset}, {"fp", cp.fp.hash}, {"fp_len", cp.fp.len}};
     }
     dirty_ = false;
   }
-  std::string tmp = path_ + ".tmp";
-  std::string text = j.dump(1);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    spdlog::error("cannot save checkpoints to {}: {}", path_, std::strerror(errno));
+  if (auto err = WriteFileDurably(path_, j.dump(1)); !err.empty()) {
+    spdlog::error("cannot save checkpoints: {}", err);
     std::lock_guard lock(mu_);
     dirty_ = true;
   }

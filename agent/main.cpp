@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
                  "PEM CAs that https:// proxies' certificates must chain to (default: the system's)")
       ->check(CLI::ExistingFile);
   app.add_option("--host", host, "host name stamped on events (default: this machine's hostname)");
-  app.add_option("-f,--log", logs, "log file to follow (repeatable); lines with [metrics]{json} become events");
+  app.add_option("-f,--log", logs, "log file or glob to follow (repeatable; quote globs); lines with [metrics]{json} become events");
   app.add_option("--cron-dir", cron_dir, "folder of executable scripts to run on an interval");
   app.add_option("--cron-interval", cron_interval, "seconds between runs of each script")->capture_default_str()->check(CLI::Range(1, 86400));
   app.add_option("--cron-timeout", cron_timeout, "seconds before a script is killed")->capture_default_str()->check(CLI::Range(1, 3600));

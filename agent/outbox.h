@@ -19,7 +19,7 @@ namespace argus::agent {
 struct Item {
   std::optional<proto::Event> event;
   std::string serialized;        // the event as JSON, computed once
-  std::optional<Line> progress;  // a marker (no text)
+  std::optional<Progress> progress;  // a marker
 };
 
 class Outbox {

@@ -60,8 +60,11 @@ Shipper::Outcome Shipper::Send(const std::string& body, size_t events, std::chro
 
 void Shipper::Acknowledge(const std::vector<Item>& batch) {
   for (const auto& item : batch) {
-    if (item.progress) {
-      checkpoints_.Advance(item.progress->path, Checkpoint{item.progress->id, item.progress->end_offset});
+    if (!item.progress) continue;
+    if (item.progress->retire) {
+      checkpoints_.Retire(item.progress->cp.id);
+    } else {
+      checkpoints_.Advance(item.progress->cp);
     }
   }
   checkpoints_.Save();

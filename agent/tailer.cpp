@@ -1,83 +1,221 @@
 #include "agent/tailer.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
+
+#include "proto/hash.h"
 
 namespace argus::agent {
 
+using Clock = std::chrono::steady_clock;
+
 struct Tailer::File {
+  size_t source = 0;
   std::string path;
   int fd = -1;
   FileIdentity id;
+  Fingerprint fp;
   uint64_t offset = 0;      // next byte to read
   uint64_t line_start = 0;  // where the unterminated rest (partial) begins
   std::string partial;      // bytes read after the last newline (bounded)
+  uint64_t partial_len = 0;  // how long that rest really is
   uint64_t reported = UINT64_MAX;  // last position handed out as progress
-  bool opened_once = false;
+  uint64_t last_size = UINT64_MAX;
+  bool matched = true;  // still reached by a pattern under `path`
+  Clock::time_point last_growth = Clock::now();
   ~File() {
     if (fd >= 0) ::close(fd);
   }
 };
 
-Tailer::Tailer(std::vector<std::string> paths, const Checkpoints& checkpoints, bool from_head,
-               size_t max_line_bytes, std::map<std::string, bool> from_head_by_path)
-    : checkpoints_(checkpoints),
-      from_head_(from_head),
-      from_head_by_path_(std::move(from_head_by_path)),
-      max_line_bytes_(max_line_bytes) {
-  for (auto& p : paths) {
-    auto f = std::make_unique<File>();
-    f->path = std::move(p);
-    Open(*f, /*first_time=*/true);
-    files_.push_back(std::move(f));
-  }
+namespace {
+
+// The fingerprint of the first min(size, kBytes) bytes of `fd`.
+Fingerprint ReadFingerprint(int fd, uint64_t size, uint32_t len = Fingerprint::kBytes) {
+  char buf[Fingerprint::kBytes];
+  len = static_cast<uint32_t>(std::min<uint64_t>({size, len, Fingerprint::kBytes}));
+  ssize_t n = len ? ::pread(fd, buf, len, 0) : 0;
+  if (n < 0) n = 0;
+  return Fingerprint{proto::Fnv1a64(std::string_view(buf, static_cast<size_t>(n))), static_cast<uint32_t>(n)};
 }
+
+// Whether the file still starts with the bytes `fp` was taken from.
+bool StartsLike(int fd, uint64_t size, const Fingerprint& fp) {
+  if (fp.len == 0) return true;
+  if (size < fp.len) return false;
+  return ReadFingerprint(fd, size, fp.len) == fp;
+}
+
+std::string Dir(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+Tailer::Tailer(const Checkpoints& checkpoints, TailerOptions options)
+    : checkpoints_(checkpoints), options_(options) {}
 
 Tailer::~Tailer() = default;
 
-void Tailer::Open(File& f, bool first_time) {
-  int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;  // not there (yet): picked up when it appears
-  struct stat st {};
-  ::fstat(fd, &st);
-  if (f.fd >= 0) ::close(f.fd);
-  f.fd = fd;
-  f.partial.clear();
-  FileIdentity id{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), 0};
-  auto cp = checkpoints_.Get(f.path);
-  if (cp && cp->id.dev == id.dev && cp->id.ino == id.ino && !f.opened_once) {
-    // The file we were reading before a restart.
-    id.gen = cp->id.gen;
-    f.offset = cp->offset;
-    if (f.offset > static_cast<uint64_t>(st.st_size)) {
-      // Truncated while we were away: what was past the new end is gone.
-      ++id.gen;
-      ++counters_.truncations;
-      f.offset = 0;
-    }
-    spdlog::info("tail {}: resuming at offset {}", f.path, f.offset);
-  } else if (first_time && !cp &&
-             !(from_head_by_path_.count(f.path) ? from_head_by_path_.at(f.path) : from_head_)) {
-    f.offset = static_cast<uint64_t>(st.st_size);
-    spdlog::info("tail {}: new file, starting at its end ({} bytes)", f.path, f.offset);
-  } else {
-    // A file created after we started, or a new file behind a known path.
-    if (cp && cp->id.dev == id.dev && cp->id.ino == id.ino) id.gen = cp->id.gen + 1;
-    f.offset = 0;
-    spdlog::info("tail {}: reading from the start", f.path);
-  }
-  f.id = id;
-  f.line_start = f.offset;
-  f.reported = UINT64_MAX;
-  f.opened_once = true;
+void Tailer::SetSources(std::vector<TailSource> sources) {
+  sources_ = std::move(sources);
+  next_scan_ = {};  // scan at the next poll
 }
 
-size_t Tailer::ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes) {
+bool Tailer::WasFollowedAt(const std::string& path) const {
+  // Another file had this name before a restart: this one came by rotation since.
+  auto all = checkpoints_.All();
+  return std::any_of(all.begin(), all.end(), [&](const Checkpoint& cp) { return cp.path == path; });
+}
+
+void Tailer::Follow(const std::string& path, size_t source, bool first_scan) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // gone again: the next scan will tell
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return;
+  }
+  Key key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+  if (files_.count(key)) {  // replaced between stat and open by a file we follow
+    ::close(fd);
+    return;
+  }
+  auto f = std::make_unique<File>();
+  f->fd = fd;
+  f->path = path;
+  f->source = source;
+  f->id = FileIdentity{key.first, key.second, 0};
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (auto cp = checkpoints_.Get(key.first, key.second)) {
+    if (StartsLike(fd, size, cp->fp)) {
+      // The file we were reading before (under this name or, before a rename, another).
+      f->id.gen = cp->id.gen;
+      f->offset = cp->offset;
+      if (f->offset > size) {
+        ++f->id.gen;
+        ++counters_.truncations;
+        f->offset = 0;
+        spdlog::warn("tail {}: truncated while the agent was away; reading from the start", path);
+      } else {
+        spdlog::info("tail {}: resuming at offset {}", path, f->offset);
+      }
+    } else {
+      // Same inode, other content: the old file was deleted and its inode reused.
+      f->id.gen = cp->id.gen + 1;
+      spdlog::info("tail {}: a new file on a reused inode; reading from the start", path);
+    }
+  } else if (first_scan && !sources_[source].from_head && !WasFollowedAt(path)) {
+    f->offset = size;
+    spdlog::info("tail {}: new file, starting at its end ({} bytes)", path, size);
+  } else {
+    spdlog::info("tail {}: reading from the start", path);
+  }
+  f->fp = ReadFingerprint(fd, size);
+  f->line_start = f->offset;
+  files_[key] = std::move(f);
+}
+
+void Tailer::Scan() {
+  std::map<Key, std::pair<std::string, size_t>> found;
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    glob_t g{};
+    if (::glob(sources_[i].pattern.c_str(), 0, nullptr, &g) == 0) {
+      for (size_t k = 0; k < g.gl_pathc; ++k) {
+        struct stat st {};
+        if (::stat(g.gl_pathv[k], &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        // First pattern (and, within it, first name in order) wins.
+        found.emplace(Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)},
+                      std::pair{std::string(g.gl_pathv[k]), i});
+      }
+    }
+    ::globfree(&g);
+  }
+  for (auto& [key, f] : files_) {
+    bool was = f->matched;
+    f->matched = false;
+    auto it = found.find(key);
+    if (it != found.end()) {
+      if (it->second.first != f->path) spdlog::info("tail {}: renamed to {}", f->path, it->second.first);
+      f->path = it->second.first;
+      f->source = it->second.second;
+      f->matched = true;
+      found.erase(it);
+    } else if (was) {
+      ++counters_.rotations;
+      spdlog::info("tail {}: renamed away or deleted; reading it to its end", f->path);
+    }
+  }
+  for (const auto& [key, where] : found) {
+    Follow(where.first, where.second, !scanned_patterns_.count(sources_[where.second].pattern));
+  }
+  for (const auto& s : sources_) scanned_patterns_.insert(s.pattern);
+  if (!recovered_) {
+    recovered_ = true;
+    Recover();
+  }
+  counters_.files = files_.size();
+}
+
+void Tailer::Recover() {
+  for (const auto& cp : checkpoints_.All()) {
+    if (files_.count({cp.id.dev, cp.id.ino})) continue;
+    auto source = std::find_if(sources_.begin(), sources_.end(), [&](const TailSource& s) {
+      return ::fnmatch(s.pattern.c_str(), cp.path.c_str(), FNM_PATHNAME) == 0;
+    });
+    if (source == sources_.end()) continue;  // no longer followed: leave its checkpoint be
+    // Rotated while we were down: look for the inode next to where it was.
+    std::string found;
+    if (DIR* d = ::opendir(Dir(cp.path).c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        if (static_cast<uint64_t>(e->d_ino) == cp.id.ino) {
+          found = Dir(cp.path) + "/" + e->d_name;
+          break;
+        }
+      }
+      ::closedir(d);
+    }
+    struct stat st {};
+    int fd = found.empty() ? -1 : ::open(found.c_str(), O_RDONLY | O_CLOEXEC);
+    bool same = fd >= 0 && ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_dev) == cp.id.dev &&
+                static_cast<uint64_t>(st.st_size) >= cp.offset && StartsLike(fd, static_cast<uint64_t>(st.st_size), cp.fp);
+    if (!same) {
+      if (fd >= 0) ::close(fd);
+      ++counters_.lost_files;
+      spdlog::warn("tail {}: rotated while the agent was down and the old file is gone; what was written "
+                   "there after offset {} is lost",
+                   cp.path, cp.offset);
+      pending_.push_back(Progress{cp, /*retire=*/true});
+      continue;
+    }
+    auto f = std::make_unique<File>();
+    f->fd = fd;
+    f->path = found;
+    f->source = static_cast<size_t>(source - sources_.begin());
+    f->id = cp.id;
+    f->fp = ReadFingerprint(fd, static_cast<uint64_t>(st.st_size));
+    f->offset = f->line_start = cp.offset;
+    f->matched = false;
+    spdlog::info("tail {}: rotated while the agent was down; reading the rest of it from {} at offset {}",
+                 cp.path, found, cp.offset);
+    files_[{cp.id.dev, cp.id.ino}] = std::move(f);
+  }
+}
+
+void Tailer::ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes) {
   size_t total = 0;
   char buf[65536];
+  const size_t max_line = options_.max_line_bytes;
   while (total < max_bytes) {
     ssize_t n = ::pread(f.fd, buf, sizeof(buf), static_cast<off_t>(f.offset));
     if (n <= 0) break;
@@ -90,75 +228,98 @@ size_t Tailer::ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes) 
       if (buf[i] != '\n') continue;
       uint64_t end = chunk_start + i + 1;
       Line line;
+      line.source = f.source;
       line.path = f.path;
       line.id = f.id;
       line.end_offset = end;
       line.text = std::move(f.partial);
       f.partial.clear();
-      line.text.append(buf + start, std::min(i - start, max_line_bytes_ + 1));
+      uint64_t length = f.partial_len + (i - start);
+      f.partial_len = 0;
+      line.text.append(buf + start, std::min(i - start, max_line + 1));
       line.offset = f.line_start;
       f.line_start = end;
-      if (!line.text.empty() && line.text.back() == '\r') line.text.pop_back();
-      if (line.text.size() > max_line_bytes_) {
-        line.text.resize(max_line_bytes_);
+      if (length > max_line) {
+        // Cut, and what was cut is counted.
+        counters_.skipped_bytes += length - max_line;
+        line.text.resize(max_line);
         ++counters_.long_lines;
+      } else if (!line.text.empty() && line.text.back() == '\r') {
+        line.text.pop_back();
       }
       ++counters_.lines;
       out->push_back(std::move(line));
       start = i + 1;
     }
     // Keep the unterminated rest, bounded: a runaway line is cut, not buffered forever.
-    size_t room = max_line_bytes_ + 1 > f.partial.size() ? max_line_bytes_ + 1 - f.partial.size() : 0;
+    size_t room = max_line + 1 > f.partial.size() ? max_line + 1 - f.partial.size() : 0;
     f.partial.append(buf + start, std::min(room, static_cast<size_t>(n) - start));
+    f.partial_len += static_cast<size_t>(n) - start;
   }
-  return total;
 }
 
-void Tailer::Poll(std::vector<Line>* out, std::vector<Line>* progress, size_t max_bytes) {
-  for (auto& fp : files_) {
-    File& f = *fp;
-    if (f.fd < 0) {
-      Open(f, /*first_time=*/false);
-      if (f.fd < 0) continue;
+void Tailer::Poll(std::vector<Line>* out, std::vector<Progress>* progress, size_t max_bytes) {
+  auto now = Clock::now();
+  if (now >= next_scan_) {
+    Scan();
+    next_scan_ = now + options_.rescan_interval;
+  }
+  for (auto& p : pending_) progress->push_back(std::move(p));
+  pending_.clear();
+  for (auto it = files_.begin(); it != files_.end();) {
+    File& f = *it->second;
+    struct stat st {};
+    ::fstat(f.fd, &st);
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    bool restarted = false;
+    if (size < f.offset) {
+      // Truncated in place (copytruncate): what we had not read yet is gone.
+      counters_.skipped_bytes += f.offset - size;
+      restarted = true;
+      spdlog::info("tail {}: truncated, reading from the start", f.path);
+    } else if (size != f.last_size && !StartsLike(f.fd, size, f.fp)) {
+      // Truncated and written past our offset again between two looks.
+      restarted = true;
+      spdlog::warn("tail {}: truncated and rewritten; reading from the start", f.path);
     }
-    struct stat path_st {};
-    bool path_exists = ::stat(f.path.c_str(), &path_st) == 0;
-    bool rotated = path_exists && (static_cast<uint64_t>(path_st.st_ino) != f.id.ino ||
-                                   static_cast<uint64_t>(path_st.st_dev) != f.id.dev);
-    struct stat fd_st {};
-    ::fstat(f.fd, &fd_st);
-    if (!rotated && static_cast<uint64_t>(fd_st.st_size) < f.offset) {
-      // Truncated in place (copytruncate): start over under a new generation.
-      counters_.truncated_bytes += f.offset - static_cast<uint64_t>(fd_st.st_size);
+    if (restarted) {
       ++counters_.truncations;
       ++f.id.gen;
-      f.offset = 0;
-      f.line_start = 0;
+      f.offset = f.line_start = f.partial_len = 0;
       f.partial.clear();
-      spdlog::info("tail {}: truncated, reading from the start", f.path);
+      f.fp = {};
     }
-    ReadAvailable(f, out, max_bytes);
-    if (rotated) {
-      // Renamed away and replaced: the old file is complete, so its last line is too.
+    if (size != f.last_size && f.fp.len < Fingerprint::kBytes) f.fp = ReadFingerprint(f.fd, size);
+    f.last_size = size;
+    if (size > f.offset) {
+      ReadAvailable(f, out, max_bytes);
+      f.last_growth = now;
+    }
+    bool done = !f.matched && now - f.last_growth >= options_.rotate_grace;
+    if (done) {
+      // The writer has moved on: the old file is complete, so its last line is too.
       ReadAvailable(f, out, SIZE_MAX);
       if (!f.partial.empty()) {
-        Line line{f.path, f.id, f.line_start, f.offset, f.partial};
-        f.partial.clear();
-        f.line_start = f.offset;
+        out->push_back(Line{f.source, f.path, f.id, f.line_start, f.offset, std::move(f.partial)});
         ++counters_.lines;
-        out->push_back(std::move(line));
+        f.partial.clear();
+        f.partial_len = 0;
+        f.line_start = f.offset;
       }
-      ++counters_.rotations;
-      spdlog::info("tail {}: rotated, following the new file", f.path);
-      Open(f, /*first_time=*/false);
-      ReadAvailable(f, out, max_bytes);
     }
     // The position to commit is the start of the unterminated rest.
-    if (f.line_start != f.reported) {
+    if (f.line_start != f.reported || done) {
       f.reported = f.line_start;
-      progress->push_back(Line{f.path, f.id, 0, f.line_start, {}});
+      progress->push_back(Progress{Checkpoint{f.id, f.fp, f.path, f.line_start}, done});
+    }
+    if (done) {
+      spdlog::info("tail {}: finished with it", f.path);
+      it = files_.erase(it);
+    } else {
+      ++it;
     }
   }
+  counters_.files = files_.size();
 }
 
 }  // namespace argus::agent

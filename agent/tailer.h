@@ -1,11 +1,17 @@
-// Follows log files: reads what was appended, splits it into lines, and survives
-// rename-and-create rotation (the old file is read to its end first) and truncation.
-// Each line carries the file identity and offset that its event id is derived from.
+// Follows log files named by paths or globs: reads what was appended and splits it
+// into lines. Files are known by identity (device, inode, fingerprint), not by name,
+// so a file renamed by rotation is read to its end (and for a grace period after, for
+// writers that reopen late) while the new file under the old name is read from its
+// start; truncation starts a new generation. After a restart, the tail of a file that
+// was rotated while the agent was down is found by its inode in the same folder.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,7 +19,14 @@
 
 namespace argus::agent {
 
+// A path or glob to follow.
+struct TailSource {
+  std::string pattern;
+  bool from_head = false;  // where a file found by the first scan of this pattern starts
+};
+
 struct Line {
+  size_t source = 0;  // index of the TailSource that reached the file
   std::string path;
   FileIdentity id;
   uint64_t offset = 0;      // where the line starts
@@ -21,34 +34,58 @@ struct Line {
   std::string text;         // without the newline
 };
 
+// "Every line of this file before cp.offset has been handed out"; with `retire`, the
+// tailer is done with the file and its checkpoint can go once the lines are safe.
+struct Progress {
+  Checkpoint cp;
+  bool retire = false;
+};
+
+struct TailerOptions {
+  size_t max_line_bytes = 64 * 1024;
+  std::chrono::milliseconds rescan_interval{1000};  // how often globs are expanded again
+  // A file renamed away or deleted is still read until it has not grown for this long.
+  std::chrono::milliseconds rotate_grace{5000};
+};
+
+// Read by other threads (the heartbeat); written by the tail loop only.
 struct TailerCounters {
-  uint64_t lines = 0, bytes = 0, rotations = 0, truncations = 0, truncated_bytes = 0, long_lines = 0;
+  std::atomic<uint64_t> lines{0}, bytes{0}, files{0}, rotations{0}, truncations{0}, skipped_bytes{0},
+      long_lines{0}, lost_files{0};
 };
 
 class Tailer {
  public:
-  // `from_head`: where to start a file seen for the first time at startup (files that
-  // appear later, or with a new identity, are always read from their start).
-  // `from_head_by_path` overrides `from_head` for the paths it names.
-  Tailer(std::vector<std::string> paths, const Checkpoints& checkpoints, bool from_head,
-         size_t max_line_bytes = 64 * 1024, std::map<std::string, bool> from_head_by_path = {});
+  Tailer(const Checkpoints& checkpoints, TailerOptions options = {});
   ~Tailer();
 
+  // What to follow. A file found by the first scan of a pattern starts at its end
+  // unless the source says head; files that appear later start at their head. Files
+  // no longer reached by any pattern are read to their end, then let go.
+  void SetSources(std::vector<TailSource> sources);
+
   // Reads up to about `max_bytes` of new data across all files; appends complete lines
-  // to `out`, and for each file read the position reached (for progress markers).
-  void Poll(std::vector<Line>* out, std::vector<Line>* progress, size_t max_bytes);
+  // to `out` and, for each file that moved, its new safe position to `progress`.
+  void Poll(std::vector<Line>* out, std::vector<Progress>* progress, size_t max_bytes);
   const TailerCounters& counters() const { return counters_; }
 
  private:
   struct File;
-  void Open(File& f, bool first_time);
-  size_t ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes);
+  using Key = std::pair<uint64_t, uint64_t>;  // (dev, ino)
+  void Scan();
+  void Recover();
+  void Follow(const std::string& path, size_t source, bool first_scan);
+  bool WasFollowedAt(const std::string& path) const;
+  void ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes);
 
-  std::vector<std::unique_ptr<File>> files_;
   const Checkpoints& checkpoints_;
-  bool from_head_;
-  std::map<std::string, bool> from_head_by_path_;
-  size_t max_line_bytes_;
+  TailerOptions options_;
+  std::vector<TailSource> sources_;
+  std::set<std::string> scanned_patterns_;
+  std::map<Key, std::unique_ptr<File>> files_;
+  std::vector<Progress> pending_;  // handed out by the next Poll
+  std::chrono::steady_clock::time_point next_scan_{};
+  bool recovered_ = false;
   TailerCounters counters_;
 };
 

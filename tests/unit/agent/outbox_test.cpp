@@ -21,7 +21,7 @@ agent::Item Ev(const std::string& id) {
 
 agent::Item Marker(uint64_t offset) {
   agent::Item item;
-  item.progress = agent::Line{"f", {}, 0, offset, {}};
+  item.progress = agent::Progress{agent::Checkpoint{{}, {}, "f", offset}};
   return item;
 }
 
@@ -38,7 +38,7 @@ TEST_SUITE("agent::outbox") {
     auto b2 = box.PopBatch(3, 1 << 20, 10ms);
     REQUIRE(b2.size() == 3);
     CHECK(b2[1].event->id == "4");
-    CHECK(b2[2].progress->end_offset == 42);
+    CHECK(b2[2].progress->cp.offset == 42);
   }
 
   TEST_CASE("a batch of markers only returns at once") {
