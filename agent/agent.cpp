@@ -10,13 +10,6 @@
 namespace argus::agent {
 namespace {
 
-Item EventItem(proto::Event e) {
-  Item item;
-  item.serialized = proto::Serialize(e);
-  item.event = std::move(e);
-  return item;
-}
-
 // Sleeps up to `d`, waking early on stop.
 void SleepFor(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
   auto until = std::chrono::steady_clock::now() + d;
@@ -62,7 +55,7 @@ void Agent::TailLoop(const std::atomic<bool>& stop) {
       e.id = LineEventId(options_.host, line);
       e.priority = m->rule->priority;
       e.content = m->content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      if (!outbox_.Push(EventItem(std::move(e)))) return;
+      if (!outbox_.Push(EventItem(e))) return;
     }
     for (auto& p : progress) {
       Item marker;
@@ -78,7 +71,7 @@ void Agent::CronLoop(const std::atomic<bool>& stop) {
   CronRunner runner(options_.cron);
   while (!stop.load()) {
     for (auto& e : runner.RunDue(std::chrono::system_clock::now())) {
-      if (!outbox_.Push(EventItem(std::move(e)))) return;
+      if (!outbox_.Push(EventItem(e))) return;
     }
     // New scripts are noticed within a second.
     SleepFor(std::chrono::milliseconds(1000), stop);
@@ -86,7 +79,7 @@ void Agent::CronLoop(const std::atomic<bool>& stop) {
 }
 
 void Agent::Run(const std::atomic<bool>& stop) {
-  Shipper shipper(options_.ship, outbox_, checkpoints_);
+  Shipper shipper(options_.ship, outbox_, checkpoints_, options_.state_dir + "/spool");
   std::thread tail([&] { TailLoop(stop); });
   std::thread cron([&] { CronLoop(stop); });
   shipper.Run(stop);

@@ -1,51 +1,86 @@
 #include "agent/outbox.h"
 
+#include <algorithm>
+
 namespace argus::agent {
+
+Item EventItem(const proto::Event& e) {
+  Item item;
+  item.serialized = proto::Serialize(e);
+  item.high = e.priority == proto::Priority::kHigh;
+  return item;
+}
 
 bool Outbox::Push(Item item) {
   std::unique_lock lock(mu_);
-  // An item larger than the whole budget still goes in once the queue is empty.
-  not_full_.wait(lock, [&] {
-    return closed_ || items_.empty() ||
-           (items_.size() < max_items_ && bytes_ + item.serialized.size() <= max_bytes_);
-  });
+  if (item.progress) {
+    // Markers cost nothing to hold and must never wait behind events.
+    item.seq = next_seq_++;
+    markers_.push_back(std::move(item));
+    return !closed_;
+  }
+  auto has_room = [&] {
+    // An event larger than the whole budget still goes in once the queues are empty.
+    size_t n = high_.size() + normal_.size();
+    return closed_ || n == 0 || (n < max_items_ && bytes_ + item.serialized.size() <= max_bytes_);
+  };
+  if (!has_room()) {
+    ++counters_.paused;
+    not_full_.wait(lock, has_room);
+  }
   if (closed_) return false;
+  item.seq = next_seq_++;
   bytes_ += item.serialized.size();
-  items_.push_back(std::move(item));
+  (item.high ? high_ : normal_).push_back(std::move(item));
+  ++counters_.queued;
   not_empty_.notify_one();
   return true;
 }
 
 std::vector<Item> Outbox::PopBatch(size_t max_events, size_t max_bytes, std::chrono::milliseconds max_delay) {
   std::vector<Item> out;
-  size_t events = 0, bytes = 0;
+  size_t bytes = 0;
   std::unique_lock lock(mu_);
-  // Bounded, so the caller gets to look at its stop flag while nothing arrives.
-  if (!not_empty_.wait_for(lock, std::max(max_delay, std::chrono::milliseconds(100)),
-                           [&] { return closed_ || !items_.empty(); })) {
-    return out;
-  }
+  auto any = [&] { return closed_ || !high_.empty() || !normal_.empty(); };
+  if (!not_empty_.wait_for(lock, max_delay, any)) return out;
   auto deadline = std::chrono::steady_clock::now() + max_delay;
   while (true) {
-    while (!items_.empty()) {
-      Item& next = items_.front();
-      if (next.event && events > 0 &&
-          (events + 1 > max_events || bytes + next.serialized.size() > max_bytes)) {
-        not_full_.notify_all();
-        return out;
-      }
-      if (next.event) {
-        ++events;
+    for (auto* q : {&high_, &normal_}) {
+      while (!q->empty() && out.size() < max_events) {
+        Item& next = q->front();
+        if (!out.empty() && bytes + next.serialized.size() > max_bytes) break;
         bytes += next.serialized.size();
+        bytes_ -= next.serialized.size();
+        in_flight_.insert(next.seq);
+        out.push_back(std::move(next));
+        q->pop_front();
       }
-      bytes_ -= next.serialized.size();
-      out.push_back(std::move(next));
-      items_.pop_front();
     }
     not_full_.notify_all();
-    if (closed_ || events >= max_events || (events == 0 && !out.empty())) return out;
-    if (not_empty_.wait_until(lock, deadline) == std::cv_status::timeout && items_.empty()) return out;
+    bool full = out.size() >= max_events || (!high_.empty() || !normal_.empty());
+    if (closed_ || full) return out;
+    if (!not_empty_.wait_until(lock, deadline, any)) return out;
   }
+}
+
+std::vector<Progress> Outbox::SafeMarkers() {
+  // Every event before the oldest one still queued or in flight is safe.
+  uint64_t oldest = next_seq_;
+  if (!high_.empty()) oldest = std::min(oldest, high_.front().seq);
+  if (!normal_.empty()) oldest = std::min(oldest, normal_.front().seq);
+  if (!in_flight_.empty()) oldest = std::min(oldest, *in_flight_.begin());
+  std::vector<Progress> out;
+  while (!markers_.empty() && markers_.front().seq < oldest) {
+    out.push_back(std::move(*markers_.front().progress));
+    markers_.pop_front();
+  }
+  return out;
+}
+
+std::vector<Progress> Outbox::Done(const std::vector<uint64_t>& seqs) {
+  std::lock_guard lock(mu_);
+  for (uint64_t s : seqs) in_flight_.erase(s);
+  return SafeMarkers();
 }
 
 void Outbox::Close() {
@@ -53,6 +88,11 @@ void Outbox::Close() {
   closed_ = true;
   not_empty_.notify_all();
   not_full_.notify_all();
+}
+
+size_t Outbox::size() {
+  std::lock_guard lock(mu_);
+  return high_.size() + normal_.size();
 }
 
 }  // namespace argus::agent

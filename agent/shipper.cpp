@@ -5,29 +5,54 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/encoding.h"
+
 namespace argus::agent {
 
 using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
-Shipper::Shipper(ShipperOptions options, Outbox& outbox, Checkpoints& checkpoints)
-    : options_(std::move(options)), outbox_(outbox), checkpoints_(checkpoints) {
+Shipper::Shipper(ShipperOptions options, Outbox& outbox, Checkpoints& checkpoints, const std::string& spool_dir)
+    : options_(std::move(options)),
+      outbox_(outbox),
+      checkpoints_(checkpoints),
+      spool_(spool_dir, options_.spool_max_bytes),
+      backoff_(options_.min_backoff) {
   for (const auto& p : options_.proxies) {
     clients_.push_back(std::make_unique<http::Client>(p, options_.request_timeout, options_.tls));
   }
 }
 
-Shipper::Outcome Shipper::Send(const std::string& body, size_t events, std::chrono::milliseconds* retry_after) {
+Shipper::Batch Shipper::Build(std::vector<Item> items) const {
+  Batch b;
+  b.body = "{\"events\":[";
+  for (const auto& item : items) {
+    if (b.events++) b.body += ',';
+    b.body += item.serialized;
+    b.seqs.push_back(item.seq);
+  }
+  b.body += "]}";
+  if (b.body.size() >= options_.gzip_min_bytes) {
+    // Level 1: JSON shrinks several-fold already, for a fraction of the CPU of level 6.
+    b.body = http::Gzip(b.body, 1);
+    b.gzipped = true;
+  }
+  return b;
+}
+
+Shipper::Outcome Shipper::Send(const Batch& batch, milliseconds* retry_after) {
   auto& client = *clients_[current_];
-  auto res = client.Request("POST", "/api/v1/events", body,
-                            {{"Authorization", "Bearer " + options_.token}});
-  *retry_after = std::chrono::milliseconds(0);
+  std::map<std::string, std::string> headers{{"Authorization", "Bearer " + options_.token}};
+  if (batch.gzipped) headers["Content-Encoding"] = "gzip";
+  auto res = client.Request("POST", "/api/v1/events", batch.body, headers);
+  *retry_after = milliseconds(0);
   if (!res.ok()) {
     spdlog::warn("ship: {}", res.error);
     return Outcome::kRetry;
   }
   if (auto it = res.headers.find("retry-after"); it != res.headers.end()) {
     try {
-      *retry_after = std::chrono::seconds(std::min(std::stol(it->second), 300L));
+      *retry_after = std::chrono::seconds(std::clamp(std::stol(it->second), 0L, 300L));
     } catch (...) {
     }
   }
@@ -39,14 +64,14 @@ Shipper::Outcome Shipper::Send(const std::string& body, size_t events, std::chro
         spdlog::warn("ship: proxy refused event {} of a batch: {}", r.value("index", -1), r.value("error", ""));
       }
     }
-    counters_.sent += events;
+    counters_.sent += batch.events;
     return Outcome::kDone;
   }
   std::string error = res.body.substr(0, 300);
   if (res.status == 401 || res.status == 403) {
     // A wrong token is an operator's fix away; keep the data and wait for it.
     spdlog::error("ship: {} refuses our token ({}): {}", client.server().ToString(), res.status, error);
-    *retry_after = std::max<std::chrono::milliseconds>(*retry_after, std::chrono::seconds(30));
+    *retry_after = std::max<milliseconds>(*retry_after, std::chrono::seconds(30));
     return Outcome::kRetry;
   }
   if (res.status == 408 || res.status == 429 || res.status >= 500) {
@@ -54,77 +79,145 @@ Shipper::Outcome Shipper::Send(const std::string& body, size_t events, std::chro
     return Outcome::kRetry;
   }
   spdlog::error("ship: {} refused a batch of {} events for good ({}): {}", client.server().ToString(),
-                events, res.status, error);
+                batch.events, res.status, error);
   return Outcome::kDrop;
 }
 
-void Shipper::Acknowledge(const std::vector<Item>& batch) {
-  for (const auto& item : batch) {
-    if (!item.progress) continue;
-    if (item.progress->retire) {
-      checkpoints_.Retire(item.progress->cp.id);
+void Shipper::Failed(milliseconds retry_after) {
+  auto now = Clock::now();
+  ++counters_.retries;
+  if (!down_since_) down_since_ = now;
+  current_ = (current_ + 1) % clients_.size();
+  // Fail over to the next proxy at once; wait only once every proxy has failed.
+  if (++failures_in_row_ % clients_.size() != 0 && retry_after.count() == 0) {
+    next_attempt_ = now;
+    return;
+  }
+  // Full jitter keeps a thousand agents from returning in step.
+  auto jitter = milliseconds(std::uniform_int_distribution<int64_t>(backoff_.count() / 2, backoff_.count())(rng_));
+  next_attempt_ = now + std::max(retry_after, jitter);
+  backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+}
+
+void Shipper::Succeeded() {
+  ++counters_.batches;
+  failures_in_row_ = 0;
+  backoff_ = options_.min_backoff;
+  if (down_since_) {
+    spdlog::info("ship: {} takes data again", clients_[current_]->server().ToString());
+    down_since_.reset();
+  }
+}
+
+bool Shipper::ToSpool(Batch& batch) {
+  if (options_.spool_max_bytes == 0) return false;  // no spool: hold in memory
+  if (!batch.gzipped) {
+    batch.body = http::Gzip(batch.body, 1);
+    batch.gzipped = true;
+  }
+  if (spool_.counters().batches == 0) spdlog::warn("ship: no proxy takes data; spooling to disk");
+  if (auto err = spool_.Append(batch.body, batch.events); !err.empty()) {
+    spdlog::error("spool: {}", err);
+    // A batch too large for the whole spool was dropped and counted: it is settled.
+    return batch.body.size() > options_.spool_max_bytes;
+  }
+  return true;
+}
+
+void Shipper::Settle(const Batch& batch) {
+  for (const auto& p : outbox_.Done(batch.seqs)) {
+    if (p.retire) {
+      checkpoints_.Retire(p.cp.id);
     } else {
-      checkpoints_.Advance(item.progress->cp);
+      checkpoints_.Advance(p.cp);
     }
   }
+  SaveCheckpoints(false);
+}
+
+void Shipper::SaveCheckpoints(bool now) {
+  // At most once a second: a crash re-reads at most a second of acknowledged lines,
+  // which stable ids make harmless.
+  if (!now && Clock::now() - last_save_ < std::chrono::seconds(1)) return;
   checkpoints_.Save();
+  last_save_ = Clock::now();
 }
 
 void Shipper::Run(const std::atomic<bool>& stop) {
-  std::chrono::milliseconds backoff = options_.min_backoff;
+  std::optional<Batch> current;
   std::optional<Clock::time_point> flush_deadline;
   while (true) {
+    auto now = Clock::now();
     if (stop.load() && !flush_deadline) {
-      flush_deadline = Clock::now() + options_.flush_timeout;
+      flush_deadline = now + options_.flush_timeout;
       outbox_.Close();
     }
-    auto batch = outbox_.PopBatch(options_.max_events, options_.max_bytes, options_.max_delay);
-    if (batch.empty()) {
-      if (flush_deadline) return;  // closed and drained
+    bool out_of_time = flush_deadline && now >= *flush_deadline;
+    if (!current) {
+      // The spool goes first, oldest batch first.
+      if (!spool_.empty() && now >= next_attempt_ && !flush_deadline) {
+        if (auto b = spool_.Front()) {
+          Batch sb{std::move(b->gzipped), true, b->events, {}};
+          milliseconds retry_after{0};
+          Outcome outcome = Send(sb, &retry_after);
+          if (outcome == Outcome::kRetry) {
+            Failed(retry_after);
+          } else {
+            if (outcome == Outcome::kDone) Succeeded();
+            if (outcome == Outcome::kDrop) counters_.dropped += b->events;
+            spool_.Pop(*b);
+          }
+        }
+        continue;
+      }
+      milliseconds wait = options_.max_delay;
+      if (!spool_.empty() && !flush_deadline) {
+        wait = std::clamp(std::chrono::duration_cast<milliseconds>(next_attempt_ - now), milliseconds(10), wait);
+      }
+      auto items = outbox_.PopBatch(options_.max_events, options_.max_bytes, wait);
+      if (items.empty()) {
+        Settle(Batch{});  // markers behind events that are already safe
+        if (flush_deadline) break;  // closed and drained
+        continue;
+      }
+      current = Build(std::move(items));
+      // Behind a non-empty spool, new batches join it so the order holds.
+      if (!spool_.empty() && ToSpool(*current)) {
+        Settle(*current);
+        current.reset();
+        continue;
+      }
+    }
+    // A long outage, or a stop while the proxies fail: the batch goes to the spool.
+    bool outage_long = down_since_ && now - *down_since_ >= options_.spool_after;
+    if (out_of_time || (now < next_attempt_ && (outage_long || flush_deadline))) {
+      if (ToSpool(*current)) {
+        Settle(*current);
+        current.reset();
+        continue;
+      }
+      if (out_of_time) {
+        spdlog::warn("ship: stopping with {} events unsent; log lines among them are read again on restart",
+                     current->events);
+        break;
+      }
+    }
+    if (now < next_attempt_) {
+      std::this_thread::sleep_for(std::min<Clock::duration>(next_attempt_ - now, milliseconds(50)));
       continue;
     }
-    std::string body = "{\"events\":[";
-    size_t events = 0;
-    for (const auto& item : batch) {
-      if (!item.event) continue;
-      if (events++) body += ',';
-      body += item.serialized;
+    milliseconds retry_after{0};
+    Outcome outcome = Send(*current, &retry_after);
+    if (outcome == Outcome::kRetry) {
+      Failed(retry_after);
+      continue;
     }
-    body += "]}";
-    while (events > 0) {
-      std::chrono::milliseconds retry_after{0};
-      Outcome outcome = Send(body, events, &retry_after);
-      if (outcome == Outcome::kDone) {
-        ++counters_.batches;
-        backoff = options_.min_backoff;
-        break;
-      }
-      if (outcome == Outcome::kDrop) {
-        counters_.dropped += events;
-        break;
-      }
-      ++counters_.retries;
-      current_ = (current_ + 1) % clients_.size();
-      // Full jitter keeps a thousand agents from returning in step.
-      auto jitter = std::uniform_int_distribution<int64_t>(backoff.count() / 2, backoff.count())(rng_);
-      auto wait = std::max(retry_after, std::chrono::milliseconds(jitter));
-      backoff = std::min(backoff * 2, options_.max_backoff);
-      if (flush_deadline && Clock::now() + wait > *flush_deadline) {
-        spdlog::warn("ship: stopping with {} events unsent; log lines among them are read again on restart", events);
-        return;
-      }
-      // Sleep in slices so a stop request is noticed.
-      auto until = Clock::now() + wait;
-      while (Clock::now() < until && !(stop.load() && !flush_deadline)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      if (stop.load() && !flush_deadline) {
-        flush_deadline = Clock::now() + options_.flush_timeout;
-        outbox_.Close();
-      }
-    }
-    Acknowledge(batch);
+    if (outcome == Outcome::kDone) Succeeded();
+    if (outcome == Outcome::kDrop) counters_.dropped += current->events;
+    Settle(*current);
+    current.reset();
   }
+  SaveCheckpoints(true);
 }
 
 }  // namespace argus::agent

@@ -1,19 +1,24 @@
-// Sends batches from the outbox to the proxies and, once a proxy has acknowledged a
-// batch, advances the checkpoints of the lines it carried. A batch is retried (with
-// backoff and jitter, honouring Retry-After, failing over between proxies) until a
-// proxy takes it; only a refusal that no retry can fix drops it, and that is counted.
+// Sends batches from the outbox to the proxies: keep-alive HTTP, gzip bodies, failover
+// across the proxy list, exponential backoff with full jitter, Retry-After honoured.
+// When no proxy has taken data for `spool_after`, batches go to the disk spool
+// instead, and new batches follow them there so order is kept; the spool is replayed,
+// oldest first, as soon as a proxy answers again. A batch counts as safe (and the
+// checkpoints of the lines it carried may advance) once a proxy took it or it is in
+// the spool. Only a refusal that no retry can fix drops a batch, and that is counted.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "agent/checkpoints.h"
 #include "agent/outbox.h"
+#include "agent/spool.h"
 #include "http/client.h"
 #include "http/endpoint.h"
 
@@ -28,7 +33,10 @@ struct ShipperOptions {
   std::chrono::milliseconds max_delay{1000};
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds min_backoff{200}, max_backoff{30000};
-  std::chrono::milliseconds flush_timeout{5000};  // on shutdown
+  std::chrono::milliseconds spool_after{5000};   // how long an outage is bridged in memory
+  std::chrono::milliseconds flush_timeout{5000};  // on shutdown, then the rest is spooled
+  size_t gzip_min_bytes = 1024;                   // smaller bodies go uncompressed
+  uint64_t spool_max_bytes = 256ull * 1024 * 1024;
 };
 
 struct ShipperCounters {
@@ -37,21 +45,41 @@ struct ShipperCounters {
 
 class Shipper {
  public:
-  Shipper(ShipperOptions options, Outbox& outbox, Checkpoints& checkpoints);
-  // Ships until `stop`; then keeps shipping what is queued for at most flush_timeout.
+  // The spool lives in `spool_dir`.
+  Shipper(ShipperOptions options, Outbox& outbox, Checkpoints& checkpoints, const std::string& spool_dir);
+  // Ships until `stop`; then sends what is queued for at most flush_timeout and
+  // spools whatever is left, so nothing queued is lost by a clean stop.
   void Run(const std::atomic<bool>& stop);
   const ShipperCounters& counters() const { return counters_; }
+  const SpoolCounters& spool_counters() const { return spool_.counters(); }
 
  private:
   enum class Outcome { kDone, kRetry, kDrop };
-  Outcome Send(const std::string& body, size_t events, std::chrono::milliseconds* retry_after);
-  void Acknowledge(const std::vector<Item>& batch);
+  struct Batch {
+    std::string body;  // gzip-compressed when `gzipped`
+    bool gzipped = false;
+    size_t events = 0;
+    std::vector<uint64_t> seqs;  // outbox seqs, empty for a batch from the spool
+  };
+  Batch Build(std::vector<Item> items) const;
+  Outcome Send(const Batch& batch, std::chrono::milliseconds* retry_after);
+  // Sending failed: wait before the next try (failing over first).
+  void Failed(std::chrono::milliseconds retry_after);
+  void Succeeded();
+  bool ToSpool(Batch& batch);
+  void Settle(const Batch& batch);
+  void SaveCheckpoints(bool now);
 
   ShipperOptions options_;
   Outbox& outbox_;
   Checkpoints& checkpoints_;
+  Spool spool_;
   std::vector<std::unique_ptr<http::Client>> clients_;
   size_t current_ = 0;
+  size_t failures_in_row_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> down_since_;
+  std::chrono::steady_clock::time_point next_attempt_{}, last_save_{};
+  std::chrono::milliseconds backoff_;
   std::mt19937_64 rng_{std::random_device{}()};
   ShipperCounters counters_;
 };

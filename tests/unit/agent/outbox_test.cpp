@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/outbox.h"
 
 using namespace argus;
@@ -9,14 +11,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-agent::Item Ev(const std::string& id) {
-  agent::Item item;
+agent::Item Ev(const std::string& id, bool high = false) {
   proto::Event e;
   e.id = id;
   e.type = "t";
-  item.serialized = proto::Serialize(e);
-  item.event = std::move(e);
-  return item;
+  if (high) e.priority = proto::Priority::kHigh;
+  return agent::EventItem(e);
+}
+
+std::string IdOf(const agent::Item& item) { return nlohmann::json::parse(item.serialized)["id"]; }
+
+std::vector<uint64_t> Seqs(const std::vector<agent::Item>& items) {
+  std::vector<uint64_t> out;
+  for (const auto& i : items) out.push_back(i.seq);
+  return out;
 }
 
 agent::Item Marker(uint64_t offset) {
@@ -28,25 +36,53 @@ agent::Item Marker(uint64_t offset) {
 }  // namespace
 
 TEST_SUITE("agent::outbox") {
-  TEST_CASE("batches by count and keeps markers in order") {
+  TEST_CASE("batches by count; high priority first") {
     agent::Outbox box(100, 1 << 20);
-    for (int i = 0; i < 5; ++i) REQUIRE(box.Push(Ev(std::to_string(i))));
-    REQUIRE(box.Push(Marker(42)));
+    for (int i = 0; i < 4; ++i) REQUIRE(box.Push(Ev(std::to_string(i))));
+    REQUIRE(box.Push(Ev("urgent", /*high=*/true)));
     auto b1 = box.PopBatch(3, 1 << 20, 10ms);
     REQUIRE(b1.size() == 3);
-    CHECK(b1[0].event->id == "0");
+    CHECK(IdOf(b1[0]) == "urgent");
+    CHECK(IdOf(b1[1]) == "0");
     auto b2 = box.PopBatch(3, 1 << 20, 10ms);
-    REQUIRE(b2.size() == 3);
-    CHECK(b2[1].event->id == "4");
-    CHECK(b2[2].progress->cp.offset == 42);
+    REQUIRE(b2.size() == 2);
+    CHECK(IdOf(b2[1]) == "3");
+    CHECK(box.counters().queued == 5);
   }
 
-  TEST_CASE("a batch of markers only returns at once") {
+  TEST_CASE("a marker is released only once every event pushed before it is safe, in any order") {
+    agent::Outbox box(100, 1 << 20);
+    REQUIRE(box.Push(Ev("a")));
+    REQUIRE(box.Push(Ev("b")));
+    REQUIRE(box.Push(Marker(42)));
+    REQUIRE(box.Push(Ev("c", /*high=*/true)));  // after the marker, but popped first
+    REQUIRE(box.Push(Marker(43)));
+    CHECK(box.Done({}).empty());
+    auto first = box.PopBatch(2, 1 << 20, 10ms);  // c, a
+    REQUIRE(first.size() == 2);
+    CHECK(IdOf(first[0]) == "c");
+    CHECK(box.Done(Seqs(first)).empty());  // b still queued
+    auto second = box.PopBatch(2, 1 << 20, 10ms);
+    REQUIRE(second.size() == 1);
+    auto safe = box.Done(Seqs(second));
+    REQUIRE(safe.size() == 2);
+    CHECK(safe[0].cp.offset == 42);
+    CHECK(safe[1].cp.offset == 43);
+  }
+
+  TEST_CASE("markers with no events before them are safe at once") {
     agent::Outbox box(100, 1 << 20);
     box.Push(Marker(1));
-    auto b = box.PopBatch(10, 1 << 20, 10s);
-    REQUIRE(b.size() == 1);
-    CHECK(b[0].progress);
+    CHECK(box.PopBatch(10, 1 << 20, 10ms).empty());  // markers are not sent
+    CHECK(box.Done({}).size() == 1);
+  }
+
+  TEST_CASE("batches by bytes: one oversized event still goes alone") {
+    agent::Outbox box(100, 1 << 20);
+    REQUIRE(box.Push(Ev(std::string(500, 'x'))));
+    REQUIRE(box.Push(Ev("small")));
+    CHECK(box.PopBatch(10, 100, 10ms).size() == 1);
+    CHECK(box.PopBatch(10, 100, 10ms).size() == 1);
   }
 
   TEST_CASE("an empty outbox returns an empty batch instead of waiting forever") {
@@ -54,7 +90,7 @@ TEST_SUITE("agent::outbox") {
     CHECK(box.PopBatch(10, 1 << 20, 10ms).empty());
   }
 
-  TEST_CASE("a full outbox makes producers wait, Close releases them") {
+  TEST_CASE("a full outbox makes producers wait (counted), Close releases them") {
     agent::Outbox box(2, 1 << 20);
     REQUIRE(box.Push(Ev("a")));
     REQUIRE(box.Push(Ev("b")));
@@ -66,6 +102,7 @@ TEST_SUITE("agent::outbox") {
     CHECK(b.size() == 1);
     producer.join();
     CHECK(result.load() == 1);
+    CHECK(box.counters().paused == 1);
     std::thread blocked([&] {
       box.Push(Ev("d"));
       result = box.Push(Ev("e")) ? 1 : 0;

@@ -1,0 +1,168 @@
+// The agent's shipper against a stand-in proxy on a real socket that can be taken
+// down: outages are bridged by the spool, replayed in order, nothing lost.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/shipper.h"
+#include "http/encoding.h"
+#include "http/server.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+// Answers POST /api/v1/events: 503 while down, else records the events in order.
+struct FakeProxy {
+  std::atomic<bool> down{false};
+  std::atomic<int> gzipped{0};
+  std::mutex mu;
+  std::vector<std::string> ids;
+  std::unique_ptr<http::Server> server;
+  std::thread thread;
+
+  FakeProxy() {
+    server = std::make_unique<http::Server>(http::ServerOptions{}, [this](const http::Request& req, const http::Peer&) {
+      if (down.load()) return http::Unavailable("down for the test", 0);
+      auto body = http::DecodeBody(req, 64 << 20);
+      if (req[boost::beast::http::field::content_encoding] == "gzip") ++gzipped;
+      auto j = json::parse(body.View(req));
+      std::lock_guard lock(mu);
+      for (const auto& e : j["events"]) ids.push_back(e["id"]);
+      return http::Json(boost::beast::http::status::ok, {{"accepted", j["events"].size()}});
+    });
+    server->Start();
+    thread = std::thread([this] { server->Run(); });
+  }
+  ~FakeProxy() {
+    server->Stop();
+    thread.join();
+  }
+  std::vector<std::string> Ids() {
+    std::lock_guard lock(mu);
+    return ids;
+  }
+};
+
+agent::ShipperOptions Options(uint16_t port) {
+  agent::ShipperOptions o;
+  o.proxies = {http::Endpoint{"127.0.0.1", port}};
+  o.token = "t";
+  o.max_events = 10;
+  o.max_delay = 20ms;
+  o.min_backoff = 20ms;
+  o.max_backoff = 100ms;
+  o.spool_after = 100ms;
+  o.gzip_min_bytes = 200;
+  return o;
+}
+
+void PushEvents(agent::Outbox& box, int from, int to) {
+  for (int i = from; i < to; ++i) {
+    proto::Event e;
+    e.type = "t";
+    e.host = "h";
+    e.id = "e" + std::to_string(i);
+    e.content = "{\"n\":" + std::to_string(i) + "}";
+    REQUIRE(box.Push(agent::EventItem(e)));
+  }
+}
+
+std::vector<std::string> Expected(int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back("e" + std::to_string(i));
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("agent shipper") {
+  TEST_CASE("an outage is bridged by the spool; once the proxy is back everything arrives once, in order") {
+    testing::TempDir dir;
+    FakeProxy proxy;
+    agent::Outbox box(1000, 1 << 20);
+    agent::Checkpoints cps(dir.path());
+    agent::Shipper shipper(Options(proxy.server->port()), box, cps, dir / "spool");
+    std::atomic<bool> stop{false};
+    std::thread runner([&] { shipper.Run(stop); });
+
+    PushEvents(box, 0, 50);
+    REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() == 50; }, 10s));
+    proxy.down = true;
+    PushEvents(box, 50, 300);
+    // The outage outlasts spool_after: batches land on disk and the outbox drains.
+    REQUIRE(testing::WaitFor([&] { return shipper.spool_counters().spooled >= 200 && box.size() == 0; }, 20s));
+    proxy.down = false;
+    REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() >= 300; }, 20s));
+    PushEvents(box, 300, 320);
+    REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() >= 320; }, 10s));
+    stop = true;
+    runner.join();
+    CHECK(proxy.Ids() == Expected(320));
+    CHECK(shipper.spool_counters().replayed == shipper.spool_counters().spooled);
+    CHECK(shipper.spool_counters().batches == 0);
+    CHECK(shipper.counters().retries > 0);
+    CHECK(shipper.counters().dropped == 0);
+    CHECK(proxy.gzipped > 0);
+  }
+
+  TEST_CASE("a stop while the proxies are away spools what is queued; the next run delivers it") {
+    testing::TempDir dir;
+    FakeProxy proxy;
+    proxy.down = true;
+    {
+      agent::Outbox box(1000, 1 << 20);
+      agent::Checkpoints cps(dir.path());
+      agent::Shipper shipper(Options(proxy.server->port()), box, cps, dir / "spool");
+      std::atomic<bool> stop{false};
+      PushEvents(box, 0, 40);
+      std::thread runner([&] { shipper.Run(stop); });
+      REQUIRE(testing::WaitFor([&] { return shipper.counters().retries > 0; }, 10s));
+      stop = true;
+      runner.join();  // bounded: what is left goes to the spool
+      CHECK(shipper.spool_counters().spooled == 40);
+    }
+    proxy.down = false;
+    agent::Outbox box(1000, 1 << 20);
+    agent::Checkpoints cps(dir.path());
+    agent::Shipper shipper(Options(proxy.server->port()), box, cps, dir / "spool");
+    std::atomic<bool> stop{false};
+    std::thread runner([&] { shipper.Run(stop); });
+    REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() >= 40; }, 10s));
+    stop = true;
+    runner.join();
+    CHECK(proxy.Ids() == Expected(40));
+  }
+
+  TEST_CASE("with the spool full, the oldest batches are dropped and counted, the newest delivered") {
+    testing::TempDir dir;
+    FakeProxy proxy;
+    proxy.down = true;
+    agent::Outbox box(1000, 1 << 20);
+    agent::Checkpoints cps(dir.path());
+    auto o = Options(proxy.server->port());
+    o.spool_max_bytes = 600;  // a handful of gzipped batches
+    agent::Shipper shipper(o, box, cps, dir / "spool");
+    std::atomic<bool> stop{false};
+    std::thread runner([&] { shipper.Run(stop); });
+    PushEvents(box, 0, 200);
+    REQUIRE(testing::WaitFor([&] { return box.size() == 0 && shipper.spool_counters().dropped > 0; }, 20s));
+    proxy.down = false;
+    REQUIRE(testing::WaitFor([&] { return shipper.spool_counters().batches == 0; }, 20s));
+    stop = true;
+    runner.join();
+    auto ids = proxy.Ids();
+    // Every event is either delivered or counted as dropped, and the last one arrived.
+    CHECK(shipper.spool_counters().dropped > 0);
+    CHECK(ids.size() + shipper.spool_counters().dropped == 200);
+    REQUIRE(!ids.empty());
+    CHECK(ids.back() == "e199");
+  }
+}
