@@ -1,21 +1,57 @@
 #include "agent/agent.h"
 
+#include <algorithm>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "agent/config.h"
+#include "agent/system.h"
+#include "http/client.h"
 #include "proto/hash.h"
 
+#ifndef ARGUS_VERSION
+#define ARGUS_VERSION "dev"
+#endif
+
 namespace argus::agent {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
 namespace {
 
 // Sleeps up to `d`, waking early on stop.
-void SleepFor(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
-  auto until = std::chrono::steady_clock::now() + d;
-  while (!stop.load() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::min(d, std::chrono::milliseconds(50)));
+void SleepFor(Clock::duration d, const std::atomic<bool>& stop) {
+  auto until = Clock::now() + d;
+  while (!stop.load() && Clock::now() < until) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
   }
+}
+
+// Sizes that follow from the memory budget, and settings every part shares.
+AgentOptions Derive(AgentOptions o) {
+  const size_t budget = o.memory_budget_bytes;
+  // Half for the queues, an eighth per batch in flight, a quarter for script output.
+  o.ship.max_bytes = std::min(o.ship.max_bytes, budget / 8);
+  o.cron.max_output_bytes = std::min<size_t>(1024 * 1024, budget / 4 / std::max<size_t>(o.cron.max_parallel, 1));
+  o.cron.host = o.host;
+  return o;
+}
+
+// Bytes the tail loop reads in one pass: a sixteenth of the budget, 64 KiB to 4 MiB.
+size_t ReadChunk(const AgentOptions& o) {
+  return std::clamp<size_t>(o.memory_budget_bytes / 16, 64 * 1024, 4 * 1024 * 1024);
+}
+
+// An id that repeats within one interval slot, so a restarted agent does not double it.
+std::string SlotId(char prefix, const std::string& host, const std::string& type, int64_t slot) {
+  return std::string(1, prefix) + proto::Hex64(proto::HashParts({host, type})) + "-" + std::to_string(slot);
+}
+
+int64_t SlotOf(int64_t now_ms, std::chrono::seconds interval) {
+  int64_t ms = std::max<int64_t>(interval.count(), 1) * 1000;
+  return now_ms - now_ms % ms;
 }
 
 }  // namespace
@@ -27,34 +63,49 @@ std::string LineEventId(const std::string& host, const Line& line) {
          "-" + std::to_string(line.offset);
 }
 
-Agent::Agent(AgentOptions options)
-    : options_(std::move(options)),
-      checkpoints_(options_.state_dir),
-      outbox_(options_.outbox_items, options_.outbox_bytes) {}
+Agent::Agent(AgentOptions options, ConfigSources sources)
+    : initial_(Derive(std::move(options))),
+      sources_(std::move(sources)),
+      live_(std::make_shared<const AgentOptions>(initial_)),
+      checkpoints_(initial_.state_dir),
+      outbox_(std::max<size_t>(1000, initial_.memory_budget_bytes / 256), initial_.memory_budget_bytes / 2),
+      tailer_(checkpoints_, initial_.tail) {}
+
+Agent::~Agent() = default;
+
+std::shared_ptr<const AgentOptions> Agent::live() const {
+  std::lock_guard lock(live_mu_);
+  return live_;
+}
 
 void Agent::TailLoop(const std::atomic<bool>& stop) {
-  Tailer tailer(checkpoints_);
-  std::vector<TailSource> sources;
-  for (const auto& f : options_.files) sources.push_back({f.path, f.from_head.value_or(options_.from_head)});
-  tailer.SetSources(sources);
-  RuleCounters rule_counters;
+  uint64_t generation = UINT64_MAX;
+  std::shared_ptr<const AgentOptions> o;
   std::vector<Line> lines;
   std::vector<Progress> progress;
   while (!stop.load()) {
+    if (generation != generation_.load()) {
+      generation = generation_.load();
+      o = live();
+      std::vector<TailSource> sources;
+      for (const auto& f : o->files) sources.push_back({f.path, f.from_head.value_or(o->from_head)});
+      tailer_.SetSources(std::move(sources));
+    }
     lines.clear();
     progress.clear();
-    tailer.Poll(&lines, &progress, 4 * 1024 * 1024);
+    tailer_.Poll(&lines, &progress, ReadChunk(*o));
     int64_t now = proto::NowMs();
     for (const auto& line : lines) {
-      auto m = Apply(options_.files[line.source].rules, line.text, &rule_counters);
+      if (line.source >= o->files.size()) continue;  // from a file the config no longer follows
+      auto m = Apply(o->files[line.source].rules, line.text, &rule_counters_);
       if (!m) continue;
       proto::Event e;
       e.type = m->rule->type;
-      e.host = options_.host;
+      e.host = o->host;
       e.ts = now;
-      e.id = LineEventId(options_.host, line);
+      e.id = LineEventId(o->host, line);
       e.priority = m->rule->priority;
-      e.content = m->content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      e.content = m->content.dump(-1, ' ', false, json::error_handler_t::replace);
       if (!outbox_.Push(EventItem(e))) return;
     }
     for (auto& p : progress) {
@@ -63,33 +114,221 @@ void Agent::TailLoop(const std::atomic<bool>& stop) {
       if (!outbox_.Push(std::move(marker))) return;
     }
     // Keep reading without a pause while a file has a backlog.
-    if (lines.empty()) SleepFor(options_.poll_interval, stop);
+    if (lines.empty()) SleepFor(o->poll_interval, stop);
   }
 }
 
 void Agent::CronLoop(const std::atomic<bool>& stop) {
-  CronRunner runner(options_.cron);
+  uint64_t generation = generation_.load();
   while (!stop.load()) {
-    for (auto& e : runner.RunDue(std::chrono::system_clock::now())) {
+    if (generation != generation_.load()) {
+      generation = generation_.load();
+      cron_->SetOptions(live()->cron);
+    }
+    for (auto& e : cron_->RunDue(std::chrono::system_clock::now())) {
       if (!outbox_.Push(EventItem(e))) return;
     }
     // New scripts are noticed within a second.
-    SleepFor(std::chrono::milliseconds(1000), stop);
+    SleepFor(std::chrono::seconds(1), stop);
   }
 }
 
-void Agent::Run(const std::atomic<bool>& stop) {
-  Shipper shipper(options_.ship, outbox_, checkpoints_, options_.state_dir + "/spool");
+json Agent::Heartbeat() const {
+  auto o = live();
+  const auto& t = tailer_.counters();
+  const auto& s = shipper_->counters();
+  const auto& sp = shipper_->spool_counters();
+  auto cron = cron_->counters();
+  json counters = {
+      {"lines_read", t.lines.load()},
+      {"bytes_read", t.bytes.load()},
+      {"matched", rule_counters_.matched.load()},
+      {"sampled_out", rule_counters_.sampled_out.load()},
+      {"extract_failed", rule_counters_.extract_failed.load()},
+      {"queued", outbox_.counters().queued.load()},
+      {"sent", s.sent.load()},
+      {"batches", s.batches.load()},
+      {"retried", s.retries.load()},
+      {"rejected", s.rejected.load()},
+      {"spooled", sp.spooled.load()},
+      {"replayed", sp.replayed.load()},
+      {"dropped", s.dropped.load() + sp.dropped.load()},
+      {"read_paused", outbox_.counters().paused.load()},
+      {"skipped_bytes", t.skipped_bytes.load()},
+      {"long_lines", t.long_lines.load()},
+      {"truncations", t.truncations.load()},
+      {"rotations", t.rotations.load()},
+      {"lost_files", t.lost_files.load()},
+      {"cron_runs", cron.runs},
+      {"cron_failures", cron.failures},
+      {"cron_timeouts", cron.timeouts},
+      {"cron_skipped", cron.skipped},
+      {"config_reloads", config_reloads_.load()},
+      {"config_errors", config_errors_.load()},
+  };
+  return {{"version", ARGUS_VERSION},
+          {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count()},
+          {"interval_s", o->heartbeat_interval.count()},
+          {"labels", o->labels},
+          {"files", t.files.load()},
+          {"queue_events", outbox_.size()},
+          {"spool_bytes", sp.bytes.load()},
+          {"counters", counters}};
+}
+
+void Agent::SamplerLoop(const std::atomic<bool>& stop) {
+  SystemSampler sampler;
+  sampler.Sample(0);  // the baseline for the first rates
+  auto now = Clock::now();
+  auto next_heartbeat = now;  // one at once, so the dash knows the host from the start
+  auto next_system = now + live()->system_interval;
+  while (!stop.load()) {
+    auto o = live();
+    now = Clock::now();
+    int64_t wall = proto::NowMs();
+    if (now >= next_heartbeat) {
+      proto::Event e;
+      e.type = "argus.agent";
+      e.host = o->host;
+      e.ts = wall;
+      e.id = SlotId('a', o->host, e.type, SlotOf(wall, o->heartbeat_interval));
+      e.content = Heartbeat().dump();
+      if (!outbox_.Push(EventItem(e))) return;
+      next_heartbeat = now + o->heartbeat_interval;
+    }
+    if (now >= next_system) {
+      if (auto sample = sampler.Sample(static_cast<int>(o->system_interval.count()))) {
+        proto::Event e;
+        e.type = "system";
+        e.host = o->host;
+        e.ts = wall;
+        e.id = SlotId('s', o->host, e.type, SlotOf(wall, o->system_interval));
+        e.content = sample->dump(-1, ' ', false, json::error_handler_t::replace);
+        if (!outbox_.Push(EventItem(e))) return;
+      }
+      next_system = now + o->system_interval;
+    }
+    SleepFor(std::min({next_heartbeat, next_system, now + std::chrono::seconds(1)}) - now, stop);
+  }
+}
+
+std::optional<json> Agent::Pull(std::string* etag) {
+  const auto& ship = initial_.ship;
+  for (size_t i = 0; i < ship.proxies.size(); ++i) {
+    http::Client client(ship.proxies[i], std::chrono::seconds(10), ship.tls);
+    std::map<std::string, std::string> headers{{"Authorization", "Bearer " + ship.token}};
+    if (!etag->empty()) headers["If-None-Match"] = *etag;
+    auto res = client.Request("GET", "/api/v1/config", "", headers);
+    if (res.ok() && res.status == 304) return std::nullopt;
+    if (!res.ok() || res.status != 200) {
+      spdlog::debug("config pull from {}: {}", ship.proxies[i].ToString(),
+                    res.ok() ? std::to_string(res.status) : res.error);
+      continue;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (j.is_discarded() || !j.contains("config") || !j["config"].is_object()) {
+      ++config_errors_;
+      spdlog::error("config pull from {}: the answer is not {{\"config\":{{…}}}}; keeping the current config",
+                    ship.proxies[i].ToString());
+      return std::nullopt;
+    }
+    auto it = res.headers.find("etag");
+    *etag = it == res.headers.end() ? "" : it->second;
+    if (j["config"] == remote_) return std::nullopt;
+    return j["config"];
+  }
+  return std::nullopt;  // no proxy answered: the config in use stays
+}
+
+bool Agent::Rebuild(const std::string& why) {
+  AgentOptions next;
+  if (auto err = BuildOptions(AgentOptions{}, sources_, remote_, &next); !err.empty()) {
+    ++config_errors_;
+    spdlog::error("config ({}): {}; keeping the last good config", why, err);
+    return false;
+  }
+  next = Derive(std::move(next));
+  auto current = live();
+  // What the running parts were built with changes only at a restart.
+  std::vector<std::pair<const char*, bool>> fixed = {
+      {"host", next.host != current->host},
+      {"state_dir", next.state_dir != current->state_dir},
+      {"token", next.ship.token != current->ship.token},
+      {"proxies", next.ship.proxies.size() != current->ship.proxies.size()},
+      {"batch", next.ship.max_events != current->ship.max_events || next.ship.max_delay != current->ship.max_delay},
+      {"spool", next.ship.spool_max_bytes != current->ship.spool_max_bytes},
+      {"memory_budget_bytes", next.memory_budget_bytes != current->memory_budget_bytes},
+  };
+  for (const auto& [key, changed] : fixed) {
+    if (changed) spdlog::warn("config ({}): '{}' changed; it takes effect at the next restart", why, key);
+  }
+  next.host = current->host;
+  next.state_dir = current->state_dir;
+  next.ship = current->ship;
+  next.memory_budget_bytes = current->memory_budget_bytes;
+  next.cron.host = current->host;
+  size_t files = next.files.size();
+  {
+    std::lock_guard lock(live_mu_);
+    live_ = std::make_shared<const AgentOptions>(std::move(next));
+  }
+  ++generation_;
+  ++config_reloads_;
+  spdlog::info("config applied ({}): {} file patterns", why, files);
+  return true;
+}
+
+void Agent::ConfigLoop(const std::atomic<bool>& stop, std::atomic<bool>* reload) {
+  std::string etag;
+  auto next_pull = Clock::now();  // at once: start on the remote config if a proxy has one
+  while (!stop.load()) {
+    if (reload && reload->exchange(false)) {
+      if (sources_.local_path.empty()) {
+        spdlog::info("SIGHUP: no --config file to reload");
+      } else {
+        json local;
+        if (auto err = ReadConfigFile(sources_.local_path, &local); !err.empty()) {
+          ++config_errors_;
+          spdlog::error("SIGHUP: {}: {}; keeping the current config", sources_.local_path, err);
+        } else {
+          json previous = std::exchange(sources_.local, local);
+          // A local file that does not build is not kept for later rebuilds either.
+          if (!Rebuild("SIGHUP, " + sources_.local_path)) sources_.local = std::move(previous);
+        }
+      }
+    }
+    if (Clock::now() >= next_pull) {
+      if (auto fresh = Pull(&etag)) {
+        json previous = std::exchange(remote_, std::move(*fresh));
+        // Not usable: the last good remote config stays the one rebuilt from.
+        if (!Rebuild("remote config " + etag)) remote_ = std::move(previous);
+      }
+      next_pull = Clock::now() + live()->config_pull_interval;
+    }
+    SleepFor(std::chrono::milliseconds(500), stop);
+  }
+}
+
+void Agent::Run(const std::atomic<bool>& stop, std::atomic<bool>* reload) {
+  shipper_ = std::make_unique<Shipper>(initial_.ship, outbox_, checkpoints_, initial_.state_dir + "/spool");
+  cron_ = std::make_unique<CronRunner>(initial_.cron);
   std::thread tail([&] { TailLoop(stop); });
   std::thread cron([&] { CronLoop(stop); });
-  shipper.Run(stop);
+  std::thread sampler([&] { SamplerLoop(stop); });
+  std::thread config([&] { ConfigLoop(stop, reload); });
+  shipper_->Run(stop);
   // The shipper closed the outbox, which releases producers blocked on a full queue.
   outbox_.Close();
   tail.join();
   cron.join();
-  const auto& c = shipper.counters();
-  spdlog::info("argus-agent stopped: {} events sent in {} batches, {} retries, {} refused, {} dropped",
-               c.sent.load(), c.batches.load(), c.retries.load(), c.rejected.load(), c.dropped.load());
+  sampler.join();
+  config.join();
+  const auto& c = shipper_->counters();
+  const auto& sp = shipper_->spool_counters();
+  spdlog::info("argus-agent stopped: {} events sent in {} batches, {} retries, {} refused, {} dropped; {} batches "
+               "wait in the spool",
+               c.sent.load(), c.batches.load(), c.retries.load(), c.rejected.load(), c.dropped.load() + sp.dropped.load(),
+               sp.batches.load());
 }
 
 }  // namespace argus::agent

@@ -23,15 +23,35 @@ std::string ReadConfigFile(const std::string& path, json* out) {
   return {};
 }
 
-std::string ApplyAgentConfig(const json& config, proto::ConfigScope scope, AgentOptions* options,
-                             std::vector<std::string>* proxies) {
+std::string ApplyAgentConfig(const json& config, proto::ConfigScope scope, AgentOptions* options) {
   if (auto err = proto::ValidateAgentConfig(config, scope); !err.empty()) return err;
   AgentOptions o = *options;  // applied whole or not at all
   const int global_rate = config.value("global_sample_rate", 1000);
   if (config.contains("host")) o.host = config["host"].get<std::string>();
   if (config.contains("state_dir")) o.state_dir = config["state_dir"].get<std::string>();
   if (config.contains("token")) o.ship.token = config["token"].get<std::string>();
-  if (config.contains("proxies") && proxies) *proxies = config["proxies"].get<std::vector<std::string>>();
+  if (config.contains("proxies")) {
+    o.ship.proxies.clear();
+    for (size_t i = 0; i < config["proxies"].size(); ++i) {
+      std::string err;
+      auto ep = http::ParseEndpoint(config["proxies"][i].get<std::string>(), &err);
+      if (!ep) return "proxies[" + std::to_string(i) + "]: " + err;
+      o.ship.proxies.push_back(*ep);
+    }
+  }
+  if (config.contains("labels")) o.labels = config["labels"].get<std::map<std::string, std::string>>();
+  if (config.contains("spool")) o.ship.spool_max_bytes = config["spool"].value("max_bytes", o.ship.spool_max_bytes);
+  if (config.contains("memory_budget_bytes")) o.memory_budget_bytes = config["memory_budget_bytes"].get<size_t>();
+  using std::chrono::seconds;
+  if (config.contains("config_pull_interval_s")) {
+    o.config_pull_interval = seconds(config["config_pull_interval_s"].get<int64_t>());
+  }
+  if (config.contains("system")) {
+    o.system_interval = seconds(config["system"].value("interval_s", int64_t(o.system_interval.count())));
+  }
+  if (config.contains("heartbeat")) {
+    o.heartbeat_interval = seconds(config["heartbeat"].value("interval_s", int64_t(o.heartbeat_interval.count())));
+  }
   if (config.contains("batch")) {
     const json& b = config["batch"];
     o.ship.max_events = b.value("max_events", o.ship.max_events);
@@ -69,11 +89,29 @@ std::string ApplyAgentConfig(const json& config, proto::ConfigScope scope, Agent
       }
     }
   }
-  // Valid, but this agent does not act on them yet: say so rather than ignore silently.
-  for (const char* key : {"labels", "spool", "memory_budget_bytes", "config_pull_interval_s", "system", "heartbeat"}) {
-    if (config.contains(key)) spdlog::warn("config: '{}' is accepted but not acted on by this agent version", key);
-  }
   *options = std::move(o);
+  return {};
+}
+
+}  // namespace argus::agent
+
+namespace argus::agent {
+
+std::string BuildOptions(const AgentOptions& base, const ConfigSources& sources, const json& remote,
+                         AgentOptions* out) {
+  if (auto err = proto::ValidateAgentConfig(remote, proto::ConfigScope::kRemote); !err.empty()) {
+    return "remote config: " + err;
+  }
+  json merged = sources.local;
+  for (const auto& [key, value] : remote.items()) {
+    if (key != "topargus") merged[key] = value;
+  }
+  AgentOptions o = base;
+  if (auto err = ApplyAgentConfig(merged, proto::ConfigScope::kLocal, &o); !err.empty()) {
+    return (remote.empty() ? "" : "config (local with remote keys): ") + err;
+  }
+  sources.flags(&o);
+  *out = std::move(o);
   return {};
 }
 

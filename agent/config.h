@@ -18,9 +18,14 @@ namespace argus::agent {
 std::string ReadConfigFile(const std::string& path, nlohmann::json* out);
 
 // Applies every key `config` has onto `options` (keys it lacks leave options as they
-// are); `proxies` receives "proxies" when present. Checks the schema for `scope`
-// first; on any error `options` is left unchanged. Returns "" or "<path>: problem".
-std::string ApplyAgentConfig(const nlohmann::json& config, proto::ConfigScope scope, AgentOptions* options,
-                             std::vector<std::string>* proxies);
+// are). Checks the schema for `scope` first; on any error `options` is left
+// unchanged. Returns "" or "<path>: problem".
+std::string ApplyAgentConfig(const nlohmann::json& config, proto::ConfigScope scope, AgentOptions* options);
+
+// The options in effect: `base` with the local config applied, where each top-level
+// key of `remote` replaces the local one ("topargus" is not ours), then the command
+// line. Returns "" or what is wrong (a remote mistake says "remote config").
+std::string BuildOptions(const AgentOptions& base, const ConfigSources& sources, const nlohmann::json& remote,
+                         AgentOptions* out);
 
 }  // namespace argus::agent

@@ -192,7 +192,12 @@ struct CronRunner::Running {
   bool done = false;
 };
 
-CronRunner::CronRunner(CronOptions options) : options_(std::move(options)) {}
+CronRunner::CronRunner(CronOptions options)
+    : options_(std::make_shared<const CronOptions>(std::move(options))) {}
+
+void CronRunner::SetOptions(CronOptions options) {
+  options_ = std::make_shared<const CronOptions>(std::move(options));
+}
 
 CronRunner::~CronRunner() { Drain(); }
 
@@ -234,13 +239,14 @@ std::vector<proto::Event> CronRunner::Drain() {
 
 std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_point now) {
   JoinFinished();
-  if (!options_.dir.empty()) {
+  const std::shared_ptr<const CronOptions> options = options_;
+  if (!options->dir.empty()) {
     std::set<std::string> present;
-    if (DIR* d = ::opendir(options_.dir.c_str())) {
+    if (DIR* d = ::opendir(options->dir.c_str())) {
       while (dirent* ent = ::readdir(d)) {
         std::string name = ent->d_name;
         if (name.empty() || name[0] == '.' || name.back() == '~') continue;
-        std::string path = options_.dir + "/" + name;
+        std::string path = options->dir + "/" + name;
         struct stat st {};
         if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) continue;
         present.insert(name);
@@ -253,9 +259,9 @@ std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_poi
     }
     const int64_t now_ms = ToMs(now);
     for (const auto& name : present) {
-      const auto own = options_.scripts.count(name) ? options_.scripts.at(name) : ScriptSettings{};
-      const auto interval = own.interval.value_or(options_.interval);
-      const auto timeout = own.timeout.value_or(options_.timeout);
+      const auto own = options->scripts.count(name) ? options->scripts.at(name) : ScriptSettings{};
+      const auto interval = own.interval.value_or(options->interval);
+      const auto timeout = own.timeout.value_or(options->timeout);
       const int64_t interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(interval).count();
       const int64_t slot = now_ms - now_ms % interval_ms;
       auto [it, fresh] = next_due_ms_.try_emplace(name, slot);
@@ -269,26 +275,26 @@ std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_poi
         spdlog::warn("cron: {} is still running; skipping its run due now", name);
         continue;
       }
-      if (running_.size() >= options_.max_parallel) break;  // the rest stay due
+      if (running_.size() >= options->max_parallel) break;  // the rest stay due
       // The slot, not the clock, names the run: a rerun after a restart repeats its ids.
       it->second = slot + interval_ms;
       ++counters_.runs;
       auto r = std::make_unique<Running>();
       Running* raw = r.get();
       running_[name] = std::move(r);
-      raw->thread = std::thread([this, name, slot, interval, timeout] { RunOne(name, slot, interval, timeout); });
+      raw->thread = std::thread([this, options, name, slot, interval, timeout] { RunOne(*options, name, slot, interval, timeout); });
     }
   }
   std::lock_guard lock(mu_);
   return std::exchange(finished_, {});
 }
 
-void CronRunner::RunOne(const std::string& name, int64_t slot, std::chrono::seconds interval,
-                        std::chrono::seconds timeout) {
-  ScriptRun run = RunScript(options_.dir + "/" + name,
-                            {"ARGUS_HOST=" + options_.host, "ARGUS_SCRIPT=" + name,
+void CronRunner::RunOne(const CronOptions& options, const std::string& name, int64_t slot,
+                        std::chrono::seconds interval, std::chrono::seconds timeout) {
+  ScriptRun run = RunScript(options.dir + "/" + name,
+                            {"ARGUS_HOST=" + options.host, "ARGUS_SCRIPT=" + name,
                              "ARGUS_INTERVAL_S=" + std::to_string(interval.count())},
-                            timeout, options_.max_output_bytes);
+                            timeout, options.max_output_bytes);
   std::vector<proto::Event> produced;
   std::string error;
   if (run.timed_out) {
@@ -296,16 +302,16 @@ void CronRunner::RunOne(const std::string& name, int64_t slot, std::chrono::seco
   } else if (run.exit_status != 0) {
     error = "exited with status " + std::to_string(run.exit_status);
   } else {
-    error = ParseScriptOutput(run.out, name, options_.host, slot, &produced);
+    error = ParseScriptOutput(run.out, name, options.host, slot, &produced);
   }
   if (!error.empty()) {
     spdlog::warn("cron: {} {}", name, error);
     produced.clear();
     proto::Event e;
     e.type = "argus.cron_error";
-    e.host = options_.host;
+    e.host = options.host;
     e.ts = slot;
-    e.id = "c" + proto::Hex64(proto::HashParts({options_.host, name})) + "-" + std::to_string(slot) + "-error";
+    e.id = "c" + proto::Hex64(proto::HashParts({options.host, name})) + "-" + std::to_string(slot) + "-error";
     // stderr is raw bytes: invalid UTF-8 is replaced, not allowed to break the JSON.
     e.content = nlohmann::json{{"script", name}, {"error", error}, {"exit_status", run.exit_status},
                                {"timed_out", run.timed_out}, {"stderr_tail", Tail(run.err, 2048)}}

@@ -59,6 +59,9 @@ std::string ParseScriptOutput(const std::string& out, const std::string& script,
 class CronRunner {
  public:
   explicit CronRunner(CronOptions options);
+  // New settings (live config): they apply from the next RunDue; runs in flight keep
+  // the ones they started with.
+  void SetOptions(CronOptions options);
   // Waits for the runs in flight (each ends within its timeout and grace).
   ~CronRunner();
   // Starts the scripts due at `now` and returns the events of runs that finished since
@@ -72,10 +75,11 @@ class CronRunner {
  private:
   struct Running;
   // Runs one script and files its events; on its own thread.
-  void RunOne(const std::string& name, int64_t slot, std::chrono::seconds interval, std::chrono::seconds timeout);
+  void RunOne(const CronOptions& options, const std::string& name, int64_t slot, std::chrono::seconds interval,
+              std::chrono::seconds timeout);
   void JoinFinished();
 
-  CronOptions options_;
+  std::shared_ptr<const CronOptions> options_;  // replaced whole; runs keep theirs
   std::map<std::string, int64_t> next_due_ms_;  // script name -> next slot start
   mutable std::mutex mu_;
   std::condition_variable done_;

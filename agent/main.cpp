@@ -16,8 +16,9 @@
 #include "agent/tailer.h"
 
 namespace {
-std::atomic<bool> g_stop{false};
+std::atomic<bool> g_stop{false}, g_reload{false};
 void OnSignal(int) { g_stop.store(true); }
+void OnReload(int) { g_reload.store(true); }
 
 std::vector<std::string> SplitCommas(const std::vector<std::string>& in) {
   std::vector<std::string> out;
@@ -65,7 +66,7 @@ int DryRun(const argus::agent::AgentOptions& opts) {
   }
   std::cout.flush();
   spdlog::info("dry run: {} lines, {} events, {} sampled out, {} failed extraction", lines, events,
-               counters.sampled_out, counters.extract_failed);
+               counters.sampled_out.load(), counters.extract_failed.load());
   return 0;
 }
 }  // namespace
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
       "Settings come from --config FILE (JSON, see docs/operations.md); flags given on the command line "
       "override it."};
   agent::AgentOptions opts;
-  std::vector<std::string> proxies, config_proxies, logs;
+  std::vector<std::string> proxies, logs;
   std::string from = "end", level = "info", config_path, check_path, token, host, state_dir, cron_dir;
   // Flags start at the options' own defaults, so --help shows them and only flags
   // actually given override the config file.
@@ -115,7 +116,7 @@ int main(int argc, char** argv) {
     nlohmann::json config;
     std::string err = agent::ReadConfigFile(check_path, &config);
     agent::AgentOptions scratch;
-    if (err.empty()) err = agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &scratch, nullptr);
+    if (err.empty()) err = agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &scratch);
     if (!err.empty()) {
       std::cout << check_path << ": " << err << '\n';
       return 2;
@@ -123,31 +124,47 @@ int main(int argc, char** argv) {
     std::cout << check_path << ": ok (" << scratch.files.size() << " files)\n";
     return 0;
   }
+  std::vector<http::Endpoint> cli_proxies;
+  for (const auto& p : SplitCommas(proxies)) {
+    std::string err;
+    auto ep = http::ParseEndpoint(p, &err);
+    if (!ep) {
+      spdlog::error("--proxy: {}", err);
+      return 2;
+    }
+    cli_proxies.push_back(*ep);
+  }
+  agent::ConfigSources sources;
+  sources.local_path = config_path;
   if (!config_path.empty()) {
-    nlohmann::json config;
-    std::string err = agent::ReadConfigFile(config_path, &config);
-    if (err.empty()) err = agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &opts, &config_proxies);
-    if (!err.empty()) {
+    if (auto err = agent::ReadConfigFile(config_path, &sources.local); !err.empty()) {
       spdlog::error("--config {}: {}", config_path, err);
       return 2;
     }
   }
-  // Flags given on the command line win over the file.
-  if (proxies.empty()) proxies = config_proxies;
-  if (!token.empty()) opts.ship.token = token;
-  if (!host.empty()) opts.host = host;
-  if (!state_dir.empty()) opts.state_dir = state_dir;
-  if (!cron_dir.empty()) opts.cron.dir = cron_dir;
-  if (app.count("--cron-interval")) opts.cron.interval = std::chrono::seconds(cron_interval);
-  if (app.count("--cron-timeout")) opts.cron.timeout = std::chrono::seconds(cron_timeout);
-  if (app.count("--batch-max-events")) opts.ship.max_events = batch_events;
-  if (app.count("--batch-max-delay-ms")) opts.ship.max_delay = std::chrono::milliseconds(batch_delay_ms);
-  for (const auto& l : logs) opts.files.push_back(agent::FileSpec{l, std::nullopt, {agent::DefaultLogRule()}});
-  opts.from_head = from == "head";
-  if (opts.host.empty()) {
-    char name[256] = {0};
-    gethostname(name, sizeof(name) - 1);
-    opts.host = name;
+  // Flags given on the command line win over the config files, also on every reload.
+  sources.flags = [&, tls = opts.ship.tls](agent::AgentOptions* o) {
+    if (!cli_proxies.empty()) o->ship.proxies = cli_proxies;
+    o->ship.tls = tls;
+    if (!token.empty()) o->ship.token = token;
+    if (!host.empty()) o->host = host;
+    if (!state_dir.empty()) o->state_dir = state_dir;
+    if (!cron_dir.empty()) o->cron.dir = cron_dir;
+    if (app.count("--cron-interval")) o->cron.interval = std::chrono::seconds(cron_interval);
+    if (app.count("--cron-timeout")) o->cron.timeout = std::chrono::seconds(cron_timeout);
+    if (app.count("--batch-max-events")) o->ship.max_events = batch_events;
+    if (app.count("--batch-max-delay-ms")) o->ship.max_delay = std::chrono::milliseconds(batch_delay_ms);
+    for (const auto& l : logs) o->files.push_back(agent::FileSpec{l, std::nullopt, {agent::DefaultLogRule()}});
+    o->from_head = from == "head";
+    if (o->host.empty()) {
+      char name[256] = {0};
+      gethostname(name, sizeof(name) - 1);
+      o->host = name;
+    }
+  };
+  if (auto err = agent::BuildOptions(agent::AgentOptions{}, sources, nlohmann::json::object(), &opts); !err.empty()) {
+    spdlog::error("--config {}: {}", config_path, err);
+    return 2;
   }
   if (dry_run) {
     if (opts.files.empty()) {
@@ -157,15 +174,6 @@ int main(int argc, char** argv) {
     return DryRun(opts);
   }
 
-  for (const auto& p : SplitCommas(proxies)) {
-    std::string err;
-    auto ep = http::ParseEndpoint(p, &err);
-    if (!ep) {
-      spdlog::error("--proxy: {}", err);
-      return 2;
-    }
-    opts.ship.proxies.push_back(*ep);
-  }
   for (auto [missing, what] : {std::pair{opts.ship.proxies.empty(), "--proxy (or \"proxies\" in --config)"},
                                std::pair{opts.ship.token.empty(), "--token (or \"token\" in --config)"},
                                std::pair{opts.state_dir.empty(), "--state-dir (or \"state_dir\" in --config)"}}) {
@@ -180,16 +188,16 @@ int main(int argc, char** argv) {
     spdlog::error("--state-dir {}: {}", opts.state_dir, ec.message());
     return 2;
   }
-  opts.cron.host = opts.host;
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnReload);
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    agent::Agent agent(opts);
+    agent::Agent agent(opts, sources);
     spdlog::info("argus-agent on {}: {} log files, cron dir '{}', {} proxies", opts.host, opts.files.size(),
                  opts.cron.dir, opts.ship.proxies.size());
-    agent.Run(g_stop);
+    agent.Run(g_stop, &g_reload);
   } catch (const std::exception& e) {
     spdlog::error("argus-agent: {}", e.what());
     return 1;

@@ -11,6 +11,11 @@ Item EventItem(const proto::Event& e) {
   return item;
 }
 
+namespace {
+// What an item holds in memory: its JSON plus the bookkeeping around it.
+size_t Cost(const Item& item) { return item.serialized.size() + sizeof(Item); }
+}  // namespace
+
 bool Outbox::Push(Item item) {
   std::unique_lock lock(mu_);
   if (item.progress) {
@@ -22,7 +27,7 @@ bool Outbox::Push(Item item) {
   auto has_room = [&] {
     // An event larger than the whole budget still goes in once the queues are empty.
     size_t n = high_.size() + normal_.size();
-    return closed_ || n == 0 || (n < max_items_ && bytes_ + item.serialized.size() <= max_bytes_);
+    return closed_ || n == 0 || (n < max_items_ && bytes_ + Cost(item) <= max_bytes_);
   };
   if (!has_room()) {
     ++counters_.paused;
@@ -30,7 +35,7 @@ bool Outbox::Push(Item item) {
   }
   if (closed_) return false;
   item.seq = next_seq_++;
-  bytes_ += item.serialized.size();
+  bytes_ += Cost(item);
   (item.high ? high_ : normal_).push_back(std::move(item));
   ++counters_.queued;
   not_empty_.notify_one();
@@ -50,7 +55,7 @@ std::vector<Item> Outbox::PopBatch(size_t max_events, size_t max_bytes, std::chr
         Item& next = q->front();
         if (!out.empty() && bytes + next.serialized.size() > max_bytes) break;
         bytes += next.serialized.size();
-        bytes_ -= next.serialized.size();
+        bytes_ -= Cost(next);
         in_flight_.insert(next.seq);
         out.push_back(std::move(next));
         q->pop_front();
@@ -90,7 +95,7 @@ void Outbox::Close() {
   not_full_.notify_all();
 }
 
-size_t Outbox::size() {
+size_t Outbox::size() const {
   std::lock_guard lock(mu_);
   return high_.size() + normal_.size();
 }

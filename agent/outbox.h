@@ -38,7 +38,7 @@ struct OutboxCounters {
 
 class Outbox {
  public:
-  // `max_bytes` bounds the queued events' JSON; `max_items` their number.
+  // `max_bytes` bounds the memory the queued events hold; `max_items` their number.
   Outbox(size_t max_items, size_t max_bytes) : max_items_(max_items), max_bytes_(max_bytes) {}
 
   // Waits for room (reading pauses when the proxies fall behind); false once closed.
@@ -52,15 +52,14 @@ class Outbox {
   // Wakes everybody; Push fails from now on, PopBatch drains what is left.
   void Close();
   // Queued events (not yet popped).
-  size_t size();
+  size_t size() const;
   const OutboxCounters& counters() const { return counters_; }
 
  private:
-  size_t Room(const Item& item) const;
   std::vector<Progress> SafeMarkers();
 
   const size_t max_items_, max_bytes_;
-  std::mutex mu_;  // guards everything below
+  mutable std::mutex mu_;  // guards everything below
   std::condition_variable not_empty_, not_full_;
   std::deque<Item> high_, normal_;
   std::deque<Item> markers_;

@@ -6,6 +6,7 @@
 // keeps the same messages on every host.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,8 +47,9 @@ Rule DefaultLogRule();
 std::string BuildRules(const nlohmann::json& rules, const std::string& path, int global_sample_rate,
                        std::vector<Rule>* out);
 
+// Read by the heartbeat while the tail loop counts.
 struct RuleCounters {
-  uint64_t matched = 0, extract_failed = 0, sampled_out = 0;
+  std::atomic<uint64_t> matched{0}, extract_failed{0}, sampled_out{0};
 };
 
 // The first rule that fires on `line` and its extracted content, or nullopt (no rule

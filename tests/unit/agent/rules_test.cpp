@@ -95,7 +95,6 @@ TEST_SUITE("agent::rules") {
 TEST_SUITE("agent::config") {
   TEST_CASE("a config file fills the options; unknown keys and bad values are named") {
     agent::AgentOptions o;
-    std::vector<std::string> proxies;
     auto config = json::parse(R"J({
       "proxies": ["10.0.0.1:9090", "10.0.0.2:9090"], "token": "t", "host": "web-01", "state_dir": "/tmp/s",
       "global_sample_rate": 500,
@@ -103,9 +102,18 @@ TEST_SUITE("agent::config") {
       "files": [{"path": "/var/log/a.log", "from": "head",
                  "rules": [{"name": "e", "regex": "E(?P<n>\\d)", "type": "e", "sample_rate": 800}]},
                 {"path": "/var/log/b.log"}],
-      "cron": {"dir": "/etc/argus/cron.d", "interval_s": 30, "scripts": {"disk.sh": {"interval_s": 300}}}})J");
-    REQUIRE(agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &o, &proxies) == "");
-    CHECK(proxies.size() == 2);
+      "cron": {"dir": "/etc/argus/cron.d", "interval_s": 30, "scripts": {"disk.sh": {"interval_s": 300}}},
+      "labels": {"role": "web"}, "spool": {"max_bytes": 1000000}, "memory_budget_bytes": 33554432,
+      "config_pull_interval_s": 60, "system": {"interval_s": 10}, "heartbeat": {"interval_s": 15}})J");
+    REQUIRE(agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &o) == "");
+    REQUIRE(o.ship.proxies.size() == 2);
+    CHECK(o.ship.proxies[1].ToString() == "10.0.0.2:9090");
+    CHECK(o.labels.at("role") == "web");
+    CHECK(o.ship.spool_max_bytes == 1000000);
+    CHECK(o.memory_budget_bytes == 33554432);
+    CHECK(o.config_pull_interval == std::chrono::seconds(60));
+    CHECK(o.system_interval == std::chrono::seconds(10));
+    CHECK(o.heartbeat_interval == std::chrono::seconds(15));
     CHECK(o.host == "web-01");
     CHECK(o.ship.token == "t");
     CHECK(o.ship.max_events == 100);
@@ -119,14 +127,33 @@ TEST_SUITE("agent::config") {
 
     agent::AgentOptions untouched;
     untouched.host = "kept";
-    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"host":"x","filez":[]})J"), proto::ConfigScope::kLocal, &untouched,
-                                  nullptr)
+    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"host":"x","filez":[]})J"), proto::ConfigScope::kLocal, &untouched)
               .rfind("filez: unknown key", 0) == 0);
     CHECK(agent::ApplyAgentConfig(json::parse(R"J({"host":"x","files":[{"path":"a","rules":[{"regex":"(","type":"t"}]}]})J"),
-                                  proto::ConfigScope::kLocal, &untouched, nullptr)
+                                  proto::ConfigScope::kLocal, &untouched)
               .rfind("files[0].rules[0].regex: does not compile", 0) == 0);
     CHECK(untouched.host == "kept");  // a refused config changes nothing
-    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"token":"t"})J"), proto::ConfigScope::kRemote, &untouched, nullptr)
+    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"token":"t"})J"), proto::ConfigScope::kRemote, &untouched)
               .rfind("token: unknown key", 0) == 0);
+    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"proxies":["nohost"]})J"), proto::ConfigScope::kLocal, &untouched)
+              .rfind("proxies[0]: ", 0) == 0);
+  }
+
+  TEST_CASE("the options in effect: local config, remote keys replacing local ones, then the command line") {
+    agent::ConfigSources sources;
+    sources.local = json::parse(R"J({"host":"web-01","labels":{"role":"web"},
+                                     "files":[{"path":"/var/log/a.log"}],"cron":{"interval_s":30}})J");
+    sources.flags = [](agent::AgentOptions* o) { o->cron.timeout = std::chrono::seconds(3); };
+    agent::AgentOptions o;
+    auto remote = json::parse(R"J({"files":[{"path":"/var/log/b.log"},{"path":"/var/log/c.log"}],
+                                   "topargus":{"anything":1}})J");
+    REQUIRE(agent::BuildOptions(agent::AgentOptions{}, sources, remote, &o) == "");
+    REQUIRE(o.files.size() == 2);  // replaced whole, not merged
+    CHECK(o.files[0].path == "/var/log/b.log");
+    CHECK(o.labels.at("role") == "web");  // a key the remote config lacks stays local
+    CHECK(o.cron.interval == std::chrono::seconds(30));
+    CHECK(o.cron.timeout == std::chrono::seconds(3));
+    CHECK(agent::BuildOptions(agent::AgentOptions{}, sources, json::parse(R"J({"state_dir":"/x"})J"), &o)
+              .rfind("remote config: state_dir: unknown key", 0) == 0);
   }
 }

@@ -1,0 +1,54 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "agent/system.h"
+#include "tests/support/support.h"
+
+using namespace argus;
+
+namespace {
+
+void WriteProc(const testing::TempDir& dir, uint64_t busy, uint64_t idle, uint64_t rx, uint64_t tx) {
+  std::filesystem::create_directories(dir / "net");
+  std::filesystem::create_directories(dir / "self");
+  // user nice system idle iowait irq softirq steal
+  testing::WriteFile(dir / "stat", "cpu  " + std::to_string(busy) + " 0 0 " + std::to_string(idle) +
+                                       " 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\ncpu1 1 0 0 1 0 0 0 0 0 0\nintr 5\n");
+  testing::WriteFile(dir / "net/dev",
+                     "Inter-|   Receive |  Transmit\n face |bytes packets ...\n"
+                     "    lo: 999999 99 0 0 0 0 0 0 999999 99 0 0 0 0 0 0\n"
+                     "  eth0: " + std::to_string(rx) + " 10 0 0 0 0 0 0 " + std::to_string(tx) + " 5 0 0 0 0 0 0\n");
+  testing::WriteFile(dir / "meminfo", "MemTotal:       1000 kB\nMemFree:         100 kB\nMemAvailable:    250 kB\n");
+  testing::WriteFile(dir / "loadavg", "0.50 0.40 0.30 1/100 4242\n");
+  testing::WriteFile(dir / "self/mounts",
+                     "proc /proc proc rw 0 0\n/dev/root / ext4 rw 0 0\n/dev/root /also/root ext4 rw 0 0\n"
+                     "tmpfs /run tmpfs rw 0 0\n");
+}
+
+}  // namespace
+
+TEST_SUITE("agent::system") {
+  TEST_CASE("cpu and network rates over the interval, memory, load and real filesystems only") {
+    testing::TempDir dir;
+    WriteProc(dir, 100, 900, 1000, 500);
+    agent::SystemSampler sampler(dir.path());
+    CHECK(!sampler.Sample(60));  // the baseline
+    WriteProc(dir, 175, 925, 1000 + 4000, 500);
+    auto s = sampler.Sample(60);
+    REQUIRE(s);
+    CHECK((*s)["interval_s"] == 60);
+    CHECK((*s)["cpu"]["pct"] == 75.0);  // 75 busy of 100 ticks
+    CHECK((*s)["cpu"]["cores"] == 2);
+    CHECK((*s)["mem"]["total_bytes"] == 1024000);
+    CHECK((*s)["mem"]["used_bytes"] == 768000);
+    CHECK((*s)["mem"]["pct"] == 75.0);
+    CHECK((*s)["load"]["15m"] == 0.3);
+    CHECK((*s)["net"]["rx_bytes_s"].get<double>() > 0);  // loopback left out: 4000 bytes over the elapsed time
+    CHECK((*s)["net"]["tx_bytes_s"] == 0.0);
+    // "/" once (the bind mount of the same filesystem is left out), no proc or tmpfs.
+    REQUIRE((*s)["disk"].size() == 1);
+    CHECK((*s)["disk"].contains("/"));
+    CHECK((*s)["disk"]["/"]["total_bytes"].get<uint64_t>() > 0);
+  }
+}
