@@ -29,6 +29,7 @@ struct Tailer::File {
   uint64_t partial_len = 0;  // how long that rest really is
   uint64_t reported = UINT64_MAX;  // last position handed out as progress
   uint64_t last_size = UINT64_MAX;
+  int64_t last_mtime_ns = -1;  // with the size: whether the file changed since the last look
   bool matched = true;  // still reached by a pattern under `path`
   Clock::time_point last_growth = Clock::now();
   ~File() {
@@ -212,6 +213,43 @@ void Tailer::Recover() {
   }
 }
 
+bool Tailer::FollowCopy(const File& f) {
+  if (f.fp.len == 0) return false;  // an empty fingerprint would match any file
+  DIR* d = ::opendir(Dir(f.path).c_str());
+  if (!d) return false;
+  bool found = false;
+  while (dirent* e = ::readdir(d)) {
+    std::string path = Dir(f.path) + "/" + e->d_name;
+    struct stat st {};
+    if (static_cast<uint64_t>(e->d_ino) == f.id.ino || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<uint64_t>(st.st_size) < f.line_start) {
+      continue;
+    }
+    Key key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+    if (files_.count(key)) continue;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (!StartsLike(fd, static_cast<uint64_t>(st.st_size), f.fp)) {
+      ::close(fd);
+      continue;
+    }
+    auto copy = std::make_unique<File>();
+    copy->fd = fd;
+    copy->path = path;
+    copy->source = f.source;
+    copy->id = FileIdentity{key.first, key.second, 0};
+    copy->fp = ReadFingerprint(fd, static_cast<uint64_t>(st.st_size));
+    copy->offset = copy->line_start = f.line_start;
+    copy->matched = false;  // read to its end, then let go
+    spdlog::info("tail {}: reading what was not read yet from its copy {} (offset {})", f.path, path, f.line_start);
+    files_[key] = std::move(copy);
+    found = true;
+    break;
+  }
+  ::closedir(d);
+  return found;
+}
+
 void Tailer::ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes) {
   size_t total = 0;
   char buf[65536];
@@ -271,26 +309,32 @@ void Tailer::Poll(std::vector<Line>* out, std::vector<Progress>* progress, size_
     struct stat st {};
     ::fstat(f.fd, &st);
     uint64_t size = static_cast<uint64_t>(st.st_size);
+    int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    bool changed = size != f.last_size || mtime_ns != f.last_mtime_ns;
     bool restarted = false;
     if (size < f.offset) {
-      // Truncated in place (copytruncate): what we had not read yet is gone.
-      counters_.skipped_bytes += f.offset - size;
       restarted = true;
       spdlog::info("tail {}: truncated, reading from the start", f.path);
-    } else if (size != f.last_size && !StartsLike(f.fd, size, f.fp)) {
+    } else if (changed && !StartsLike(f.fd, size, f.fp)) {
       // Truncated and written past our offset again between two looks.
       restarted = true;
       spdlog::warn("tail {}: truncated and rewritten; reading from the start", f.path);
     }
     if (restarted) {
+      // copytruncate copies the file before truncating it: what we had not read yet
+      // is in the copy. Without one, what we knew was there and never read is lost.
+      if (!FollowCopy(f) && f.last_size != UINT64_MAX && f.last_size > f.line_start) {
+        counters_.skipped_bytes += f.last_size - f.line_start;
+      }
       ++counters_.truncations;
       ++f.id.gen;
       f.offset = f.line_start = f.partial_len = 0;
       f.partial.clear();
       f.fp = {};
     }
-    if (size != f.last_size && f.fp.len < Fingerprint::kBytes) f.fp = ReadFingerprint(f.fd, size);
+    if (changed && f.fp.len < Fingerprint::kBytes) f.fp = ReadFingerprint(f.fd, size);
     f.last_size = size;
+    f.last_mtime_ns = mtime_ns;
     if (size > f.offset) {
       ReadAvailable(f, out, max_bytes);
       f.last_growth = now;

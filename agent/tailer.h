@@ -2,8 +2,9 @@
 // into lines. Files are known by identity (device, inode, fingerprint), not by name,
 // so a file renamed by rotation is read to its end (and for a grace period after, for
 // writers that reopen late) while the new file under the old name is read from its
-// start; truncation starts a new generation. After a restart, the tail of a file that
-// was rotated while the agent was down is found by its inode in the same folder.
+// start; truncation starts a new generation, and what was not read yet before it is
+// read from the copy (copytruncate) found by its fingerprint in the same folder. After
+// a restart, the tail of a file rotated while the agent was down is found by inode.
 #pragma once
 
 #include <atomic>
@@ -76,6 +77,9 @@ class Tailer {
   void Recover();
   void Follow(const std::string& path, size_t source, bool first_scan);
   bool WasFollowedAt(const std::string& path) const;
+  // After `f` was truncated: follows the copy copytruncate made of it, from where we
+  // were; false when there is none.
+  bool FollowCopy(const File& f);
   void ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes);
 
   const Checkpoints& checkpoints_;

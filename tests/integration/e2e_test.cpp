@@ -10,7 +10,11 @@
 #include <set>
 #include <sstream>
 #include <algorithm>
+#include <cstdio>
+#include <mutex>
 #include <thread>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -35,11 +39,16 @@ struct Pipeline {
   http::Endpoint ProxyEndpoint() const { return {"127.0.0.1", proxy_port, tls.has_value()}; }
   http::Client ProxyClient() const { return http::Client(ProxyEndpoint(), std::chrono::seconds(10), {tls ? tls->ca : ""}); }
 
-  void Start() {
+  void StartProxy(const std::string& log = "proxy.log") {
     std::vector<std::string> proxy_argv = {Bin("argus-proxy"), "--listen", "127.0.0.1:" + std::to_string(proxy_port),
-                                           "--redis", redis.address(), "--token", "e2e-token", "--threads", "2"};
+                                           "--redis", redis.address(), "--token", "e2e-token", "--threads", "2",
+                                           "--admin-token", "e2e-admin"};
     if (tls) proxy_argv.insert(proxy_argv.end(), {"--tls-cert", tls->cert, "--tls-key", tls->key});
-    proxy = std::make_unique<testing::Process>(proxy_argv, dir / "proxy.log");
+    proxy = std::make_unique<testing::Process>(proxy_argv, dir / log);
+  }
+
+  void Start() {
+    StartProxy();
     consumer = std::make_unique<testing::Process>(
         std::vector<std::string>{Bin("argus-consumer"), "--type", "all", "--redis", redis.address(), "--db",
                                  dir / "argus.db", "--name", "e2e"},
@@ -53,21 +62,30 @@ struct Pipeline {
                     dash->Log());
   }
 
-  void StartAgent() {
+  void StartAgent(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {Bin("argus-agent"), "-a", ProxyEndpoint().ToString(), "--token",
                                      "e2e-token", "--host", "e2e-host", "-f", dir / "app.log", "--cron-dir",
                                      dir / "cron", "--state-dir", dir / "agent-state", "--from", "head",
                                      "--batch-max-delay-ms", "100", "--cron-interval", "3600"};
     if (tls) argv.insert(argv.end(), {"--ca-file", tls->ca});
+    argv.insert(argv.end(), extra.begin(), extra.end());
     agent = std::make_unique<testing::Process>(argv, dir / "agent.log");
   }
 
+  // Every stored event of `type`, newest first, paging with the API's cursor.
   std::vector<json> Events(const std::string& type) {
-    auto r = http::Client({"127.0.0.1", dash_port}).Get("/api/v1/events?limit=1000&type=" + type);
-    if (r.status != 200) return {};
-    auto j = json::parse(r.body, nullptr, false);
-    if (j.is_discarded()) return {};
-    return j["events"].get<std::vector<json>>();
+    std::vector<json> out;
+    std::string cursor;
+    http::Client client({"127.0.0.1", dash_port});
+    while (true) {
+      auto r = client.Get("/api/v1/events?limit=1000&type=" + type + (cursor.empty() ? "" : "&cursor=" + cursor));
+      if (r.status != 200) return out;
+      auto j = json::parse(r.body, nullptr, false);
+      if (j.is_discarded()) return out;
+      for (auto& e : j["events"]) out.push_back(e);
+      if (!j["next_cursor"].is_string()) return out;
+      cursor = j["next_cursor"].get<std::string>();
+    }
   }
 
   std::string Logs() const {
@@ -91,6 +109,62 @@ std::map<int, int> SeqCounts(const std::vector<json>& events) {
   std::map<int, int> counts;
   for (const auto& e : events) counts[e["content"]["seq"].get<int>()]++;
   return counts;
+}
+
+// Writes [metrics] lines with seq 0..n-1 through its own append handle, as an
+// application does, a line every `pause`; Rotate* run between two lines.
+class Writer {
+ public:
+  explicit Writer(std::string path) : path_(std::move(path)) { Open(); }
+  ~Writer() {
+    if (f_) std::fclose(f_);
+  }
+  void Line(int seq) {
+    std::lock_guard lock(mu_);
+    std::fprintf(f_, "2026-11-21T10:00:00Z INFO req [metrics]{\"seq\":%d,\"pad\":\"%s\"}\n", seq,
+                 std::string(static_cast<size_t>(seq % 60), 'x').c_str());
+    std::fflush(f_);
+  }
+  // logrotate's default: rename, then the application reopens (here a moment later,
+  // after writing a few more lines to the renamed file).
+  void RenameAndReopen(const std::string& to, int seq, int late_lines) {
+    {
+      std::lock_guard lock(mu_);
+      REQUIRE(std::rename(path_.c_str(), to.c_str()) == 0);
+    }
+    for (int i = 0; i < late_lines; ++i) Line(seq + i);
+    std::lock_guard lock(mu_);
+    std::fclose(f_);
+    Open();
+  }
+  // logrotate's copytruncate; the application keeps writing (O_APPEND) at the new end.
+  void CopyTruncate(const std::string& to) {
+    std::lock_guard lock(mu_);
+    testing::WriteFile(to, testing::ReadFile(path_));
+    REQUIRE(::truncate(path_.c_str(), 0) == 0);
+  }
+
+ private:
+  void Open() {
+    f_ = std::fopen(path_.c_str(), "a");
+    REQUIRE(f_ != nullptr);
+  }
+  std::string path_;
+  std::mutex mu_;
+  FILE* f_ = nullptr;
+};
+
+void CheckEachOnce(const std::vector<json>& events, int n) {
+  auto counts = SeqCounts(events);
+  CHECK(counts.size() == static_cast<size_t>(n));
+  int missing = 0, doubled = 0;
+  for (int i = 0; i < n; ++i) {
+    if (!counts.count(i)) ++missing;
+    else if (counts[i] > 1) ++doubled;
+  }
+  CHECK_MESSAGE(missing == 0, missing << " lines lost");
+  CHECK_MESSAGE(doubled == 0, doubled << " lines stored twice");
+  CHECK(events.size() == static_cast<size_t>(n));
 }
 
 }  // namespace
@@ -156,6 +230,124 @@ TEST_SUITE("e2e") {
     bool found = false;
     for (const auto& h : hosts["hosts"]) found |= h["host"] == "e2e-host";
     CHECK(found);
+  }
+
+  TEST_CASE("rename and copytruncate rotation under continuous writes: every line stored once") {
+    Pipeline p;
+    p.Start();
+    std::filesystem::create_directories(p.dir / "cron");
+    const int n = 3000;
+    Writer w(p.dir / "app.log");
+    w.Line(0);
+    p.StartAgent();
+    int seq = 1;
+    auto write_until = [&](int end) {
+      for (; seq < end; ++seq) {
+        w.Line(seq);
+        if (seq % 10 == 0) std::this_thread::sleep_for(5ms);
+      }
+    };
+    write_until(1000);
+    w.RenameAndReopen(p.dir / "app.log.1", seq, 20);  // 20 lines land in the renamed file
+    seq += 20;
+    write_until(2000);
+    // Rotations come hours apart, not within one rescan: let the agent see this file first.
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("metrics").size() >= 1500; }, 60s), p.Logs());
+    w.CopyTruncate(p.dir / "app.log.2");
+    write_until(n);
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("metrics").size() >= n; }, 90s),
+                    p.Events("metrics").size() << " of " << n << "\n" << p.Logs());
+    std::this_thread::sleep_for(1500ms);  // room for a duplicate to show up, if one were coming
+    CheckEachOnce(p.Events("metrics"), n);
+    auto log = p.agent->Log();
+    CHECK(log.find("renamed away or deleted") != std::string::npos);
+    CHECK(log.find("from its copy") != std::string::npos);
+  }
+
+  TEST_CASE("a proxy outage is bridged by the agent's disk spool: nothing lost, nothing twice") {
+    // ARGUS_OUTAGE_S=60 for the full minute; CI uses less.
+    const int outage_s = std::getenv("ARGUS_OUTAGE_S") ? std::atoi(std::getenv("ARGUS_OUTAGE_S")) : 15;
+    Pipeline p;
+    p.Start();
+    std::filesystem::create_directories(p.dir / "cron");
+    testing::WriteFile(p.dir / "app.log", "");
+    p.StartAgent();
+    AppendMetrics(p.dir / "app.log", 0, 100);
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("metrics").size() >= 100; }, 60s), p.Logs());
+    p.proxy->Kill(SIGKILL);
+    p.proxy->Wait(10s);
+    auto outage_end = std::chrono::steady_clock::now() + std::chrono::seconds(outage_s);
+    int seq = 100;
+    bool spooled = false;
+    while (std::chrono::steady_clock::now() < outage_end) {
+      AppendMetrics(p.dir / "app.log", seq, seq + 20);
+      seq += 20;
+      std::this_thread::sleep_for(250ms);
+      spooled |= std::filesystem::exists(p.dir / "agent-state/spool") &&
+                 !std::filesystem::is_empty(p.dir / "agent-state/spool");
+    }
+    CHECK_MESSAGE(spooled, p.agent->Log());
+    p.StartProxy("proxy-2.log");
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("metrics").size() >= static_cast<size_t>(seq); }, 90s),
+                    p.Logs());
+    std::this_thread::sleep_for(1500ms);
+    CheckEachOnce(p.Events("metrics"), seq);
+    CHECK(testing::WaitFor([&] { return std::filesystem::is_empty(p.dir / "agent-state/spool"); }, 10s));
+  }
+
+  TEST_CASE("a config PUT on the proxy takes effect on a running agent; SIGHUP reloads the local file") {
+    Pipeline p;
+    p.Start();
+    std::filesystem::create_directories(p.dir / "cron");
+    testing::WriteFile(p.dir / "app.log", "");
+    testing::WriteFile(p.dir / "agent.json",
+                       R"({"config_pull_interval_s": 5, "labels": {"stage": "one"}, "heartbeat": {"interval_s": 1},
+                           "system": {"interval_s": 2}})");
+    p.StartAgent({"--config", p.dir / "agent.json"});
+    // Heartbeats and system samples arrive, the host shows its agent version.
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return !p.Events("system").empty(); }, 30s), p.Logs());
+    auto heartbeats = p.Events("argus.agent");
+    REQUIRE(!heartbeats.empty());
+    CHECK(heartbeats[0]["content"]["labels"]["stage"] == "one");
+    CHECK(heartbeats[0]["content"]["counters"].contains("spooled"));
+    auto sample = p.Events("system")[0]["content"];
+    CHECK(sample["cpu"]["cores"].get<int>() >= 1);
+    CHECK(sample["mem"]["total_bytes"].get<int64_t>() > 0);
+
+    // An error line is not a [metrics] line: the default rule leaves it out.
+    json remote = {{"files", {{{"path", p.dir / "app.log"},
+                               {"rules", {{{"name", "errors"}, {"regex", "ERROR (?P<code>\\d+) (?P<msg>.*)"},
+                                           {"type", "app_error"}, {"priority", "high"}}}}}}}};
+    auto put = p.ProxyClient().Request("PUT", "/api/v1/config", remote.dump(), {{"Authorization", "Bearer e2e-admin"}});
+    REQUIRE_MESSAGE(put.status == 200, put.body);
+    // Lines written from now on: the first ones may still meet the old rules.
+    REQUIRE_MESSAGE(testing::WaitFor(
+                        [&] {
+                          testing::AppendFile(p.dir / "app.log", "2026-11-21 ERROR 42 disk on fire\n");
+                          return !p.Events("app_error").empty();
+                        },
+                        30s),
+                    p.Logs());
+    auto e = p.Events("app_error")[0];
+    CHECK(e["content"]["code"] == 42);
+    CHECK(e["content"]["msg"] == "disk on fire");
+    CHECK(e["priority"] == "high");
+    CHECK(p.agent->Log().find("config applied (remote config") != std::string::npos);
+
+    // SIGHUP: the local file again; the remote "files" still wins over it.
+    testing::WriteFile(p.dir / "agent.json", R"({"config_pull_interval_s": 5, "labels": {"stage": "two"},
+                                                 "heartbeat": {"interval_s": 1}, "system": {"interval_s": 2}})");
+    p.agent->Kill(SIGHUP);
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("argus.agent")[0]["content"]["labels"]["stage"] == "two"; }, 20s),
+                    p.Logs());
+    // A broken local file is refused; the agent keeps running on the last good config.
+    testing::WriteFile(p.dir / "agent.json", R"({"labels": {"stage": 3}})");
+    p.agent->Kill(SIGHUP);
+    REQUIRE(testing::WaitFor([&] { return p.agent->Log().find("keeping the last good config") != std::string::npos; }, 10s));
+    CHECK(p.agent->running());
+    size_t before = p.Events("app_error").size();
+    testing::AppendFile(p.dir / "app.log", "2026-11-21 ERROR 7 still here\n");
+    CHECK(testing::WaitFor([&] { return p.Events("app_error").size() > before; }, 20s));
   }
 
   TEST_CASE("an agent that starts while no proxy answers delivers everything once one does") {

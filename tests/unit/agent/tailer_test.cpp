@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -151,7 +152,44 @@ TEST_SUITE("agent::tailer") {
     CHECK(b[0].id.ino == a[0].id.ino);
     CHECK(b[0].id.gen == a[0].id.gen + 1);
     CHECK(t->counters().truncations == 1);
-    CHECK(t->counters().skipped_bytes == 9);  // 11 bytes read, 2 left
+    CHECK(t->counters().skipped_bytes == 0);  // everything was read before the truncation
+  }
+
+  TEST_CASE("copytruncate: lines not read before the truncation are read from the copy, once") {
+    testing::TempDir dir;
+    std::string log = dir / "a.log";
+    testing::WriteFile(log, "");
+    agent::Checkpoints cps(dir.path());
+    auto t = Follow(cps, {log}, true);
+    testing::AppendFile(log, "1\n");
+    CHECK(Texts(PollAll(*t)) == std::vector<std::string>{"1"});
+    testing::AppendFile(log, "2\n3\n");  // not read before the rotation
+    testing::WriteFile(dir / "a.log.1", testing::ReadFile(log));
+    REQUIRE(::truncate(log.c_str(), 0) == 0);
+    testing::AppendFile(log, "4\n");
+    auto texts = Texts(PollAll(*t));
+    std::sort(texts.begin(), texts.end());
+    CHECK(texts == std::vector<std::string>{"2", "3", "4"});
+    CHECK(t->counters().skipped_bytes == 0);
+    CHECK(t->counters().truncations == 1);
+  }
+
+  TEST_CASE("truncated with no copy: the bytes known and never read are counted") {
+    testing::TempDir dir;
+    std::string log = dir / "a.log";
+    testing::WriteFile(log, "");
+    agent::Checkpoints cps(dir.path());
+    auto t = Follow(cps, {log}, true);
+    testing::AppendFile(log, "1\n");
+    PollAll(*t);
+    testing::AppendFile(log, "2345\n");
+    // Seen by a poll that read nothing (no budget), then gone.
+    std::vector<Line> none;
+    std::vector<Progress> progress;
+    t->Poll(&none, &progress, 0);
+    REQUIRE(::truncate(log.c_str(), 0) == 0);
+    CHECK(PollAll(*t).empty());
+    CHECK(t->counters().skipped_bytes == 5);
   }
 
   TEST_CASE("truncated and rewritten past the old offset between two looks: caught by the fingerprint") {
