@@ -57,10 +57,18 @@ int64_t SlotOf(int64_t now_ms, std::chrono::seconds interval) {
 }  // namespace
 
 std::string LineEventId(const std::string& host, const Line& line) {
-  return "l" +
-         proto::Hex64(proto::HashParts({host, std::to_string(line.id.dev), std::to_string(line.id.ino),
-                                        std::to_string(line.id.gen)})) +
-         "-" + std::to_string(line.offset);
+  // The hash depends on the file only; lines come file by file, so keep the last one.
+  thread_local std::string last_host, prefix;
+  thread_local FileIdentity last_id;
+  if (prefix.empty() || line.id != last_id || host != last_host) {
+    prefix = "l" +
+             proto::Hex64(proto::HashParts({host, std::to_string(line.id.dev), std::to_string(line.id.ino),
+                                            std::to_string(line.id.gen)})) +
+             "-";
+    last_id = line.id;
+    last_host = host;
+  }
+  return prefix + std::to_string(line.offset);
 }
 
 Agent::Agent(AgentOptions options, ConfigSources sources)
@@ -105,7 +113,7 @@ void Agent::TailLoop(const std::atomic<bool>& stop) {
       e.ts = now;
       e.id = LineEventId(o->host, line);
       e.priority = m->rule->priority;
-      e.content = m->content.dump(-1, ' ', false, json::error_handler_t::replace);
+      e.content = std::move(m->content);
       if (!outbox_.Push(EventItem(e))) return;
     }
     for (auto& p : progress) {

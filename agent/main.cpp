@@ -57,7 +57,7 @@ int DryRun(const argus::agent::AgentOptions& opts) {
         e.host = opts.host;
         e.id = "dry-run:" + f.path + ":" + std::to_string(offset);
         e.priority = m->rule->priority;
-        e.content = m->content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        e.content = std::move(m->content);
         std::cout << proto::Serialize(e) << '\n';
         ++events;
       }

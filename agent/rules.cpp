@@ -55,12 +55,13 @@ bool Contains(std::string_view line, const std::vector<std::string>& any_of, boo
 }
 
 // Deterministic keep-or-drop: the same key gives the same answer on every host.
-bool Keep(const Rule& rule, const json& content, std::string_view line) {
+bool Keep(const Rule& rule, const std::string& content, std::string_view line) {
   if (rule.sample_rate >= 1000) return true;
   if (rule.sample_rate <= 0) return false;
   std::string key;
   if (!rule.sample_key.empty()) {
-    if (const json* at = proto::FindPath(content, rule.sample_key)) {
+    json tree = json::parse(content, nullptr, /*allow_exceptions=*/false);
+    if (const json* at = proto::FindPath(tree, rule.sample_key)) {
       key = at->is_string() ? at->get<std::string>() : at->dump();
     }
   }
@@ -68,26 +69,30 @@ bool Keep(const Rule& rule, const json& content, std::string_view line) {
   return proto::Fnv1a64(key) % 1000 < static_cast<uint64_t>(rule.sample_rate);
 }
 
-// `groups`: the regex's submatches, for kGroups.
-std::optional<json> Extract(const Rule& rule, std::string_view line, const std::vector<re2::StringPiece>& groups,
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// The content as JSON text. `groups`: the regex's submatches, for kGroups.
+std::optional<std::string> Extract(const Rule& rule, std::string_view line, const std::vector<re2::StringPiece>& groups,
                             RuleCounters* counters) {
   switch (rule.extract) {
     case Extraction::kLine:
-      return json{{"line", Text(line)}};
+      return Dump(json{{"line", Text(line)}});
     case Extraction::kKeyValue: {
       json kv = ExtractKeyValues(line);
       if (kv.empty()) break;
-      return kv;
+      return Dump(kv);
     }
     case Extraction::kJsonAfter: {
       auto pos = line.find(rule.json_after);
       if (pos == std::string_view::npos) break;
+      // Checked without building a tree, and the text itself is the content: this is
+      // the hot path of the default rule. Deeper than the proxy takes is refused here.
       std::string_view rest = line.substr(pos + rule.json_after.size());
-      // The proxy would refuse deeper content; do not build it.
-      if (proto::JsonDepth(rest, proto::Limits{}.max_depth) >= proto::Limits{}.max_depth) break;
-      json content = json::parse(rest, nullptr, /*allow_exceptions=*/false);
-      if (content.is_discarded() || !content.is_object()) break;
-      return content;
+      if (!proto::IsJsonObject(rest, proto::Limits{}.max_depth - 1)) break;
+      const char* ws = " \t\r\n";
+      rest.remove_prefix(rest.find_first_not_of(ws));
+      rest.remove_suffix(rest.size() - 1 - rest.find_last_not_of(ws));
+      return std::string(rest);
     }
     case Extraction::kGroups: {
       json content = json::object();
@@ -95,7 +100,7 @@ std::optional<json> Extract(const Rule& rule, std::string_view line, const std::
         const auto& g = groups[static_cast<size_t>(index)];
         if (g.data()) content[name] = Value(std::string_view(g.data(), g.size()));
       }
-      return content;
+      return Dump(content);
     }
   }
   ++counters->extract_failed;

@@ -56,7 +56,7 @@ struct RuleCounters {
 // fired, the extraction failed, or the sample left it out).
 struct Match {
   const Rule* rule = nullptr;
-  nlohmann::json content;
+  std::string content;  // the event's content, as JSON text
 };
 std::optional<Match> Apply(const std::vector<Rule>& rules, std::string_view line, RuleCounters* counters);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -26,7 +27,7 @@ struct Tailer::File {
   uint64_t offset = 0;      // next byte to read
   uint64_t line_start = 0;  // where the unterminated rest (partial) begins
   std::string partial;      // bytes read after the last newline (bounded)
-  uint64_t partial_len = 0;  // how long that rest really is
+  uint64_t dropped = 0;     // bytes of the current line cut from `partial`
   uint64_t reported = UINT64_MAX;  // last position handed out as progress
   uint64_t last_size = UINT64_MAX;
   int64_t last_mtime_ns = -1;  // with the size: whether the file changed since the last look
@@ -250,53 +251,87 @@ bool Tailer::FollowCopy(const File& f) {
   return found;
 }
 
-void Tailer::ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes) {
-  size_t total = 0;
-  char buf[65536];
-  const size_t max_line = options_.max_line_bytes;
-  while (total < max_bytes) {
-    ssize_t n = ::pread(f.fd, buf, sizeof(buf), static_cast<off_t>(f.offset));
-    if (n <= 0) break;
-    uint64_t chunk_start = f.offset;
-    f.offset += static_cast<uint64_t>(n);
-    total += static_cast<size_t>(n);
-    counters_.bytes += static_cast<uint64_t>(n);
-    size_t start = 0;
-    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
-      if (buf[i] != '\n') continue;
-      uint64_t end = chunk_start + i + 1;
-      Line line;
-      line.source = f.source;
-      line.path = f.path;
-      line.id = f.id;
-      line.end_offset = end;
-      line.text = std::move(f.partial);
-      f.partial.clear();
-      uint64_t length = f.partial_len + (i - start);
-      f.partial_len = 0;
-      line.text.append(buf + start, std::min(i - start, max_line + 1));
-      line.offset = f.line_start;
-      f.line_start = end;
-      if (length > max_line) {
-        // Cut, and what was cut is counted.
-        counters_.skipped_bytes += length - max_line;
-        line.text.resize(max_line);
-        ++counters_.long_lines;
-      } else if (!line.text.empty() && line.text.back() == '\r') {
-        line.text.pop_back();
-      }
-      ++counters_.lines;
-      out->push_back(std::move(line));
-      start = i + 1;
-    }
-    // Keep the unterminated rest, bounded: a runaway line is cut, not buffered forever.
-    size_t room = max_line + 1 > f.partial.size() ? max_line + 1 - f.partial.size() : 0;
-    f.partial.append(buf + start, std::min(room, static_cast<size_t>(n) - start));
-    f.partial_len += static_cast<size_t>(n) - start;
+char* Tailer::Grow(size_t n) {
+  if (arena_size_ + n > arena_cap_) {
+    size_t cap = std::max(arena_size_ + n, arena_cap_ * 2);
+    auto bigger = std::make_unique<char[]>(cap);
+    if (arena_size_) std::memcpy(bigger.get(), arena_.get(), arena_size_);
+    arena_ = std::move(bigger);
+    arena_cap_ = cap;
   }
+  char* at = arena_.get() + arena_size_;
+  arena_size_ += n;
+  return at;
+}
+
+void Tailer::EmitLine(File& f, size_t begin, size_t end, uint64_t end_offset, std::vector<Line>* out) {
+  const size_t max_line = options_.max_line_bytes;
+  const uint64_t length = (end - begin) + f.dropped;
+  size_t len = end - begin;
+  if (length > max_line) {
+    // Cut, and what was cut is counted.
+    counters_.skipped_bytes += length - max_line;
+    len = std::min(len, max_line);
+    ++counters_.long_lines;
+  } else if (len > 0 && arena_[begin + len - 1] == '\r') {
+    --len;
+  }
+  spans_.emplace_back(begin, len);
+  out->push_back(Line{f.source, f.id, f.line_start, end_offset, {}});
+  f.dropped = 0;
+  f.line_start = end_offset;
+  ++counters_.lines;
+}
+
+size_t Tailer::ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes) {
+  constexpr size_t kChunk = 64 * 1024;
+  const size_t max_line = options_.max_line_bytes;
+  // Reads go straight into the arena, after the unterminated rest of last time, so
+  // every line is one span of it: no copy per line.
+  size_t line_begin = arena_size_;
+  if (!f.partial.empty()) std::memcpy(Grow(f.partial.size()), f.partial.data(), f.partial.size());
+  f.partial.clear();
+  size_t total = 0;
+  while (total < max_bytes) {
+    const size_t old = arena_size_;
+    char* dst = Grow(kChunk);
+    ssize_t got = ::pread(f.fd, dst, kChunk, static_cast<off_t>(f.offset));
+    arena_size_ = old + static_cast<size_t>(std::max<ssize_t>(got, 0));
+    if (got <= 0) break;
+    const uint64_t chunk_start = f.offset;
+    f.offset += static_cast<uint64_t>(got);
+    total += static_cast<size_t>(got);
+    counters_.bytes += static_cast<uint64_t>(got);
+    size_t pos = old;
+    while (const void* nl = std::memchr(arena_.get() + pos, '\n', arena_size_ - pos)) {
+      size_t i = static_cast<size_t>(static_cast<const char*>(nl) - arena_.get());
+      EmitLine(f, line_begin, i, chunk_start + (i - old) + 1, out);
+      line_begin = pos = i + 1;
+    }
+    // A runaway line is cut, not buffered forever: keep its first max_line + 1 bytes.
+    if (arena_size_ - line_begin > max_line + 1) {
+      f.dropped += arena_size_ - line_begin - (max_line + 1);
+      arena_size_ = line_begin + max_line + 1;
+    }
+  }
+  f.partial.assign(arena_.get() + line_begin, arena_size_ - line_begin);
+  arena_size_ = line_begin;
+  return total;
+}
+
+void Tailer::FlushPartial(File& f, std::vector<Line>* out) {
+  if (f.partial.empty()) return;
+  size_t begin = arena_size_;
+  std::memcpy(Grow(f.partial.size()), f.partial.data(), f.partial.size());
+  f.partial.clear();
+  EmitLine(f, begin, arena_size_, f.offset, out);
 }
 
 void Tailer::Poll(std::vector<Line>* out, std::vector<Progress>* progress, size_t max_bytes) {
+  arena_size_ = 0;
+  spans_.clear();
+  const size_t first = out->size();
+  size_t budget = max_bytes;  // across all files
   auto now = Clock::now();
   if (now >= next_scan_) {
     Scan();
@@ -328,7 +363,7 @@ void Tailer::Poll(std::vector<Line>* out, std::vector<Progress>* progress, size_
       }
       ++counters_.truncations;
       ++f.id.gen;
-      f.offset = f.line_start = f.partial_len = 0;
+      f.offset = f.line_start = f.dropped = 0;
       f.partial.clear();
       f.fp = {};
     }
@@ -336,21 +371,12 @@ void Tailer::Poll(std::vector<Line>* out, std::vector<Progress>* progress, size_
     f.last_size = size;
     f.last_mtime_ns = mtime_ns;
     if (size > f.offset) {
-      ReadAvailable(f, out, max_bytes);
+      budget -= std::min(budget, ReadAvailable(f, out, budget));
       f.last_growth = now;
     }
-    bool done = !f.matched && now - f.last_growth >= options_.rotate_grace;
-    if (done) {
-      // The writer has moved on: the old file is complete, so its last line is too.
-      ReadAvailable(f, out, SIZE_MAX);
-      if (!f.partial.empty()) {
-        out->push_back(Line{f.source, f.path, f.id, f.line_start, f.offset, std::move(f.partial)});
-        ++counters_.lines;
-        f.partial.clear();
-        f.partial_len = 0;
-        f.line_start = f.offset;
-      }
-    }
+    bool done = !f.matched && now - f.last_growth >= options_.rotate_grace && f.offset >= size;
+    // The writer has moved on: the old file is complete, so its last line is too.
+    if (done) FlushPartial(f, out);
     // The position to commit is the start of the unterminated rest.
     if (f.line_start != f.reported || done) {
       f.reported = f.line_start;
@@ -364,6 +390,9 @@ void Tailer::Poll(std::vector<Line>* out, std::vector<Progress>* progress, size_
     }
   }
   counters_.files = files_.size();
+  for (size_t i = 0; i < spans_.size(); ++i) {
+    (*out)[first + i].text = std::string_view(arena_.get() + spans_[i].first, spans_[i].second);
+  }
 }
 
 }  // namespace argus::agent

@@ -14,6 +14,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/checkpoints.h"
@@ -28,11 +30,10 @@ struct TailSource {
 
 struct Line {
   size_t source = 0;  // index of the TailSource that reached the file
-  std::string path;
   FileIdentity id;
   uint64_t offset = 0;      // where the line starts
   uint64_t end_offset = 0;  // just past its newline
-  std::string text;         // without the newline
+  std::string_view text;    // without the newline; valid until the next Poll
 };
 
 // "Every line of this file before cp.offset has been handed out"; with `retire`, the
@@ -80,7 +81,15 @@ class Tailer {
   // After `f` was truncated: follows the copy copytruncate made of it, from where we
   // were; false when there is none.
   bool FollowCopy(const File& f);
-  void ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes);
+  // Reads at most about `max_bytes` of `f`; returns how much it read.
+  size_t ReadAvailable(File& f, std::vector<Line>* out, size_t max_bytes);
+  // Hands out the line of `f` held in arena bytes [begin, end), ending at `end_offset`
+  // in the file.
+  void EmitLine(File& f, size_t begin, size_t end, uint64_t end_offset, std::vector<Line>* out);
+  // The unterminated rest of a finished file is its last line.
+  void FlushPartial(File& f, std::vector<Line>* out);
+  // Makes room for `n` more arena bytes; returns where they start.
+  char* Grow(size_t n);
 
   const Checkpoints& checkpoints_;
   TailerOptions options_;
@@ -88,6 +97,11 @@ class Tailer {
   std::set<std::string> scanned_patterns_;
   std::map<Key, std::unique_ptr<File>> files_;
   std::vector<Progress> pending_;  // handed out by the next Poll
+  // What one Poll read, back to back (one allocation, not one per line), and each
+  // line's span of it; the lines' views are set once the arena stops growing.
+  std::unique_ptr<char[]> arena_;
+  size_t arena_size_ = 0, arena_cap_ = 0;
+  std::vector<std::pair<size_t, size_t>> spans_;
   std::chrono::steady_clock::time_point next_scan_{};
   bool recovered_ = false;
   TailerCounters counters_;

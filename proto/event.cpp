@@ -325,4 +325,10 @@ std::string Deserialize(std::string_view text, Event* out) {
   return DecodeFields(doc, lenient, /*stored=*/true, out);
 }
 
+bool IsJsonObject(std::string_view text, size_t max_depth) {
+  dom::parser& parser = ThreadParser(max_depth);
+  dom::element doc;
+  return !parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(doc) && doc.is_object();
+}
+
 }  // namespace argus::proto

@@ -86,4 +86,9 @@ std::string JsonString(std::string_view s);
 // are allowed). Returns an empty string on success, else the reason.
 std::string Deserialize(std::string_view text, Event* out);
 
+// Whether `text` is one JSON object (whitespace around it allowed) nested at most
+// `max_depth` deep, in valid UTF-8. The agent's extraction of JSON from log lines:
+// validation without building a tree, so the text itself can be the content.
+bool IsJsonObject(std::string_view text, size_t max_depth);
+
 }  // namespace argus::proto

@@ -265,8 +265,8 @@ TEST_SUITE("e2e") {
   }
 
   TEST_CASE("a proxy outage is bridged by the agent's disk spool: nothing lost, nothing twice") {
-    // ARGUS_OUTAGE_S=60 for the full minute; CI uses less.
-    const int outage_s = std::getenv("ARGUS_OUTAGE_S") ? std::atoi(std::getenv("ARGUS_OUTAGE_S")) : 15;
+    // A minute, as the issue asks; ARGUS_OUTAGE_S=10 for a quicker run while developing.
+    const int outage_s = std::getenv("ARGUS_OUTAGE_S") ? std::atoi(std::getenv("ARGUS_OUTAGE_S")) : 60;
     Pipeline p;
     p.Start();
     std::filesystem::create_directories(p.dir / "cron");

@@ -13,6 +13,35 @@ using namespace argus;
 using namespace std::chrono_literals;
 
 TEST_SUITE("agent::cron") {
+  TEST_CASE("the shipped example scripts print events the agent takes") {
+    const std::string dir = std::string(ARGUS_FUZZ_DIR) + "/../../scripts/examples/cron";
+    testing::TempDir tmp;
+    // A port that is open for the TCP check, and one that is not.
+    uint16_t closed = testing::FreePort();
+    auto tcp = agent::RunScript(dir + "/tcp_port.sh", {"ARGUS_TCP_TARGETS=127.0.0.1:" + std::to_string(closed)}, 10s, 1 << 20);
+    std::vector<proto::Event> evs;
+    REQUIRE(tcp.exit_status == 0);
+    REQUIRE(agent::ParseScriptOutput(tcp.out, "tcp_port.sh", "h", 0, &evs) == "");
+    REQUIRE(evs.size() == 1);
+    CHECK(evs[0].type == "tcp_port");
+    CHECK(nlohmann::json::parse(evs[0].content)["up"] == 0);
+
+    testing::Process sleeper({"/bin/sleep", "30"}, tmp / "sleep.log");
+    auto proc = agent::RunScript(dir + "/process_alive.sh", {"ARGUS_PROCESSES=sleep no-such-process"}, 10s, 1 << 20);
+    evs.clear();
+    REQUIRE(proc.exit_status == 0);
+    REQUIRE(agent::ParseScriptOutput(proc.out, "process_alive.sh", "h", 0, &evs) == "");
+    REQUIRE(evs.size() == 2);
+    CHECK(nlohmann::json::parse(evs[0].content)["running"] == 1);  // the sleeper
+    CHECK(nlohmann::json::parse(evs[1].content)["running"] == 0);
+
+    auto disk = agent::RunScript(dir + "/disk_usage.sh", {}, 10s, 1 << 20);
+    evs.clear();
+    REQUIRE(disk.exit_status == 0);
+    REQUIRE(agent::ParseScriptOutput(disk.out, "disk_usage.sh", "h", 0, &evs) == "");
+    CHECK(!evs.empty());
+  }
+
   TEST_CASE("a script's output, exit status and environment") {
     testing::TempDir dir;
     testing::WriteFile(dir / "s.sh", "#!/bin/sh\necho \"{\\\"type\\\":\\\"t\\\",\\\"h\\\":\\\"$ARGUS_HOST\\\"}\"\necho oops >&2\nexit 3\n", 0755);
@@ -135,7 +164,7 @@ TEST_SUITE("agent::rules") {
     auto m = agent::Apply(rules, R"(2026 INFO [metrics]{"a":1,"b":{"c":"x"}})", &c);
     REQUIRE(m);
     CHECK(m->rule->type == "metrics");
-    CHECK(m->content == nlohmann::json{{"a", 1}, {"b", {{"c", "x"}}}});
+    CHECK(nlohmann::json::parse(m->content) == nlohmann::json{{"a", 1}, {"b", {{"c", "x"}}}});
     CHECK_FALSE(agent::Apply(rules, "plain line", &c));
     CHECK_FALSE(agent::Apply(rules, "[metrics]not json", &c));
     CHECK_FALSE(agent::Apply(rules, "[metrics][1,2]", &c));
@@ -150,7 +179,7 @@ TEST_SUITE("agent::rules") {
     agent::RuleCounters c;
     auto m = agent::Apply({r}, std::string("ERROR \xff here"), &c);
     REQUIRE(m);
-    CHECK(m->content["line"].get<std::string>().find("ERROR ") == 0);
-    CHECK_NOTHROW((void)m->content.dump());
+    CHECK(nlohmann::json::parse(m->content)["line"].get<std::string>().find("ERROR ") == 0);
+    CHECK(nlohmann::json::accept(m->content));
   }
 }

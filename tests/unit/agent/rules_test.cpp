@@ -27,7 +27,7 @@ TEST_SUITE("agent::rules") {
     auto m = agent::Apply(rules, "2026-11-21 ERROR 503 upstream timed out", &c);
     REQUIRE(m);
     CHECK(m->rule->type == "app_error");
-    CHECK(m->content == json{{"code", 503}, {"msg", "upstream timed out"}});
+    CHECK(json::parse(m->content) == json{{"code", 503}, {"msg", "upstream timed out"}});
     CHECK_FALSE(agent::Apply(rules, "2026-11-21 INFO all good", &c));
     CHECK(c.extract_failed == 0);  // not matching is not a failed extraction
   }
@@ -47,7 +47,7 @@ TEST_SUITE("agent::rules") {
     agent::RuleCounters c;
     auto m = agent::Apply(rules, "stats qps:1200 lat_ms=3.5, host:web-1; bad: :x ok", &c);
     REQUIRE(m);
-    CHECK(m->content == json{{"qps", 1200}, {"lat_ms", 3.5}, {"host", "web-1"}});
+    CHECK(json::parse(m->content) == json{{"qps", 1200}, {"lat_ms", 3.5}, {"host", "web-1"}});
     CHECK_FALSE(agent::Apply(rules, "stats nothing here", &c));
     CHECK(c.extract_failed == 1);
   }

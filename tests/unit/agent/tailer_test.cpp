@@ -44,7 +44,7 @@ std::vector<Line> PollAll(agent::Tailer& t, std::vector<Progress>* progress = nu
 
 std::vector<std::string> Texts(const std::vector<Line>& lines) {
   std::vector<std::string> out;
-  for (const auto& l : lines) out.push_back(l.text);
+  for (const auto& l : lines) out.emplace_back(l.text);
   return out;
 }
 
