@@ -134,11 +134,13 @@ void Agent::CronLoop(const std::atomic<bool>& stop) {
       cron_->SetOptions(live()->cron);
     }
     for (auto& e : cron_->RunDue(std::chrono::system_clock::now())) {
-      if (!outbox_.Push(EventItem(e))) return;
+      if (!outbox_.Push(EventItem(e))) break;
     }
     // New scripts are noticed within a second.
     SleepFor(std::chrono::seconds(1), stop);
   }
+  // A bounded stop: scripts still running are stopped, not waited for.
+  cron_->Cancel();
 }
 
 json Agent::Heartbeat() const {

@@ -43,7 +43,7 @@ std::string Tail(const std::string& s, size_t n) { return s.size() <= n ? s : s.
 }  // namespace
 
 ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env,
-                    std::chrono::milliseconds timeout, size_t max_output_bytes) {
+                    std::chrono::milliseconds timeout, size_t max_output_bytes, const std::atomic<bool>* cancel) {
   ScriptRun run;
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -93,12 +93,17 @@ ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env
   int open_fds = 2;
   char buf[8192];
   while (open_fds > 0) {
+    if (cancel && cancel->load()) {
+      run.cancelled = true;
+      break;
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
       run.timed_out = true;
       break;
     }
-    int r = ::poll(fds, 2, static_cast<int>(left));
+    // Wake now and then to look at `cancel`.
+    int r = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, cancel ? 100 : left)));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) continue;
     for (int i = 0; i < 2; ++i) {
@@ -119,8 +124,8 @@ ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env
     if (f.fd >= 0) ::close(f.fd);
   }
   int status = 0;
-  if (run.timed_out || !WaitUntil(pid, &status, deadline)) {
-    run.timed_out = true;
+  if (run.cancelled || run.timed_out || !WaitUntil(pid, &status, deadline)) {
+    run.timed_out = !run.cancelled;
     ::kill(-pid, SIGTERM);
     if (!WaitUntil(pid, &status, Clock::now() + std::chrono::seconds(1))) {
       ::kill(-pid, SIGKILL);
@@ -294,17 +299,19 @@ void CronRunner::RunOne(const CronOptions& options, const std::string& name, int
   ScriptRun run = RunScript(options.dir + "/" + name,
                             {"ARGUS_HOST=" + options.host, "ARGUS_SCRIPT=" + name,
                              "ARGUS_INTERVAL_S=" + std::to_string(interval.count())},
-                            timeout, options.max_output_bytes);
+                            timeout, options.max_output_bytes, &cancel_);
   std::vector<proto::Event> produced;
   std::string error;
-  if (run.timed_out) {
+  if (run.cancelled) {
+    spdlog::info("cron: {} stopped, the agent is stopping", name);
+  } else if (run.timed_out) {
     error = "timed out after " + std::to_string(timeout.count()) + " s and was killed";
   } else if (run.exit_status != 0) {
     error = "exited with status " + std::to_string(run.exit_status);
   } else {
     error = ParseScriptOutput(run.out, name, options.host, slot, &produced);
   }
-  if (!error.empty()) {
+  if (!error.empty() && !run.cancelled) {
     spdlog::warn("cron: {} {}", name, error);
     produced.clear();
     proto::Event e;

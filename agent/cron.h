@@ -5,6 +5,7 @@
 // its next run is skipped (and counted) while it still runs.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <condition_variable>
@@ -43,13 +44,16 @@ struct CronCounters {
 struct ScriptRun {
   int exit_status = -1;  // exit code, or 128 + signal
   bool timed_out = false;
+  bool cancelled = false;  // stopped because the agent is stopping
   std::string out, err;  // bounded
 };
 
-// Runs `path` with `env` added to the environment; never waits past `timeout` plus a
-// one-second grace after SIGTERM. Reaps the child. Throws nothing.
+// Runs `path` with `env` added to the environment; never waits past `timeout` (or
+// `cancel` turning true) plus a one-second grace after SIGTERM. Reaps the child.
+// Throws nothing.
 ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env,
-                    std::chrono::milliseconds timeout, size_t max_output_bytes);
+                    std::chrono::milliseconds timeout, size_t max_output_bytes,
+                    const std::atomic<bool>* cancel = nullptr);
 
 // Parses a script's stdout into events (ids derived from host, script and slot).
 // Returns an empty string on success, else what was wrong with the output.
@@ -70,6 +74,9 @@ class CronRunner {
   std::vector<proto::Event> RunDue(std::chrono::system_clock::time_point now);
   // Waits until no run is in flight, then returns what the last ones produced.
   std::vector<proto::Event> Drain();
+  // Stops the runs in flight (their process groups get SIGTERM, then SIGKILL); for a
+  // bounded shutdown. Their output is dropped.
+  void Cancel() { cancel_ = true; }
   CronCounters counters() const;
 
  private:
@@ -86,6 +93,7 @@ class CronRunner {
   std::map<std::string, std::unique_ptr<Running>> running_;  // by script name
   std::vector<proto::Event> finished_;
   CronCounters counters_;
+  std::atomic<bool> cancel_{false};
 };
 
 }  // namespace argus::agent

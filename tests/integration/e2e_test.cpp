@@ -407,6 +407,23 @@ TEST_SUITE("e2e") {
 }
 
 TEST_SUITE("agent command line") {
+  TEST_CASE("the systemd unit passes systemd-analyze verify with the built agent") {
+    std::string out;
+    if (testing::RunCommand("command -v systemd-analyze", &out) != 0) {
+      MESSAGE("systemd-analyze is not installed here; the unit is not checked");
+      return;
+    }
+    testing::TempDir dir;
+    std::string unit = testing::ReadFile(std::string(ARGUS_SOURCE_DIR) + "/scripts/argus-agent.service");
+    REQUIRE(unit.find("/usr/local/bin/argus-agent") != std::string::npos);
+    for (size_t at; (at = unit.find("/usr/local/bin/argus-agent")) != std::string::npos;) {
+      unit.replace(at, std::string("/usr/local/bin/argus-agent").size(), testing::BinDir() + "/argus-agent");
+    }
+    testing::WriteFile(dir / "argus-agent.service", unit);
+    CHECK_MESSAGE(testing::RunCommand("systemd-analyze verify " + dir / "argus-agent.service", &out) == 0, out);
+    CHECK_MESSAGE(out.find("argus-agent.service") == std::string::npos, out);  // no complaint names it
+  }
+
   TEST_CASE("--check-config names the mistake; --dry-run prints the events a file would produce") {
     testing::TempDir dir;
     const std::string agent = testing::BinDir() + "/argus-agent";

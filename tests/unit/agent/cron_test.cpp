@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <algorithm>
 
+#include <filesystem>
 #include <thread>
 
 #include "agent/cron.h"
@@ -123,6 +124,24 @@ TEST_SUITE("agent::cron") {
     CHECK(runner.Drain().size() == 2);
     CHECK(runner.counters().runs == 4);
     CHECK(runner.counters().failures == 2);
+  }
+
+  TEST_CASE("Cancel stops the runs in flight (a bounded shutdown) and makes no error event of them") {
+    testing::TempDir dir;
+    std::filesystem::create_directories(dir / "cron");
+    std::string pidfile = dir / "pid";
+    testing::WriteFile(dir / "cron/hang.sh", "#!/bin/sh\necho $$ > " + pidfile + "\nsleep 300\n", 0755);
+    agent::CronOptions o;
+    o.dir = dir / "cron";
+    o.timeout = std::chrono::seconds(3600);
+    agent::CronRunner runner(o);
+    CHECK(runner.RunDue(std::chrono::system_clock::now()).empty());
+    REQUIRE(testing::WaitFor([&] { return !testing::ReadFile(pidfile).empty(); }, 10s));
+    int pid = std::stoi(testing::ReadFile(pidfile));
+    runner.Cancel();
+    CHECK(runner.Drain().empty());  // returns: the script did not get its hour
+    CHECK(::kill(pid, 0) != 0);
+    CHECK(runner.counters().timeouts == 0);
   }
 
   TEST_CASE("a hung script delays no other script, and its next run is skipped while it hangs") {
