@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds with ASan/UBSan, runs the whole
 # suite (unit and integration tests against a real redis-server and SQLite files), after
-# fuzzing the request-body decoder for a minute.
+# fuzzing the request-body decoder and the agent's log-line rules for a minute each.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install-deps.sh"

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "tests/fuzz/agent_line_check.h"
 #include "tests/fuzz/decode_check.h"
 #include "tests/support/support.h"
 
@@ -19,6 +20,17 @@ TEST_SUITE("fuzz replay") {
         CHECK(argus::fuzz::CheckDecode(input) == "");
         ++replayed;
       }
+    }
+    CHECK(replayed >= 5);
+  }
+
+  TEST_CASE("agent line seeds keep the rules' invariants") {
+    size_t replayed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(ARGUS_FUZZ_DIR) / "corpus/agent_line")) {
+      std::string input = argus::testing::ReadFile(entry.path().string());
+      INFO(entry.path().string());
+      CHECK(argus::fuzz::CheckAgentLine(input) == "");
+      ++replayed;
     }
     CHECK(replayed >= 5);
   }
