@@ -88,7 +88,15 @@ std::optional<std::string> Extract(const Rule& rule, std::string_view line, cons
       // Checked without building a tree, and the text itself is the content: this is
       // the hot path of the default rule. Deeper than the proxy takes is refused here.
       std::string_view rest = line.substr(pos + rule.json_after.size());
-      if (!proto::IsJsonObject(rest, proto::Limits{}.max_depth - 1)) break;
+      const size_t depth = proto::Limits{}.max_depth - 1;
+      std::string fixed;
+      if (!proto::IsJsonObject(rest, depth)) {
+        // Invalid UTF-8 in an otherwise good object is replaced (U+FFFD), not a reason
+        // to lose the line.
+        fixed = Text(rest).get<std::string>();
+        if (fixed == rest || !proto::IsJsonObject(fixed, depth)) break;
+        rest = fixed;
+      }
       const char* ws = " \t\r\n";
       rest.remove_prefix(rest.find_first_not_of(ws));
       rest.remove_suffix(rest.size() - 1 - rest.find_last_not_of(ws));

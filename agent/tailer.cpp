@@ -69,8 +69,19 @@ Tailer::Tailer(const Checkpoints& checkpoints, TailerOptions options)
 
 Tailer::~Tailer() = default;
 
+size_t Tailer::SourceOf(const std::string& path) const {
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    if (::fnmatch(sources_[i].pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0) return i;
+  }
+  return SIZE_MAX;
+}
+
 void Tailer::SetSources(std::vector<TailSource> sources) {
   sources_ = std::move(sources);
+  // Indexes into the old list mean nothing now. The next scan sets them for files a
+  // pattern reaches; a file being read to its end keeps the rules its name matches
+  // (or none: its lines are skipped).
+  for (auto& [key, f] : files_) f->source = SourceOf(f->path);
   next_scan_ = {};  // scan at the next poll
 }
 
@@ -172,10 +183,8 @@ void Tailer::Scan() {
 void Tailer::Recover() {
   for (const auto& cp : checkpoints_.All()) {
     if (files_.count({cp.id.dev, cp.id.ino})) continue;
-    auto source = std::find_if(sources_.begin(), sources_.end(), [&](const TailSource& s) {
-      return ::fnmatch(s.pattern.c_str(), cp.path.c_str(), FNM_PATHNAME) == 0;
-    });
-    if (source == sources_.end()) continue;  // no longer followed: leave its checkpoint be
+    const size_t source = SourceOf(cp.path);
+    if (source == SIZE_MAX) continue;  // no longer followed: leave its checkpoint be
     // Rotated while we were down: look for the inode next to where it was.
     std::string found;
     if (DIR* d = ::opendir(Dir(cp.path).c_str())) {
@@ -203,7 +212,7 @@ void Tailer::Recover() {
     auto f = std::make_unique<File>();
     f->fd = fd;
     f->path = found;
-    f->source = static_cast<size_t>(source - sources_.begin());
+    f->source = source;
     f->id = cp.id;
     f->fp = ReadFingerprint(fd, static_cast<uint64_t>(st.st_size));
     f->offset = f->line_start = cp.offset;

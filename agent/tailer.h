@@ -29,7 +29,7 @@ struct TailSource {
 };
 
 struct Line {
-  size_t source = 0;  // index of the TailSource that reached the file
+  size_t source = 0;  // index of the TailSource that reached the file (SIZE_MAX: none now)
   FileIdentity id;
   uint64_t offset = 0;      // where the line starts
   uint64_t end_offset = 0;  // just past its newline
@@ -78,6 +78,8 @@ class Tailer {
   void Recover();
   void Follow(const std::string& path, size_t source, bool first_scan);
   bool WasFollowedAt(const std::string& path) const;
+  // The first source whose pattern matches `path`, or SIZE_MAX.
+  size_t SourceOf(const std::string& path) const;
   // After `f` was truncated: follows the copy copytruncate made of it, from where we
   // were; false when there is none.
   bool FollowCopy(const File& f);

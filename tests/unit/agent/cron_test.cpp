@@ -189,6 +189,10 @@ TEST_SUITE("agent::rules") {
     CHECK_FALSE(agent::Apply(rules, "[metrics][1,2]", &c));
     CHECK(c.matched == 1);
     CHECK(c.extract_failed == 2);
+    // Invalid UTF-8 inside the JSON: replaced, the line kept.
+    auto bad = agent::Apply(rules, "x [metrics]{\"who\":\"caf\xe9\"} \r", &c);
+    REQUIRE(bad);
+    CHECK(nlohmann::json::parse(bad->content)["who"] == "caf\xef\xbf\xbd");
   }
 
   TEST_CASE("a rule without extraction keeps the line, invalid UTF-8 made safe") {

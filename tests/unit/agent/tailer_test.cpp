@@ -324,6 +324,35 @@ TEST_SUITE("agent::tailer") {
     CHECK(lines[0].id.gen == 5);  // new ids, not the old file's
   }
 
+  TEST_CASE("one poll reads about its budget across all files; the rest comes next time") {
+    testing::TempDir dir;
+    for (const char* name : {"a.log", "b.log"}) testing::WriteFile(dir / name, std::string(300000, 'x') + "\n");
+    agent::Checkpoints cps(dir.path());
+    auto t = Follow(cps, {dir / "*.log"}, true);
+    std::vector<Line> lines;
+    std::vector<Progress> progress;
+    t->Poll(&lines, &progress, 100000);
+    CHECK(t->counters().bytes <= 100000 + 64 * 1024);  // at most one read past the budget
+    CHECK(lines.empty());
+    for (int i = 0; i < 20 && lines.size() < 2; ++i) t->Poll(&lines, &progress, 100000);
+    CHECK(lines.size() == 2);
+  }
+
+  TEST_CASE("a new list of patterns re-points a file's rules, or drops them when none matches") {
+    testing::TempDir dir;
+    testing::WriteFile(dir / "a.log", "");
+    testing::WriteFile(dir / "b.log", "");
+    agent::Checkpoints cps(dir.path());
+    auto t = Follow(cps, {dir / "a.log", dir / "b.log"}, true);
+    PollAll(*t);
+    t->SetSources({{dir / "b.log", true}});
+    testing::AppendFile(dir / "b.log", "b\n");
+    testing::AppendFile(dir / "a.log", "a\n");  // no longer followed: read to its end, no rules
+    auto lines = PollAll(*t);
+    REQUIRE(lines.size() == 2);
+    for (const auto& l : lines) CHECK(l.source == (l.text == "b" ? 0 : SIZE_MAX));
+  }
+
   TEST_CASE("very long lines are cut at the limit and counted") {
     testing::TempDir dir;
     std::string log = dir / "a.log";
