@@ -19,7 +19,17 @@ size_t Cost(const Item& item) { return item.serialized.size() + sizeof(Item); }
 bool Outbox::Push(Item item) {
   std::unique_lock lock(mu_);
   if (item.progress) {
-    // Markers cost nothing to hold and must never wait behind events.
+    // Markers never wait behind events. A marker right after the same file's last
+    // one (no event between) replaces it: an idle or unmatched file does not pile
+    // them up while the proxies are away.
+    if (!markers_.empty() && markers_.back().seq == next_seq_ - 1 && !markers_.back().progress->retire) {
+      const auto& last = markers_.back().progress->cp.id;
+      const auto& now = item.progress->cp.id;
+      if (last.dev == now.dev && last.ino == now.ino) {
+        markers_.back().progress = std::move(item.progress);
+        return !closed_;
+      }
+    }
     item.seq = next_seq_++;
     markers_.push_back(std::move(item));
     return !closed_;

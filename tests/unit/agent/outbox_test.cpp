@@ -70,6 +70,18 @@ TEST_SUITE("agent::outbox") {
     CHECK(safe[1].cp.offset == 43);
   }
 
+  TEST_CASE("a marker right after the same file's marker replaces it; events between keep both") {
+    agent::Outbox box(100, 1 << 20);
+    for (uint64_t off = 1; off <= 1000; ++off) box.Push(Marker(off));
+    REQUIRE(box.Push(Ev("a")));
+    box.Push(Marker(2000));
+    auto batch = box.PopBatch(10, 1 << 20, 10ms);
+    auto safe = box.Done(Seqs(batch));
+    REQUIRE(safe.size() == 2);
+    CHECK(safe[0].cp.offset == 1000);
+    CHECK(safe[1].cp.offset == 2000);
+  }
+
   TEST_CASE("markers with no events before them are safe at once") {
     agent::Outbox box(100, 1 << 20);
     box.Push(Marker(1));
