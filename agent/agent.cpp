@@ -21,11 +21,13 @@ using nlohmann::json;
 
 namespace {
 
-// Sleeps up to `d`, waking early on stop.
+// Sleeps up to `d`, looking at `stop` every 200 ms: prompt enough for a stop, and few
+// wake-ups for an idle agent (the flag is set by a signal handler, which cannot
+// notify a condition variable).
 void SleepFor(Clock::duration d, const std::atomic<bool>& stop) {
   auto until = Clock::now() + d;
   while (!stop.load() && Clock::now() < until) {
-    std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
+    std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(200)));
   }
 }
 
