@@ -75,6 +75,23 @@ void PushEvents(agent::Outbox& box, int from, int to) {
   }
 }
 
+// An outbox and a shipper running on its own thread until Stop (or destruction).
+struct Running {
+  agent::Outbox box{1000, 1 << 20};
+  agent::Checkpoints checkpoints;
+  agent::Shipper shipper;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  Running(const testing::TempDir& dir, const agent::ShipperOptions& o)
+      : checkpoints(dir.path()), shipper(o, box, checkpoints, dir / "spool") {}
+  void Start() { thread = std::thread([this] { shipper.Run(stop); }); }
+  void Stop() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+  }
+  ~Running() { Stop(); }
+};
+
 std::vector<std::string> Expected(int n) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) out.push_back("e" + std::to_string(i));
@@ -87,11 +104,10 @@ TEST_SUITE("agent shipper") {
   TEST_CASE("an outage is bridged by the spool; once the proxy is back everything arrives once, in order") {
     testing::TempDir dir;
     FakeProxy proxy;
-    agent::Outbox box(1000, 1 << 20);
-    agent::Checkpoints cps(dir.path());
-    agent::Shipper shipper(Options(proxy.server->port()), box, cps, dir / "spool");
-    std::atomic<bool> stop{false};
-    std::thread runner([&] { shipper.Run(stop); });
+    Running r(dir, Options(proxy.server->port()));
+    agent::Outbox& box = r.box;
+    agent::Shipper& shipper = r.shipper;
+    r.Start();
 
     PushEvents(box, 0, 50);
     REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() == 50; }, 10s));
@@ -103,8 +119,7 @@ TEST_SUITE("agent shipper") {
     REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() >= 300; }, 20s));
     PushEvents(box, 300, 320);
     REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() >= 320; }, 10s));
-    stop = true;
-    runner.join();
+    r.Stop();
     CHECK(proxy.Ids() == Expected(320));
     CHECK(shipper.spool_counters().replayed == shipper.spool_counters().spooled);
     CHECK(shipper.spool_counters().batches == 0);
@@ -118,26 +133,18 @@ TEST_SUITE("agent shipper") {
     FakeProxy proxy;
     proxy.down = true;
     {
-      agent::Outbox box(1000, 1 << 20);
-      agent::Checkpoints cps(dir.path());
-      agent::Shipper shipper(Options(proxy.server->port()), box, cps, dir / "spool");
-      std::atomic<bool> stop{false};
-      PushEvents(box, 0, 40);
-      std::thread runner([&] { shipper.Run(stop); });
-      REQUIRE(testing::WaitFor([&] { return shipper.counters().retries > 0; }, 10s));
-      stop = true;
-      runner.join();  // bounded: what is left goes to the spool
-      CHECK(shipper.spool_counters().spooled == 40);
+      Running first(dir, Options(proxy.server->port()));
+      PushEvents(first.box, 0, 40);
+      first.Start();
+      REQUIRE(testing::WaitFor([&] { return first.shipper.counters().retries > 0; }, 10s));
+      first.Stop();  // bounded: what is left goes to the spool
+      CHECK(first.shipper.spool_counters().spooled == 40);
     }
     proxy.down = false;
-    agent::Outbox box(1000, 1 << 20);
-    agent::Checkpoints cps(dir.path());
-    agent::Shipper shipper(Options(proxy.server->port()), box, cps, dir / "spool");
-    std::atomic<bool> stop{false};
-    std::thread runner([&] { shipper.Run(stop); });
+    Running second(dir, Options(proxy.server->port()));
+    second.Start();
     REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() >= 40; }, 10s));
-    stop = true;
-    runner.join();
+    second.Stop();
     CHECK(proxy.Ids() == Expected(40));
   }
 
@@ -145,19 +152,17 @@ TEST_SUITE("agent shipper") {
     testing::TempDir dir;
     FakeProxy proxy;
     proxy.down = true;
-    agent::Outbox box(1000, 1 << 20);
-    agent::Checkpoints cps(dir.path());
     auto o = Options(proxy.server->port());
     o.spool_max_bytes = 600;  // a handful of gzipped batches
-    agent::Shipper shipper(o, box, cps, dir / "spool");
-    std::atomic<bool> stop{false};
-    std::thread runner([&] { shipper.Run(stop); });
+    Running r(dir, o);
+    agent::Outbox& box = r.box;
+    agent::Shipper& shipper = r.shipper;
+    r.Start();
     PushEvents(box, 0, 200);
     REQUIRE(testing::WaitFor([&] { return box.size() == 0 && shipper.spool_counters().dropped > 0; }, 20s));
     proxy.down = false;
     REQUIRE(testing::WaitFor([&] { return shipper.spool_counters().batches == 0; }, 20s));
-    stop = true;
-    runner.join();
+    r.Stop();
     auto ids = proxy.Ids();
     // Every event is either delivered or counted as dropped, and the last one arrived.
     CHECK(shipper.spool_counters().dropped > 0);
