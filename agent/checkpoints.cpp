@@ -1,7 +1,5 @@
 #include "agent/checkpoints.h"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -14,11 +12,9 @@ namespace argus::agent {
 using nlohmann::json;
 
 Checkpoints::Checkpoints(std::string state_dir) : path_(std::move(state_dir) + "/checkpoints.json") {
-  std::ifstream in(path_);
-  if (!in) return;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
+  std::string text;
+  if (!ReadWholeFile(path_, &text)) return;  // none yet
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("files") || !j["files"].is_object()) {
     throw std::runtime_error("checkpoint file " + path_ + " is corrupt; move it away to start over");
   }

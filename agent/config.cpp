@@ -1,21 +1,19 @@
 #include "agent/config.h"
 
-#include <fstream>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
+
+#include "agent/durable.h"
 
 namespace argus::agent {
 
 using nlohmann::json;
 
 std::string ReadConfigFile(const std::string& path, json* out) {
-  std::ifstream in(path);
-  if (!in) return "cannot read the file";
-  std::stringstream ss;
-  ss << in.rdbuf();
+  std::string text;
+  if (!ReadWholeFile(path, &text)) return "cannot read the file";
   try {
-    *out = json::parse(ss.str());
+    *out = json::parse(text);
   } catch (const json::parse_error& e) {
     // nlohmann's message carries the line and column.
     return std::string("not valid JSON: ") + e.what();

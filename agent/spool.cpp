@@ -2,8 +2,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -79,10 +77,8 @@ std::string Spool::Append(std::string_view gzipped, size_t events) {
 std::optional<Spool::Batch> Spool::Front() {
   while (!files_.empty()) {
     auto it = files_.begin();
-    std::ifstream in(PathOf(it->first, it->second.events), std::ios::binary);
-    std::stringstream ss;
-    if (in) ss << in.rdbuf();
-    if (in && !ss.str().empty()) return Batch{it->first, it->second.events, ss.str()};
+    Batch batch{it->first, it->second.events, {}};
+    if (ReadWholeFile(PathOf(batch.seq, batch.events), &batch.gzipped) && !batch.gzipped.empty()) return batch;
     spdlog::error("spool: cannot read {}; dropping its {} events", PathOf(it->first, it->second.events),
                   it->second.events);
     counters_.dropped += it->second.events;

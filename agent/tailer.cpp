@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/durable.h"
 #include "proto/hash.h"
 
 namespace argus::agent {
@@ -54,12 +55,6 @@ bool StartsLike(int fd, uint64_t size, const Fingerprint& fp) {
   if (fp.len == 0) return true;
   if (size < fp.len) return false;
   return ReadFingerprint(fd, size, fp.len) == fp;
-}
-
-std::string Dir(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 }  // namespace
@@ -187,10 +182,10 @@ void Tailer::Recover() {
     if (source == SIZE_MAX) continue;  // no longer followed: leave its checkpoint be
     // Rotated while we were down: look for the inode next to where it was.
     std::string found;
-    if (DIR* d = ::opendir(Dir(cp.path).c_str())) {
+    if (DIR* d = ::opendir(DirOf(cp.path).c_str())) {
       while (dirent* e = ::readdir(d)) {
         if (static_cast<uint64_t>(e->d_ino) == cp.id.ino) {
-          found = Dir(cp.path) + "/" + e->d_name;
+          found = DirOf(cp.path) + "/" + e->d_name;
           break;
         }
       }
@@ -225,11 +220,11 @@ void Tailer::Recover() {
 
 bool Tailer::FollowCopy(const File& f) {
   if (f.fp.len == 0) return false;  // an empty fingerprint would match any file
-  DIR* d = ::opendir(Dir(f.path).c_str());
+  DIR* d = ::opendir(DirOf(f.path).c_str());
   if (!d) return false;
   bool found = false;
   while (dirent* e = ::readdir(d)) {
-    std::string path = Dir(f.path) + "/" + e->d_name;
+    std::string path = DirOf(f.path) + "/" + e->d_name;
     struct stat st {};
     if (static_cast<uint64_t>(e->d_ino) == f.id.ino || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
         static_cast<uint64_t>(st.st_size) < f.line_start) {
