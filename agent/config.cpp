@@ -1,8 +1,5 @@
 #include "agent/config.h"
 
-
-#include <spdlog/spdlog.h>
-
 #include "agent/durable.h"
 
 namespace argus::agent {
