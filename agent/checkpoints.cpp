@@ -70,6 +70,14 @@ void Checkpoints::Retire(const FileIdentity& id) {
   dirty_ = true;
 }
 
+void Checkpoints::Apply(const Progress& p) {
+  if (p.retire) {
+    Retire(p.cp.id);
+  } else {
+    Advance(p.cp);
+  }
+}
+
 void Checkpoints::Save() {
   json j;
   {

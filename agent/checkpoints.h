@@ -39,6 +39,13 @@ struct Checkpoint {
   bool operator==(const Checkpoint&) const = default;
 };
 
+// "Every line of this file before cp.offset has been handed out"; with `retire`, the
+// tailer is done with the file and its checkpoint can go once the lines are safe.
+struct Progress {
+  Checkpoint cp;
+  bool retire = false;
+};
+
 // Thread-safe: the tailer reads it, the shipper advances it.
 class Checkpoints {
  public:
@@ -51,6 +58,8 @@ class Checkpoints {
   void Advance(const Checkpoint& cp);
   // Forgets a file the tailer has finished with (rotated away and read to its end).
   void Retire(const FileIdentity& id);
+  // Records progress whose lines are safe: Advance, or Retire when it says so.
+  void Apply(const Progress& p);
   // Writes the file (temp file, fsync, rename) if anything changed since the last save.
   void Save();
 

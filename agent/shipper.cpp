@@ -125,13 +125,7 @@ bool Shipper::ToSpool(Batch& batch) {
 }
 
 void Shipper::Settle(const Batch& batch) {
-  for (const auto& p : outbox_.Done(batch.seqs)) {
-    if (p.retire) {
-      checkpoints_.Retire(p.cp.id);
-    } else {
-      checkpoints_.Advance(p.cp);
-    }
-  }
+  for (const auto& p : outbox_.Done(batch.seqs)) checkpoints_.Apply(p);
   SaveCheckpoints(false);
 }
 

@@ -36,13 +36,6 @@ struct Line {
   std::string_view text;    // without the newline; valid until the next Poll
 };
 
-// "Every line of this file before cp.offset has been handed out"; with `retire`, the
-// tailer is done with the file and its checkpoint can go once the lines are safe.
-struct Progress {
-  Checkpoint cp;
-  bool retire = false;
-};
-
 struct TailerOptions {
   size_t max_line_bytes = 64 * 1024;
   std::chrono::milliseconds rescan_interval{1000};  // how often globs are expanded again

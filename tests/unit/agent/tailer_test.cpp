@@ -50,13 +50,7 @@ std::vector<std::string> Texts(const std::vector<Line>& lines) {
 
 // Acknowledges everything handed out, as the shipper does once a proxy took it.
 void Commit(agent::Checkpoints& cps, const std::vector<Progress>& progress) {
-  for (const auto& p : progress) {
-    if (p.retire) {
-      cps.Retire(p.cp.id);
-    } else {
-      cps.Advance(p.cp);
-    }
-  }
+  for (const auto& p : progress) cps.Apply(p);
   cps.Save();
 }
 
