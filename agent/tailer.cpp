@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -80,13 +81,7 @@ void Tailer::SetSources(std::vector<TailSource> sources) {
   next_scan_ = {};  // scan at the next poll
 }
 
-bool Tailer::WasFollowedAt(const std::string& path) const {
-  // Another file had this name before a restart: this one came by rotation since.
-  auto all = checkpoints_.All();
-  return std::any_of(all.begin(), all.end(), [&](const Checkpoint& cp) { return cp.path == path; });
-}
-
-void Tailer::Follow(const std::string& path, size_t source, bool first_scan) {
+void Tailer::Follow(const std::string& path, size_t source, bool start_at_end) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;  // gone again: the next scan will tell
   struct stat st {};
@@ -123,7 +118,7 @@ void Tailer::Follow(const std::string& path, size_t source, bool first_scan) {
       f->id.gen = cp->id.gen + 1;
       spdlog::info("tail {}: a new file on a reused inode; reading from the start", path);
     }
-  } else if (first_scan && !sources_[source].from_head && !WasFollowedAt(path)) {
+  } else if (start_at_end) {
     f->offset = size;
     spdlog::info("tail {}: new file, starting at its end ({} bytes)", path, size);
   } else {
@@ -164,15 +159,23 @@ void Tailer::Scan() {
       spdlog::info("tail {}: renamed away or deleted; reading it to its end", f->path);
     }
   }
+  // Names other files had before a restart: a file there now came by rotation since,
+  // so it is read from its start. Read once per scan, and only when needed.
+  std::optional<std::set<std::string>> followed_before;
   for (const auto& [key, where] : found) {
-    Follow(where.first, where.second, !scanned_patterns_.count(sources_[where.second].pattern));
+    const TailSource& source = sources_[where.second];
+    bool start_at_end = !source.from_head && !scanned_patterns_.count(source.pattern);
+    if (start_at_end && !followed_before) {
+      followed_before.emplace();
+      for (const auto& cp : checkpoints_.All()) followed_before->insert(cp.path);
+    }
+    Follow(where.first, where.second, start_at_end && !followed_before->count(where.first));
   }
   for (const auto& s : sources_) scanned_patterns_.insert(s.pattern);
   if (!recovered_) {
     recovered_ = true;
     Recover();
   }
-  counters_.files = files_.size();
 }
 
 void Tailer::Recover() {

@@ -69,8 +69,8 @@ class Tailer {
   using Key = std::pair<uint64_t, uint64_t>;  // (dev, ino)
   void Scan();
   void Recover();
-  void Follow(const std::string& path, size_t source, bool first_scan);
-  bool WasFollowedAt(const std::string& path) const;
+  // Starts following `path`: at its checkpoint if it has one, else at its end or start.
+  void Follow(const std::string& path, size_t source, bool start_at_end);
   // The first source whose pattern matches `path`, or SIZE_MAX.
   size_t SourceOf(const std::string& path) const;
   // After `f` was truncated: follows the copy copytruncate made of it, from where we
