@@ -34,7 +34,7 @@ done
 agent_s=""
 for i in 1 2 3; do
   mkdir -p "$work/state-$i"
-  read -r s read_lines events read_bytes < <("$helper" tail --file "$log" --state-dir "$work/state-$i")
+  read -r s read_lines events read_bytes event_bytes < <("$helper" tail --file "$log" --state-dir "$work/state-$i")
   agent_s=$(python3 -c "print(min(float('${agent_s:-inf}'), $s))")
 done
 if [ "$events" -ne "$matches" ] || [ "$read_lines" -ne "$lines" ]; then
@@ -81,8 +81,9 @@ done
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "file: $lines lines, $bytes bytes ($((bytes / lines)) bytes a line), $matches [metrics] lines"
-printf '%-58s %8s MB/s  %10s lines/s  (%.2f s, %s events)\n' "agent tail + rules + extraction:" "$agent_mbps" \
-  "$(python3 -c "print(round($lines / $agent_s))")" "$agent_s" "$events"
+printf '%-58s %8s MB/s  %10s lines/s  (%.2f s, %s events of %s bytes on average)\n' \
+  "agent tail + rules + extraction:" "$agent_mbps" "$(python3 -c "print(round($lines / $agent_s))")" "$agent_s" \
+  "$events" "$((event_bytes / events))"
 printf '%-58s %8s MB/s  (%.3f s)\n' "grep -cF '[metrics]' (limit):" "$grep_mbps" "$grep_s"
 printf '%-58s %8s  (target >= 0.25)\n' "ratio (agent / grep):" "$(ratio "$agent_mbps" "$grep_mbps")"
 printf '%-58s %8s s over %s s = %s%% of one core  (target < 0.5%%)\n' "idle agent CPU, 10 lines/s, cron + sampler on:" \

@@ -2,7 +2,7 @@
 // rules + extraction path over it (what the tail loop does, up to the outbox).
 //
 //   argus_agent_bench gen --file F --lines N   # ~150-byte lines, 20% [metrics]{json}
-//   argus_agent_bench tail --file F            # prints "seconds lines events bytes"
+//   argus_agent_bench tail --file F            # prints "seconds lines events bytes event_bytes"
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -84,7 +84,7 @@ int Tail(const std::string& path, const std::string& state_dir) {
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << seconds << ' ' << tailer.counters().lines.load() << ' ' << events << ' '
-            << tailer.counters().bytes.load() << '\n';
+            << tailer.counters().bytes.load() << ' ' << event_bytes << '\n';
   return events == counters.matched.load() ? 0 : 1;
 }
 
