@@ -116,10 +116,10 @@ bool Shipper::ToSpool(Batch& batch) {
     batch.gzipped = true;
   }
   if (spool_.counters().batches == 0) spdlog::warn("ship: no proxy takes data; spooling to disk");
-  if (auto err = spool_.Append(batch.body, batch.events); !err.empty()) {
+  bool dropped = false;
+  if (auto err = spool_.Append(batch.body, batch.events, &dropped); !err.empty()) {
     spdlog::error("spool: {}", err);
-    // A batch too large for the whole spool was dropped and counted: it is settled.
-    return batch.body.size() > options_.spool_max_bytes;
+    return dropped;  // dropped and counted is settled too; a failed write is not
   }
   return true;
 }

@@ -53,7 +53,8 @@ void Spool::Remove(std::map<uint64_t, Entry>::iterator it) {
   counters_.batches = files_.size();
 }
 
-std::string Spool::Append(std::string_view gzipped, size_t events) {
+std::string Spool::Append(std::string_view gzipped, size_t events, bool* dropped) {
+  if (dropped) *dropped = gzipped.size() > max_bytes_;
   if (gzipped.size() > max_bytes_) {
     counters_.dropped += events;
     return "a batch of " + std::to_string(gzipped.size()) + " bytes does not fit a spool of " +

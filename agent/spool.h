@@ -25,8 +25,10 @@ class Spool {
   Spool(std::string dir, uint64_t max_bytes);
 
   // Writes a batch (`gzipped`: a gzip-compressed {"events":[…]} body of `events`
-  // events), dropping the oldest batches to make room. Returns "" or what failed.
-  std::string Append(std::string_view gzipped, size_t events);
+  // events), dropping the oldest batches to make room. Returns "" or what failed;
+  // `*dropped` says whether the batch was dropped (and counted) for being larger than
+  // the whole spool, rather than failing to be written.
+  std::string Append(std::string_view gzipped, size_t events, bool* dropped = nullptr);
 
   struct Batch {
     uint64_t seq = 0;
