@@ -101,7 +101,7 @@ std::vector<std::string> Expected(int n) {
 }  // namespace
 
 TEST_SUITE("agent shipper") {
-  TEST_CASE("an outage is bridged by the spool; once the proxy is back everything arrives once, in order") {
+  TEST_CASE("an outage is bridged by the spool, once the proxy is back everything arrives once, in order") {
     testing::TempDir dir;
     FakeProxy proxy;
     Running r(dir, Options(proxy.server->port()));
@@ -128,7 +128,7 @@ TEST_SUITE("agent shipper") {
     CHECK(proxy.gzipped > 0);
   }
 
-  TEST_CASE("a stop while the proxies are away spools what is queued; the next run delivers it") {
+  TEST_CASE("a stop while the proxies are away spools what is queued, the next run delivers it") {
     testing::TempDir dir;
     FakeProxy proxy;
     proxy.down = true;

@@ -465,7 +465,7 @@ TEST_SUITE("consumer") {
 }
 
 TEST_SUITE("consumer aggregators") {
-  TEST_CASE("heartbeats keep a host online; silence is noticed by the consumer and stored as argus.host") {
+  TEST_CASE("heartbeats keep a host online, silence is noticed by the consumer and stored as argus.host") {
     testing::RedisServer redis;
     testing::TempDir dir;
     queue::Redis r({"127.0.0.1", redis.port()});

@@ -104,7 +104,7 @@ TEST_SUITE("dash") {
     CHECK(hosts[0]["timeout_ms"] == 90000);
   }
 
-  TEST_CASE("without --redis the pipeline says so; with Redis away it answers 503") {
+  TEST_CASE("without --redis the pipeline says so, with Redis away it answers 503") {
     testing::TempDir dir;
     dash::DashOptions d;
     d.db_path = dir / "a.db";

@@ -81,7 +81,7 @@ TEST_SUITE("http::server") {
 }
 
 TEST_SUITE("http::server tls") {
-  TEST_CASE("HTTPS on the same code path; clients verify the CA and the host name") {
+  TEST_CASE("HTTPS on the same code path, clients verify the CA and the host name") {
     testing::TempDir dir;
     auto files = testing::MakeTlsFiles(dir);
     http::ServerOptions so;

@@ -36,7 +36,7 @@ agent::Item Marker(uint64_t offset) {
 }  // namespace
 
 TEST_SUITE("agent::outbox") {
-  TEST_CASE("batches by count; high priority first") {
+  TEST_CASE("batches by count, high priority first") {
     agent::Outbox box(100, 1 << 20);
     for (int i = 0; i < 4; ++i) REQUIRE(box.Push(Ev(std::to_string(i))));
     REQUIRE(box.Push(Ev("urgent", /*high=*/true)));
@@ -70,7 +70,7 @@ TEST_SUITE("agent::outbox") {
     CHECK(safe[1].cp.offset == 43);
   }
 
-  TEST_CASE("a marker right after the same file's marker replaces it; events between keep both") {
+  TEST_CASE("a marker right after the same file's marker replaces it, events between keep both") {
     agent::Outbox box(100, 1 << 20);
     for (uint64_t off = 1; off <= 1000; ++off) box.Push(Marker(off));
     REQUIRE(box.Push(Ev("a")));

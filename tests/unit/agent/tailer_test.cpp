@@ -57,7 +57,7 @@ void Commit(agent::Checkpoints& cps, const std::vector<Progress>& progress) {
 }  // namespace
 
 TEST_SUITE("agent::tailer") {
-  TEST_CASE("follows appends; a partial line waits for its newline") {
+  TEST_CASE("follows appends, a partial line waits for its newline") {
     testing::TempDir dir;
     std::string log = dir / "a.log";
     testing::WriteFile(log, "before\n");
@@ -80,7 +80,7 @@ TEST_SUITE("agent::tailer") {
     CHECK(lines[0].offset == 11);
   }
 
-  TEST_CASE("from head reads existing lines; a missing file is picked up when it appears") {
+  TEST_CASE("from head reads existing lines, a missing file is picked up when it appears") {
     testing::TempDir dir;
     testing::WriteFile(dir / "a.log", "x\ny\n");
     agent::Checkpoints cps(dir.path());
@@ -318,7 +318,7 @@ TEST_SUITE("agent::tailer") {
     CHECK(lines[0].id.gen == 5);  // new ids, not the old file's
   }
 
-  TEST_CASE("one poll reads about its budget across all files; the rest comes next time") {
+  TEST_CASE("one poll reads about its budget across all files, the rest comes next time") {
     testing::TempDir dir;
     for (const char* name : {"a.log", "b.log"}) testing::WriteFile(dir / name, std::string(300000, 'x') + "\n");
     agent::Checkpoints cps(dir.path());

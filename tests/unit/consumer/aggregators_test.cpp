@@ -74,7 +74,7 @@ TEST_SUITE("hosts aggregator") {
     CHECK(h.derived[0].type == "argus.host");
   }
 
-  TEST_CASE("silence past the timeout turns a host offline once; a sign of life brings it back") {
+  TEST_CASE("silence past the timeout turns a host offline once, a sign of life brings it back") {
     Harness h("hosts");
     const int64_t now = proto::NowMs();
     h.Apply({Ev("argus.agent", "db-1", now - 200000, R"({"version":"1","interval_s":30})"),
@@ -111,7 +111,7 @@ TEST_SUITE("hosts aggregator") {
     CHECK(sent.Int(0) == 0);
   }
 
-  TEST_CASE("any event is a sign of life; the timeout falls back to the setting") {
+  TEST_CASE("any event is a sign of life, the timeout falls back to the setting") {
     Harness h("hosts", {{"offline_after_s", 10}});
     const int64_t now = proto::NowMs();
     h.Apply({Ev("app", "legacy", now, "{}")});
@@ -133,7 +133,7 @@ TEST_SUITE("hosts aggregator") {
 }
 
 TEST_SUITE("system aggregator") {
-  TEST_CASE("a sample fills its row and one row per mount; what is missing or wrong is NULL") {
+  TEST_CASE("a sample fills its row and one row per mount, what is missing or wrong is NULL") {
     Harness h("system");
     h.Apply({Ev("system", "web-1", 60000,
                 R"({"cpu":{"pct":12.5},"mem":{"total_bytes":8000,"used_bytes":2000,"pct":25.0},

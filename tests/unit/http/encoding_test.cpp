@@ -17,7 +17,7 @@ Request WithBody(std::string body, std::string encoding) {
 }  // namespace
 
 TEST_SUITE("http::encoding") {
-  TEST_CASE("gzip round-trips; identity and no header pass through") {
+  TEST_CASE("gzip round-trips, identity and no header pass through") {
     std::string text(100000, 'a');
     text += "end";
     auto zipped = WithBody(Gzip(text), "gzip");

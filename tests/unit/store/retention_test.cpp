@@ -39,7 +39,7 @@ int64_t Count(store::Database& db, const std::string& sql) {
 }  // namespace
 
 TEST_SUITE("store::retention") {
-  TEST_CASE("raw events past their days are deleted in small steps; newer ones stay") {
+  TEST_CASE("raw events past their days are deleted in small steps, newer ones stay") {
     auto db = store::Database::Open(":memory:");
     store::EventWriter w(*db);
     std::vector<proto::Event> events;
