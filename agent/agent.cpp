@@ -175,6 +175,7 @@ json Agent::Heartbeat() const {
       {"cron_failures", cron.failures},
       {"cron_timeouts", cron.timeouts},
       {"cron_skipped", cron.skipped},
+      {"cron_refused", cron.refused},
       {"config_reloads", config_reloads_.load()},
       {"config_errors", config_errors_.load()},
   };

@@ -94,12 +94,24 @@ namespace argus::agent {
 
 std::string BuildOptions(const AgentOptions& base, const ConfigSources& sources, const json& remote,
                          AgentOptions* out) {
-  if (auto err = proto::ValidateAgentConfig(remote, proto::ConfigScope::kRemote); !err.empty()) {
+  proto::RemotePolicy policy;
+  if (auto a = sources.local.find("allow_remote_files"); a != sources.local.end() && a->is_array()) {
+    for (const auto& g : *a) {
+      if (g.is_string()) policy.allow_files.push_back(g.get<std::string>());
+    }
+  }
+  if (auto err = proto::ValidateAgentConfig(remote, proto::ConfigScope::kRemote, policy); !err.empty()) {
     return "remote config: " + err;
   }
   json merged = sources.local;
   for (const auto& [key, value] : remote.items()) {
-    if (key != "topargus") merged[key] = value;
+    if (key == "topargus") continue;
+    if (key == "cron" && merged.contains("cron") && merged["cron"].is_object()) {
+      // The remote cron settings never carry the folder: the local one stays.
+      for (const auto& [k, v] : value.items()) merged["cron"][k] = v;
+    } else {
+      merged[key] = value;
+    }
   }
   AgentOptions o = base;
   if (auto err = ApplyAgentConfig(merged, proto::ConfigScope::kLocal, &o); !err.empty()) {

@@ -24,7 +24,10 @@ std::string ApplyAgentConfig(const nlohmann::json& config, proto::ConfigScope sc
 
 // The options in effect: `base` with the local config applied, where each top-level
 // key of `remote` replaces the local one ("topargus" is not ours), then the command
-// line. Returns "" or what is wrong (a remote mistake says "remote config").
+// line. `cron` is the exception: its remote keys are laid over the local ones, as the
+// remote config cannot carry `cron.dir`. A remote `files` entry must name a path the
+// local `allow_remote_files` allows. Returns "" or what is wrong (a remote mistake
+// says "remote config").
 std::string BuildOptions(const AgentOptions& base, const ConfigSources& sources, const nlohmann::json& remote,
                          AgentOptions* out);
 

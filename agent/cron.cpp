@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "proto/hash.h"
+#include "proto/json_depth.h"
 
 extern char** environ;
 
@@ -141,6 +142,12 @@ ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env
 std::string ParseScriptOutput(const std::string& out, const std::string& script, const std::string& host,
                               int64_t slot_ms, std::vector<proto::Event>* events) {
   using nlohmann::json;
+  // The output is a script's, not ours: bound its nesting before building a tree of it
+  // (1 MiB of '[' is a million nested arrays).
+  constexpr size_t kMaxDepth = 64;
+  if (proto::JsonDepth(out, kMaxDepth) > kMaxDepth) {
+    return "output nests deeper than " + std::to_string(kMaxDepth) + " levels";
+  }
   std::vector<json> objects;
   json whole = json::parse(out, nullptr, false);
   if (!whole.is_discarded()) {
@@ -189,6 +196,24 @@ std::string ParseScriptOutput(const std::string& out, const std::string& script,
     }
     events->push_back(std::move(e));
   }
+  return {};
+}
+
+std::string ScriptTrustProblem(const std::string& path) {
+  const uid_t self = ::geteuid();
+  auto owner_ok = [self](const struct stat& st) { return st.st_uid == 0 || st.st_uid == self; };
+  struct stat link {}, st {};
+  if (::lstat(path.c_str(), &link) != 0 || ::stat(path.c_str(), &st) != 0) {
+    return std::string("cannot be read: ") + std::strerror(errno);
+  }
+  if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  if (S_ISLNK(link.st_mode) && !owner_ok(link)) return "is a symlink owned by uid " + std::to_string(link.st_uid);
+  if (!owner_ok(st)) {
+    return "is owned by uid " + std::to_string(st.st_uid) + " (only root or the agent's uid " + std::to_string(self) +
+           " may own a script)";
+  }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) return "is writable by group or others (chmod go-w)";
+  if (::access(path.c_str(), X_OK) != 0) return "is not executable";
   return {};
 }
 
@@ -254,6 +279,15 @@ std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_poi
         std::string path = options->dir + "/" + name;
         struct stat st {};
         if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) continue;
+        if (auto why = ScriptTrustProblem(path); !why.empty()) {
+          std::lock_guard lock(mu_);
+          if (std::exchange(refused_[name], why) != why) {
+            ++counters_.refused;
+            spdlog::error("cron: not running {}: it {}", path, why);
+          }
+          continue;
+        }
+        if (refused_.erase(name)) spdlog::info("cron: {} is trusted now", path);
         present.insert(name);
       }
       ::closedir(d);

@@ -38,7 +38,14 @@ struct CronOptions {
 
 struct CronCounters {
   uint64_t runs = 0, failures = 0, timeouts = 0, events = 0, skipped = 0;
+  uint64_t refused = 0;  // looks at files refused by ScriptTrustProblem (one per file and reason)
 };
+
+// Why the file at `path` must not be run, or "" when it may: it must be a regular
+// executable file owned by root or by the agent's own user and writable by nobody
+// else (group and others); a symlink must itself be owned by one of them. Anyone who
+// could change a script could otherwise run code as the agent.
+std::string ScriptTrustProblem(const std::string& path);
 
 // The outcome of one run of one script.
 struct ScriptRun {
@@ -88,6 +95,7 @@ class CronRunner {
 
   std::shared_ptr<const CronOptions> options_;  // replaced whole; runs keep theirs
   std::map<std::string, int64_t> next_due_ms_;  // script name -> next slot start
+  std::map<std::string, std::string> refused_;    // script name -> why it is not run (logged once)
   mutable std::mutex mu_;
   std::condition_variable done_;
   std::map<std::string, std::unique_ptr<Running>> running_;  // by script name

@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   auto* bare = app.add_subcommand("bare", "bare insert loop");
   bare->add_option("--db", db_path)->required();
   bare->add_option("--events", events);
+  std::string synchronous = "full";
+  bare->add_option("--synchronous", synchronous, "full (what the store uses) or normal (to show what FULL costs)")
+      ->check(CLI::IsMember({"full", "normal"}));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -88,6 +91,7 @@ int main(int argc, char** argv) {
     } else if (bare->parsed()) {
       // The events table as the store defines it, written with nothing else.
       auto db = store::Database::Open(db_path);
+      db->Exec("PRAGMA synchronous=" + synchronous);
       store::Statement insert(*db,
                               "INSERT INTO events(id, type, host, ts, recv_ts, priority, addr, content) "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");

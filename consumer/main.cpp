@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "consumer/consumer.h"
+#include "queue/redis_address.h"
 #include "http/endpoint.h"
 #include "http/server.h"
 #include "proto/event.h"
@@ -22,9 +23,10 @@ int main(int argc, char** argv) {
   using namespace argus;
   CLI::App app{"argus-consumer: reads a type's Redis streams through its consumer group into SQLite"};
   consumer::ConsumerOptions opts;
-  std::string redis = "127.0.0.1:6379", level = "info";
+  std::string level = "info";
+  queue::RedisFlags redis;
   app.add_option("--type", opts.type, "event type to consume, or 'all' to follow every type")->required();
-  app.add_option("--redis", redis, "HOST:PORT of the Redis server")->capture_default_str();
+  redis.Add(app, "the streams are read from");
   app.add_option("--db", opts.db_path, "SQLite database file (created if missing)")->required();
   app.add_option("--name", opts.name,
                  "consumer name in the group; keep it stable across restarts so pending "
@@ -74,14 +76,10 @@ int main(int argc, char** argv) {
     spdlog::error("--type '{}' is not a valid type ([a-z0-9][a-z0-9_.-]{{0,63}}) nor 'all'", opts.type);
     return 2;
   }
-  std::string err;
-  auto ep = http::ParseEndpoint(redis, &err);
-  if (!ep) {
-    spdlog::error("--redis: {}", err);
+  if (auto err = redis.Apply(&opts.redis); !err.empty()) {
+    spdlog::error("{}", err);
     return 2;
   }
-  opts.redis.host = ep->host;
-  opts.redis.port = ep->port;
   if (opts.name.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
@@ -96,6 +94,7 @@ int main(int argc, char** argv) {
     std::thread metrics_thread;
     http::Router router;
     if (!metrics_listen.empty()) {
+      std::string err;
       auto mep = http::ParseEndpoint(metrics_listen, &err);
       if (!mep) throw std::runtime_error("--metrics: " + err);
       router.Add(boost::beast::http::verb::get, "/metrics",
@@ -116,7 +115,7 @@ int main(int argc, char** argv) {
       spdlog::info("argus-consumer {}: metrics on {}:{}", opts.name, mep->host, metrics_server->port());
     }
     spdlog::info("argus-consumer {}: type {} from redis {} into {}", opts.name, opts.type,
-                 ep->ToString(), opts.db_path);
+                 opts.redis.ToString(), opts.db_path);
     c.Run(g_stop);
     if (metrics_server) {
       metrics_server->Stop();

@@ -5,6 +5,7 @@
 #include "dash/service.h"
 #include "http/server.h"
 #include "http/server_flags.h"
+#include "queue/redis_address.h"
 
 int main(int argc, char** argv) {
   using namespace argus;
@@ -15,8 +16,9 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on")->capture_default_str();
   app.add_option("--db", opts.db_path, "SQLite database file the consumers write")->required();
   app.add_option("--threads", threads, "server threads")->capture_default_str();
-  std::string redis;
-  app.add_option("--redis", redis, "HOST:PORT of Redis, for /api/v1/pipeline and /api/v1/dead_letters");
+  queue::RedisFlags redis;
+  redis.address.clear();  // optional here: without it the pipeline routes answer 503
+  redis.Add(app, "for /api/v1/pipeline and /api/v1/dead_letters");
   app.add_option("--shards", opts.shards, "streams per type; must match the proxy")->capture_default_str();
   http::ServerFlags flags;
   flags.Add(app);
@@ -27,10 +29,10 @@ int main(int argc, char** argv) {
     auto ep = http::ParseEndpoint(listen, &err);
     if (!ep) throw std::runtime_error("--listen: " + err);
     opts.connections = static_cast<size_t>(std::max(threads, 1));
-    if (!redis.empty()) {
-      auto rep = http::ParseEndpoint(redis, &err);
-      if (!rep) throw std::runtime_error("--redis: " + err);
-      opts.redis = queue::RedisOptions{rep->host, rep->port};
+    if (!redis.address.empty()) {
+      queue::RedisOptions r;
+      if (auto e = redis.Apply(&r); !e.empty()) throw std::runtime_error(e);
+      opts.redis = r;
     }
     dash::DashService service(opts);
     http::ServerOptions sopts;

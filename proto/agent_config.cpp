@@ -1,5 +1,7 @@
 #include "proto/agent_config.h"
 
+#include <fnmatch.h>
+
 #include <functional>
 #include <map>
 
@@ -140,6 +142,30 @@ Rule LogRule() {
   };
 }
 
+// An absolute path with no "." or ".." component (a glob is fine).
+bool IsPlainAbsolute(const std::string& p) {
+  if (p.empty() || p[0] != '/') return false;
+  size_t start = 1;
+  while (start <= p.size()) {
+    size_t end = p.find('/', start);
+    if (end == std::string::npos) end = p.size();
+    std::string_view part(p.data() + start, end - start);
+    if (part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+Rule AbsolutePath() {
+  return [](const json& v, const std::string& path) -> std::string {
+    if (auto err = String(4096)(v, path); !err.empty()) return err;
+    if (!IsPlainAbsolute(v.get<std::string>())) {
+      return At(path, "must be an absolute path without \".\" or \"..\" parts");
+    }
+    return {};
+  };
+}
+
 const Rule& Schema(ConfigScope scope) {
   static const std::map<std::string, Rule> kShared = {
       {"host", String(255)},
@@ -174,6 +200,7 @@ const Rule& Schema(ConfigScope scope) {
     all["proxies"] = ArrayOf(String(300), 64);
     all["token"] = String(4096);
     all["state_dir"] = String(4096);
+    all["allow_remote_files"] = ArrayOf(AbsolutePath(), 200);
     return Object(all);
   }();
   return scope == ConfigScope::kLocal ? kLocal : kRemote;
@@ -181,8 +208,40 @@ const Rule& Schema(ConfigScope scope) {
 
 }  // namespace
 
-std::string ValidateAgentConfig(const nlohmann::json& config, ConfigScope scope) {
-  return Schema(scope)(config, "");
+bool RemoteFileAllowed(const std::string& path, const std::vector<std::string>& allow) {
+  if (!IsPlainAbsolute(path)) return false;
+  const bool is_glob = path.find_first_of("*?[\\") != std::string::npos;
+  for (const auto& a : allow) {
+    if (a == path) return true;
+    if (!is_glob && ::fnmatch(a.c_str(), path.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0) return true;
+  }
+  return false;
+}
+
+std::string ValidateAgentConfig(const nlohmann::json& config, ConfigScope scope, const RemotePolicy& policy) {
+  if (scope == ConfigScope::kRemote && config.is_object()) {
+    // Said before the schema, in words: these are refused for what they could do.
+    if (auto c = config.find("cron"); c != config.end() && c->is_object() && c->contains("dir")) {
+      return At("cron.dir", "is local-only: a remote config cannot choose the folder of programs an agent runs");
+    }
+    if (config.contains("allow_remote_files")) {
+      return At("allow_remote_files", "is local-only: only an agent's own config widens what it may read");
+    }
+  }
+  if (auto err = Schema(scope)(config, ""); !err.empty()) return err;
+  if (scope == ConfigScope::kRemote && config.contains("files")) {
+    const json& files = config["files"];
+    for (size_t i = 0; i < files.size(); ++i) {
+      const std::string& p = files[i]["path"].get_ref<const std::string&>();
+      if (!RemoteFileAllowed(p, policy.allow_files)) {
+        return At("files[" + std::to_string(i) + "].path",
+                  "\"" + p + "\" is not allowed for a remote config" +
+                      (policy.allow_files.empty() ? std::string(" (the allow list is empty: allow_remote_files)")
+                                                  : " (not in allow_remote_files)"));
+      }
+    }
+  }
+  return {};
 }
 
 }  // namespace argus::proto

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "queue/redis_address.h"
+
 namespace argus::proxy {
 namespace {
 
@@ -45,6 +47,11 @@ RateLimit RateObject(const json& v, const std::string& key) {
 
 }  // namespace
 
+bool MaySend(std::string_view type, bool agent_path, const Token& token) {
+  if (!type.starts_with("argus.") || token.admin) return true;
+  return agent_path && (type == "argus.agent" || type == "argus.cron_error");
+}
+
 void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read config file " + path);
@@ -59,7 +66,15 @@ void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
       if (key == "listen") {
         opts->listen = EndpointField(v, key);
       } else if (key == "redis") {
-        opts->redis = EndpointField(v, key);
+        if (!v.is_string()) throw std::runtime_error("'redis' must be a string HOST:PORT or redis://[USER@]HOST:PORT");
+        if (auto err = queue::ParseRedisAddress(v.get<std::string>(), &opts->redis); !err.empty()) {
+          throw std::runtime_error("'redis': " + err);
+        }
+      } else if (key == "redis_password_file") {
+        if (!v.is_string()) throw std::runtime_error("'redis_password_file' must be a string (a file's path)");
+        if (auto err = queue::ReadRedisPasswordFile(v.get<std::string>(), &opts->redis); !err.empty()) {
+          throw std::runtime_error("'redis_password_file': " + err);
+        }
       } else if (key == "threads") {
         opts->threads = static_cast<int>(SizeField(v, key));
       } else if (key == "shards") {
@@ -94,6 +109,15 @@ void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
       } else if (key == "backlog_limit") {
         if (!v.is_number_unsigned()) throw std::runtime_error("'backlog_limit' must be an integer >= 0");
         opts->backlog_limit = v.get<int64_t>();
+      } else if (key == "allow_remote_files") {
+        // The globs a remote config's `files` may name (agents check their own list too).
+        if (!v.is_array()) throw std::runtime_error("'allow_remote_files' must be an array of absolute paths or globs");
+        for (const auto& g : v) {
+          if (!g.is_string() || g.get_ref<const std::string&>().empty() || g.get_ref<const std::string&>()[0] != '/') {
+            throw std::runtime_error("'allow_remote_files' entries must be absolute paths or globs");
+          }
+          opts->remote_policy.allow_files.push_back(g.get<std::string>());
+        }
       } else if (key == "limits") {
         if (!v.is_object()) throw std::runtime_error("'limits' must be an object");
         for (const auto& [lk, lv] : v.items()) {

@@ -9,6 +9,7 @@
 
 #include "http/endpoint.h"
 #include "proxy/rate_limiter.h"
+#include "proto/agent_config.h"
 #include "proto/event.h"
 #include "queue/redis.h"
 
@@ -22,11 +23,18 @@ struct Token {
   std::string token;
   std::string host;
   std::optional<RateLimit> rate;  // overrides ProxyOptions::rate for this token
+  bool admin = false;             // the admin token: may also send Argus' reserved types
 };
+
+// Whether an event of `type` may come from this sender. Types under "argus." are Argus'
+// own: an agent sends its heartbeat (argus.agent) and script errors (argus.cron_error)
+// on its own path, POST /api/v1/events (`agent_path`); the rest (argus.host is made by
+// the consumer) and any of them on the TOP-Argus path only with the admin token.
+bool MaySend(std::string_view type, bool agent_path, const Token& token);
 
 struct ProxyOptions {
   http::Endpoint listen{"127.0.0.1", 9090};
-  http::Endpoint redis{"127.0.0.1", 6379};
+  queue::RedisOptions redis;  // 127.0.0.1:6379, no password
   std::vector<Token> tokens;
   std::string admin_token;
   int threads = 0;  // 0: two per core (see argus-proxy --help)
@@ -35,6 +43,8 @@ struct ProxyOptions {
   RateLimit rate;                       // per token, in events; 0 = unlimited
   int64_t backlog_limit = 1000000;      // per type, events not yet stored; 0 = none
   std::chrono::milliseconds backlog_poll{1000};
+  // What PUT /api/v1/config lets a remote config name (config key allow_remote_files).
+  proto::RemotePolicy remote_policy;
 };
 
 // Reads a config file into `opts` (fields present override the defaults). Unknown

@@ -76,7 +76,7 @@ http::Response ProxyService::PutConfig(const http::Request& req, const http::Pee
   if (proto::JsonDepth(text, 64) > 64) return JsonError(bhttp::status::bad_request, "the config nests deeper than 64 levels");
   json config = json::parse(text, nullptr, false);
   if (config.is_discarded()) return JsonError(bhttp::status::bad_request, "the body is not valid JSON");
-  if (auto err = proto::ValidateAgentConfig(config, proto::ConfigScope::kRemote); !err.empty()) {
+  if (auto err = proto::ValidateAgentConfig(config, proto::ConfigScope::kRemote, options_.remote_policy); !err.empty()) {
     return JsonError(bhttp::status::bad_request, "invalid config: " + err);
   }
   const bool dry_run = http::QueryParams(std::string_view(req.target().data(), req.target().size()))["dry_run"] == "1";

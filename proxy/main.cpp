@@ -6,18 +6,20 @@
 #include "http/server_flags.h"
 #include "proxy/config.h"
 #include "proxy/service.h"
+#include "queue/redis_address.h"
 
 int main(int argc, char** argv) {
   using namespace argus;
   CLI::App app{"argus-proxy: validates agents' events and appends them to Redis streams"};
-  std::string listen = "127.0.0.1:9090", redis = "127.0.0.1:6379", config;
+  std::string listen = "127.0.0.1:9090", config;
+  queue::RedisFlags redis;
   std::vector<std::string> tokens;
   std::string admin_token;
   int threads = 0, shards = 0;
   double rate = -1, burst = -1;
   int64_t backlog_limit = -1;
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on")->capture_default_str();
-  app.add_option("--redis", redis, "HOST:PORT of the Redis server")->capture_default_str();
+  redis.Add(app, "the streams are appended to");
   app.add_option("--token", tokens, "agent token accepted as 'Authorization: Bearer T' (repeatable)");
   app.add_option("--admin-token", admin_token, "token for admin calls (PUT /api/v1/config)");
   app.add_option("--config", config, "JSON config file (tokens, limits, ...); flags override it");
@@ -43,9 +45,12 @@ int main(int argc, char** argv) {
       opts.listen = *ep;
     }
     if (app.count("--redis") || config.empty()) {
-      auto ep = http::ParseEndpoint(redis, &err);
-      if (!ep) throw std::runtime_error("--redis: " + err);
-      opts.redis = *ep;
+      if (auto e = queue::ParseRedisAddress(redis.address, &opts.redis); !e.empty()) throw std::runtime_error("--redis: " + e);
+    }
+    if (!redis.password_file.empty()) {
+      if (auto e = queue::ReadRedisPasswordFile(redis.password_file, &opts.redis); !e.empty()) {
+        throw std::runtime_error("--redis-password-file: " + e);
+      }
     }
     for (auto& t : tokens) opts.tokens.push_back({t, ""});
     if (!admin_token.empty()) opts.admin_token = admin_token;

@@ -22,10 +22,9 @@ namespace {
 
 ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
     : options_(std::move(options)),
-      pool_(redis_connections, [this] {
-        return std::make_unique<queue::Redis>(
-            queue::RedisOptions{options_.redis.host, options_.redis.port});
-      }) {
+      admin_(options_.admin_token),
+      pool_(redis_connections, [this] { return std::make_unique<queue::Redis>(options_.redis); }) {
+  admin_.admin = true;
   std::random_device rd;
   id_prefix_ = "p" + proto::Hex64((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
                                   static_cast<uint64_t>(proto::NowMs()));
@@ -72,7 +71,7 @@ http::Response ProxyService::Handle(const http::Request& req, const http::Peer& 
 ProxyService::~ProxyService() = default;
 
 void ProxyService::PollBacklog(std::stop_token stop) {
-  queue::Redis redis(queue::RedisOptions{options_.redis.host, options_.redis.port});
+  queue::Redis redis(options_.redis);
   while (!stop.stop_requested()) {
     auto types = redis.Run({"SMEMBERS", std::string(queue::kTypesKey)});
     if (types.ok()) {
@@ -112,7 +111,30 @@ const Token* ProxyService::Authenticate(std::string_view presented) const {
     // No early exit: the time taken does not tell which token matched.
     if (http::SecretEquals(presented, t.token) && !found) found = &t;
   }
+  if (!admin_.token.empty() && http::SecretEquals(presented, admin_.token) && !found) found = &admin_;
   return found;
+}
+
+void ProxyService::RefuseReserved(proto::BatchResult& batch, bool agent_path, const Token& token) {
+  size_t kept = 0;
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    if (MaySend(batch.events[i].type, agent_path, token)) {
+      if (kept != i) {
+        batch.events[kept] = std::move(batch.events[i]);
+        batch.event_index[kept] = batch.event_index[i];
+      }
+      ++kept;
+      continue;
+    }
+    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "reserved_type"}});
+    batch.rejected.push_back({batch.event_index[i], "type '" + batch.events[i].type +
+                                                        "' is reserved for Argus itself" +
+                                                        (agent_path ? "" : " (send it to /api/v1/events)")});
+  }
+  batch.events.resize(kept);
+  batch.event_index.resize(kept);
+  std::sort(batch.rejected.begin(), batch.rejected.end(),
+            [](const proto::Rejection& a, const proto::Rejection& b) { return a.index < b.index; });
 }
 
 std::string ProxyService::AssignId() {
@@ -137,6 +159,10 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "bad_request"}});
     return JsonError(static_cast<bhttp::status>(batch.status), batch.error);
   }
+  for (size_t i = 0; i < batch.rejected.size(); ++i) {
+    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
+  }
+  RefuseReserved(batch, /*agent_path=*/true, *token);
   Outcome outcome = Ingest(*token, batch.events, peer);
   if (outcome.status != 200) {
     auto res = JsonError(static_cast<bhttp::status>(outcome.status), outcome.error);
@@ -145,7 +171,6 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
   }
   nlohmann::json rejected = nlohmann::json::array();
   for (const auto& r : batch.rejected) {
-    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
     rejected.push_back({{"index", r.index}, {"error", r.error}});
   }
   return Json(bhttp::status::ok, {{"accepted", batch.events.size()}, {"rejected", rejected}});
@@ -169,7 +194,7 @@ ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto
     }
   }
   const RateLimit& rate = token.rate ? *token.rate : options_.rate;
-  if (int64_t wait = rate_limiter_.Admit(std::to_string(&token - options_.tokens.data()), rate,
+  if (int64_t wait = rate_limiter_.Admit(token.admin ? "admin" : std::to_string(&token - options_.tokens.data()), rate,
                                          static_cast<double>(events.size()), RateLimiter::Clock::now());
       wait > 0) {
     metrics_.Add("argus_proxy_throttled_total", {{"reason", "rate"}});

@@ -52,8 +52,11 @@ class ProxyService {
   // GET /healthz -> 200 {"status":"ok"} when Redis answers PING, else 503
   http::Response Healthz(const http::Request& req, const http::Peer& peer);
 
-  // The matching token, or nullptr. Every configured token is compared, in constant time.
+  // The matching token (an agent token or the admin token), or nullptr. Every
+  // configured token is compared, in constant time.
   const Token* Authenticate(std::string_view presented) const;
+  // Moves the events this sender may not send (MaySend) to the rejected ones.
+  void RefuseReserved(proto::BatchResult& batch, bool agent_path, const Token& token);
   std::string AssignId();
   // Once a period: every type's backlog, for the 503 decision and /metrics; and trims
   // acknowledged entries.
@@ -61,6 +64,7 @@ class ProxyService {
   int64_t Backlog(const std::string& type) const;
 
   ProxyOptions options_;
+  Token admin_;  // options_.admin_token as a sender; never matches when that is empty
   http::Pool<queue::Redis> pool_;
   http::Metrics metrics_;  // before router_, which counts into it
   http::Router router_;

@@ -5,6 +5,7 @@
 
 #include "http/encoding.h"
 #include "proto/json_depth.h"
+#include "proto/json_scan.h"
 #include "proxy/service.h"
 
 namespace argus::proxy {
@@ -27,8 +28,19 @@ http::Response ProxyService::PostAlarm(const http::Request& req, const http::Pee
   auto body = http::DecodeBody(req, options_.limits.max_batch_bytes);
   if (body.status != 200) return Answer(static_cast<bhttp::status>(body.status), -2, body.error);
   std::string_view text = body.View(req);
-  // The TOP-Argus format is converted through a tree, so bound its depth first.
   const size_t hard_depth = 2 * options_.limits.max_depth + 2;
+  // The token is in the body: read only up to it, building nothing, before anything
+  // else is done with a body that anyone may send.
+  const Token* token = nullptr;
+  if (auto presented = proto::TopLevelString(text, "token", hard_depth)) token = Authenticate(*presented);
+  if (!token) {
+    // Malformed text is said as the original said it; finding where builds nothing either.
+    if (auto at = proto::JsonSyntaxErrorAt(text)) {
+      return Answer(bhttp::status::ok, -2, "malformed JSON at byte " + std::to_string(*at));
+    }
+    return Answer(bhttp::status::unauthorized, -1, "invalid or missing token");
+  }
+  // The TOP-Argus format is converted through a tree, so bound its depth first.
   if (proto::JsonDepth(text, hard_depth) > hard_depth) {
     return Answer(bhttp::status::ok, -2, "JSON nesting is deeper than " + std::to_string(hard_depth) + " levels");
   }
@@ -36,11 +48,6 @@ http::Response ProxyService::PostAlarm(const http::Request& req, const http::Pee
   if (payload.is_discarded() || !payload.is_object()) {
     return Answer(bhttp::status::ok, -2, "the body must be a JSON object {\"token\":…,\"data\":[…]}");
   }
-  const Token* token = nullptr;
-  if (auto it = payload.find("token"); it != payload.end() && it->is_string()) {
-    token = Authenticate(it->get_ref<const std::string&>());
-  }
-  if (!token) return Answer(bhttp::status::unauthorized, -1, "invalid or missing token");
   auto data = payload.find("data");
   if (data == payload.end() || !data->is_array() || data->empty()) {
     return Answer(bhttp::status::ok, -2, "field 'data' must be a non-empty array of {\"alarm_type\",\"alarm_content\"}");
@@ -62,6 +69,10 @@ http::Response ProxyService::PostAlarm(const http::Request& req, const http::Pee
   }
   auto batch = proto::DecodeBatch(json{{"events", events}}.dump(), options_.limits);
   if (!batch.error.empty()) return Answer(bhttp::status::ok, -2, batch.error);
+  for (size_t i = 0; i < batch.rejected.size(); ++i) {
+    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
+  }
+  RefuseReserved(batch, /*agent_path=*/false, *token);
 
   Outcome outcome = Ingest(*token, batch.events, peer);
   if (outcome.status != 200) {
@@ -72,7 +83,6 @@ http::Response ProxyService::PostAlarm(const http::Request& req, const http::Pee
   if (!batch.rejected.empty()) {
     json rejected = json::array();
     for (const auto& r : batch.rejected) {
-      metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
       rejected.push_back({{"index", r.index}, {"error", r.error}});
     }
     return Answer(bhttp::status::ok, -1, "some items were invalid and were not stored",

@@ -70,6 +70,31 @@ bool Redis::EnsureConnected(std::string* error) {
     return false;
   }
   redisSetTimeout(c, ToTimeval(options_.timeout));
+  if (!options_.password.empty()) {
+    std::vector<const char*> argv = {"AUTH"};
+    std::vector<size_t> lens = {4};
+    if (!options_.user.empty()) {
+      argv.push_back(options_.user.data());
+      lens.push_back(options_.user.size());
+    }
+    argv.push_back(options_.password.data());
+    lens.push_back(options_.password.size());
+    auto* reply = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    std::string refused;
+    if (!reply) {
+      refused = c->errstr[0] ? c->errstr : "no answer";
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+      refused = std::string(reply->str, reply->len);
+    }
+    if (reply) freeReplyObject(reply);
+    if (!refused.empty()) {
+      *error = "redis " + options_.ToString() + " refused the login" +
+               (options_.user.empty() ? "" : " of user '" + options_.user + "'") + ": " + refused;
+      redisFree(c);
+      next_attempt_ = now + options_.reconnect_backoff;
+      return false;
+    }
+  }
   ctx_ = c;
   return true;
 }

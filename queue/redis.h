@@ -20,6 +20,13 @@ struct RedisOptions {
   uint16_t port = 6379;
   std::chrono::milliseconds timeout{2000};       // connect and every command
   std::chrono::milliseconds reconnect_backoff{200};
+  // AUTH after every connect when `password` is set: `AUTH password` (requirepass) or,
+  // with `user`, `AUTH user password` (an ACL user). Never logged.
+  std::string user{};
+  std::string password{};
+
+  // HOST:PORT, for logs and errors (never the password).
+  std::string ToString() const { return host + ":" + std::to_string(port); }
 };
 
 struct ReplyDeleter {

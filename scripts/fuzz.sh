@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the proxy's request-body decoder and the agent's log-line rules with libFuzzer
+# Fuzzes the proxy's request-body decoder, its tree-less JSON scans (the body token of
+# /api/alarm, syntax error positions) and the agent's log-line rules with libFuzzer
 # (clang, ASan, UBSan) for a while each.
 #   scripts/fuzz.sh [seconds]    (default 60, per target)
 # Exit status is non-zero when a crash or a broken invariant was found; the input is
@@ -10,8 +11,8 @@ seconds="${1:-60}"
 build="${ARGUS_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DARGUS_FUZZ=ON -DARGUS_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" --target argus_fuzz_decode_batch argus_fuzz_agent_line -j "${ARGUS_JOBS:-$(nproc)}" >/dev/null
-for target in decode_batch agent_line; do
+cmake --build "$build" --target argus_fuzz_decode_batch argus_fuzz_json_scan argus_fuzz_agent_line -j "${ARGUS_JOBS:-$(nproc)}" >/dev/null
+for target in decode_batch json_scan agent_line; do
   corpus="$build/fuzz/corpus/$target"   # grows across runs; the seeds stay in the repository
   findings="$build/fuzz/findings"
   mkdir -p "$corpus" "$findings"

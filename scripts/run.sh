@@ -64,12 +64,21 @@ wait_http() {  # url, name
   echo "$2 did not come up; its log:"; tail -20 "$state/logs/$2.log"; exit 1
 }
 
-start redis redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state/redis" \
+# Redis with a password made once and kept in the state folder (mode 0600). It goes to
+# redis-server through a config file and to the Argus programs through
+# --redis-password-file, so it never stands on a command line that `ps` shows.
+pass_file="$state/redis.pass"
+if [ ! -s "$pass_file" ]; then
+  (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$pass_file")
+fi
+(umask 077; printf 'requirepass %s\n' "$(cat "$pass_file")" >"$state/redis.conf")
+start redis redis-server "$state/redis.conf" --port "$redis_port" --bind 127.0.0.1 --dir "$state/redis" \
   --appendonly yes --save "" --protected-mode yes
-for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-start proxy "$bin/argus-proxy" --listen "127.0.0.1:$proxy_port" --redis "127.0.0.1:$redis_port" --token "$token"
-start consumer "$bin/argus-consumer" --type all --redis "127.0.0.1:$redis_port" --db "$state/argus.db" --name local-all
-start dash "$bin/argus-dash" --listen "127.0.0.1:$dash_port" --db "$state/argus.db" --redis "127.0.0.1:$redis_port"
+for _ in $(seq 50); do REDISCLI_AUTH="$(cat "$pass_file")" redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis=(--redis "127.0.0.1:$redis_port" --redis-password-file "$pass_file")
+start proxy "$bin/argus-proxy" --listen "127.0.0.1:$proxy_port" "${redis[@]}" --token "$token"
+start consumer "$bin/argus-consumer" --type all "${redis[@]}" --db "$state/argus.db" --name local-all
+start dash "$bin/argus-dash" --listen "127.0.0.1:$dash_port" --db "$state/argus.db" "${redis[@]}"
 wait_http "http://127.0.0.1:$proxy_port/healthz" proxy
 wait_http "http://127.0.0.1:$dash_port/healthz" dash
 start loggen python3 "$root/scripts/examples/loggen.py" "$state/sample/app.log" 0.5
@@ -81,7 +90,7 @@ cat <<TXT
 Argus is running on loopback (logs in $state/logs):
   dash    http://127.0.0.1:$dash_port     (API under /api/v1/)
   proxy   http://127.0.0.1:$proxy_port     (agent token: $token)
-  redis   127.0.0.1:$redis_port
+  redis   127.0.0.1:$redis_port   (password in $pass_file: REDISCLI_AUTH="\$(cat $pass_file)" redis-cli -p $redis_port)
 
 Try:
   curl -s 'http://127.0.0.1:$dash_port/api/v1/types'

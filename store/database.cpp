@@ -120,7 +120,10 @@ std::unique_ptr<Database> Database::Open(const std::string& path, bool create, i
   for (int attempt = 0;; ++attempt) {
     try {
       db->Exec("PRAGMA journal_mode=WAL");
-      db->Exec("PRAGMA synchronous=NORMAL");
+      // FULL: every commit is on disk before it returns. The consumer acknowledges
+      // entries to Redis (which then trims them) right after its commit; with NORMAL
+      // an OS crash could lose commits whose entries Redis no longer has.
+      db->Exec("PRAGMA synchronous=FULL");
       db->Exec("PRAGMA foreign_keys=ON");
       MigrateTo(*db, migrate_to > 0 ? migrate_to : LatestSchemaVersion());
       break;

@@ -152,6 +152,29 @@ const std::vector<const char*>& Migrations() {
           PRIMARY KEY (network, minute)) WITHOUT ROWID;
         CREATE INDEX packet_networks_1m_minute ON packet_networks_1m(minute);
       )sql",
+      // 6: events are unique per (host, id), not per id: a host can no longer take the
+      // ids of another host's future events (a bound token only ever writes its own host).
+      R"sql(
+        CREATE TABLE events_v6(
+          seq      INTEGER PRIMARY KEY,
+          id       TEXT NOT NULL,
+          type     TEXT NOT NULL,
+          host     TEXT NOT NULL,
+          ts       INTEGER NOT NULL,
+          recv_ts  INTEGER NOT NULL,
+          priority TEXT NOT NULL,
+          addr     TEXT NOT NULL,
+          content  TEXT NOT NULL,
+          UNIQUE(host, id));
+        INSERT INTO events_v6(seq, id, type, host, ts, recv_ts, priority, addr, content)
+          SELECT seq, id, type, host, ts, recv_ts, priority, addr, content FROM events;
+        DROP TABLE events;
+        ALTER TABLE events_v6 RENAME TO events;
+        CREATE INDEX events_type_ts ON events(type, ts);
+        CREATE INDEX events_host_ts ON events(host, ts);
+        CREATE INDEX events_ts ON events(ts);
+        CREATE INDEX events_recv_ts ON events(recv_ts);
+      )sql",
   };
   return kMigrations;
 }

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/client.h"
+#include "queue/remote_config.h"
 #include "tests/support/support.h"
 
 using namespace argus;
@@ -29,11 +30,12 @@ namespace {
 
 struct Pipeline {
   testing::TempDir dir;
-  testing::RedisServer redis;
+  testing::RedisServer redis{false, "e2e-redis-password"};  // as scripts/run.sh runs it: with a password
   uint16_t proxy_port = testing::FreePort();
   uint16_t dash_port = testing::FreePort();
   std::unique_ptr<testing::Process> proxy, consumer, dash, agent;
   std::optional<testing::TlsFiles> tls;  // set: the proxy serves HTTPS
+  json proxy_config;                     // set: written to proxy.json and passed with --config
 
   std::string Bin(const std::string& name) const { return testing::BinDir() + "/" + name; }
   http::Endpoint ProxyEndpoint() const { return {"127.0.0.1", proxy_port, tls.has_value()}; }
@@ -41,17 +43,22 @@ struct Pipeline {
 
   void StartProxy(const std::string& log = "proxy.log") {
     std::vector<std::string> proxy_argv = {Bin("argus-proxy"), "--listen", "127.0.0.1:" + std::to_string(proxy_port),
-                                           "--redis", redis.address(), "--token", "e2e-token", "--threads", "2",
+                                           "--redis", redis.address(), "--redis-password-file", redis.password_file(),
+                                           "--token", "e2e-token", "--threads", "2",
                                            "--admin-token", "e2e-admin"};
     if (tls) proxy_argv.insert(proxy_argv.end(), {"--tls-cert", tls->cert, "--tls-key", tls->key});
+    if (!proxy_config.is_null()) {
+      testing::WriteFile(dir / "proxy.json", proxy_config.dump());
+      proxy_argv.insert(proxy_argv.end(), {"--config", dir / "proxy.json"});
+    }
     proxy = std::make_unique<testing::Process>(proxy_argv, dir / log);
   }
 
   void Start() {
     StartProxy();
     consumer = std::make_unique<testing::Process>(
-        std::vector<std::string>{Bin("argus-consumer"), "--type", "all", "--redis", redis.address(), "--db",
-                                 dir / "argus.db", "--name", "e2e"},
+        std::vector<std::string>{Bin("argus-consumer"), "--type", "all", "--redis", redis.address(),
+                                 "--redis-password-file", redis.password_file(), "--db", dir / "argus.db", "--name", "e2e"},
         dir / "consumer.log");
     dash = std::make_unique<testing::Process>(
         std::vector<std::string>{Bin("argus-dash"), "--listen", "127.0.0.1:" + std::to_string(dash_port), "--db",
@@ -295,14 +302,17 @@ TEST_SUITE("e2e") {
     CHECK(testing::WaitFor([&] { return std::filesystem::is_empty(p.dir / "agent-state/spool"); }, 10s));
   }
 
-  TEST_CASE("a config PUT on the proxy takes effect on a running agent; SIGHUP reloads the local file") {
+  TEST_CASE("a config PUT on the proxy takes effect on a running agent, SIGHUP reloads the local file") {
     Pipeline p;
+    const json allow = {p.dir / "*.log"};  // the remote config may name these files
+    p.proxy_config = {{"allow_remote_files", allow}};
     p.Start();
     std::filesystem::create_directories(p.dir / "cron");
     testing::WriteFile(p.dir / "app.log", "");
-    testing::WriteFile(p.dir / "agent.json",
-                       R"({"config_pull_interval_s": 5, "labels": {"stage": "one"}, "heartbeat": {"interval_s": 1},
-                           "system": {"interval_s": 2}})");
+    json local = json::parse(R"({"config_pull_interval_s": 5, "labels": {"stage": "one"}, "heartbeat": {"interval_s": 1},
+                                 "system": {"interval_s": 2}})");
+    local["allow_remote_files"] = allow;
+    testing::WriteFile(p.dir / "agent.json", local.dump());
     p.StartAgent({"--config", p.dir / "agent.json"});
     // Heartbeats and system samples arrive, the host shows its agent version.
     REQUIRE_MESSAGE(testing::WaitFor([&] { return !p.Events("system").empty(); }, 30s), p.Logs());
@@ -335,8 +345,8 @@ TEST_SUITE("e2e") {
     CHECK(p.agent->Log().find("config applied (remote config") != std::string::npos);
 
     // SIGHUP: the local file again; the remote "files" still wins over it.
-    testing::WriteFile(p.dir / "agent.json", R"({"config_pull_interval_s": 5, "labels": {"stage": "two"},
-                                                 "heartbeat": {"interval_s": 1}, "system": {"interval_s": 2}})");
+    local["labels"]["stage"] = "two";
+    testing::WriteFile(p.dir / "agent.json", local.dump());
     p.agent->Kill(SIGHUP);
     REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("argus.agent")[0]["content"]["labels"]["stage"] == "two"; }, 20s),
                     p.Logs());
@@ -348,6 +358,120 @@ TEST_SUITE("e2e") {
     size_t before = p.Events("app_error").size();
     testing::AppendFile(p.dir / "app.log", "2026-11-21 ERROR 7 still here\n");
     CHECK(testing::WaitFor([&] { return p.Events("app_error").size() > before; }, 20s));
+  }
+
+  TEST_CASE("a remote config cannot make an agent run programs or read files it does not allow") {
+    Pipeline p;
+    p.proxy_config = {{"allow_remote_files", {p.dir / "app.log"}}};
+    p.Start();
+    std::filesystem::create_directories(p.dir / "cron");
+    std::filesystem::create_directories(p.dir / "evil");
+    testing::WriteFile(p.dir / "app.log", "");
+    testing::WriteFile(p.dir / "secret", "root [metrics]{\"hash\":\"x\"}\n");
+    // A program an attacker would like run (in place of, say, /usr/sbin).
+    testing::WriteFile(p.dir / "evil/pwn.sh", "#!/bin/sh\ntouch '" + (p.dir / "pwned") + "'\n", 0755);
+
+    // The proxy refuses both, naming the key.
+    auto put = [&](const json& config) {
+      return p.ProxyClient().Request("PUT", "/api/v1/config", config.dump(), {{"Authorization", "Bearer e2e-admin"}});
+    };
+    auto r = put({{"cron", {{"dir", "/usr/sbin"}}}});
+    CHECK(r.status == 400);
+    CHECK(r.body.find("cron.dir: is local-only") != std::string::npos);
+    r = put({{"files", {{{"path", "/etc/shadow"}}}}});
+    CHECK(r.status == 400);
+    CHECK(json::parse(r.body)["error"].get<std::string>().find("files[0].path: \"/etc/shadow\" is not allowed") !=
+          std::string::npos);
+    CHECK(put({{"files", {{{"path", p.dir / "app.log"}}}}}).status == 200);  // what the proxy allows
+
+    // Whoever writes Redis directly (or a proxy without these checks) gets no further:
+    // the agent refuses the config itself, and keeps the last good one.
+    // No --cron-dir and no -f here: those flags would override the remote keys anyway.
+    queue::Redis redis(p.redis.options());
+    int64_t version = 0;
+    REQUIRE(queue::StoreRemoteConfig(redis, json{{"cron", {{"dir", p.dir / "evil"}}}}.dump(), &version) == "");
+    testing::WriteFile(p.dir / "agent.json",
+                       json{{"config_pull_interval_s", 5}, {"files", {{{"path", p.dir / "app.log"}}}}}.dump());
+    p.agent = std::make_unique<testing::Process>(
+        std::vector<std::string>{p.Bin("argus-agent"), "-a", p.ProxyEndpoint().ToString(), "--token", "e2e-token",
+                                 "--host", "e2e-host", "--state-dir", p.dir / "agent-state", "--config",
+                                 p.dir / "agent.json"},
+        p.dir / "agent.log");
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.agent->Log().find("cron.dir: is local-only") != std::string::npos; }, 30s),
+                    p.Logs());
+    REQUIRE(queue::StoreRemoteConfig(redis, json{{"files", {{{"path", p.dir / "secret"}, {"from", "head"}}}}}.dump(),
+                                     &version) == "");
+    const std::string refusal = "\"" + (p.dir / "secret") + "\" is not allowed for a remote config";
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.agent->Log().find(refusal) != std::string::npos; }, 30s), p.Logs());
+    // Had either been applied, the script would have run and the secret been read at once.
+    std::this_thread::sleep_for(3s);
+    CHECK_FALSE(std::filesystem::exists(p.dir / "pwned"));
+    CHECK(p.Events("metrics").empty());
+    CHECK(p.agent->running());
+  }
+
+  TEST_CASE("a host-bound token cannot take another host's event ids: its heartbeats stay stored") {
+    Pipeline p;
+    p.proxy_config = {{"tokens", {{{"token", "squat-token"}, {"host", "squatter"}}}}};
+    p.Start();
+    auto post = [&](const std::string& token, const std::string& content) {
+      // The ids the victim's agent will use for its next heartbeats.
+      json events = json::array();
+      for (int i = 0; i < 3; ++i) {
+        events.push_back({{"type", "argus.agent"}, {"host", "victim"}, {"id", "hb-victim-" + std::to_string(i)},
+                          {"content", {{"who", content}}}});
+      }
+      return p.ProxyClient().Request("POST", "/api/v1/events", json{{"events", events}}.dump(),
+                                     {{"Authorization", "Bearer " + token}});
+    };
+    REQUIRE(post("squat-token", "squatter").status == 200);  // first, and claiming to be the victim
+    REQUIRE(post("e2e-token", "victim").status == 200);
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("argus.agent").size() == 6; }, 30s), p.Logs());
+    std::map<std::string, int> by_host;
+    for (const auto& e : p.Events("argus.agent")) {
+      by_host[e["host"].get<std::string>()]++;
+      CHECK(e["content"]["who"] == e["host"]);  // the bound token's events carry its own host
+    }
+    CHECK(by_host["victim"] == 3);
+    CHECK(by_host["squatter"] == 3);
+  }
+
+  TEST_CASE("a Redis with a password refuses programs without it, and with it the pipeline flows") {
+    Pipeline p;
+    // Without the password: the proxy starts, but is unhealthy and takes nothing.
+    auto no_auth = std::make_unique<testing::Process>(
+        std::vector<std::string>{p.Bin("argus-proxy"), "--listen", "127.0.0.1:" + std::to_string(p.proxy_port), "--redis",
+                                 p.redis.address(), "--token", "e2e-token"},
+        p.dir / "proxy-noauth.log");
+    http::Client client(p.ProxyEndpoint());
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return client.Get("/healthz").status == 503; }, 20s), no_auth->Log());
+    const std::string batch = R"({"events":[{"type":"auth_check","host":"h","id":"a1","content":{"n":1}}]})";
+    auto r = client.Request("POST", "/api/v1/events", batch, {{"Authorization", "Bearer e2e-token"}});
+    CHECK(r.status == 503);
+    // The agent is told the queue is unavailable; the operator reads why in the log.
+    CHECK(testing::WaitFor([&] { return no_auth->Log().find("NOAUTH") != std::string::npos; }, 10s));
+    // With a wrong password the login itself is refused, and the log says so (without the password).
+    testing::WriteFile(p.dir / "wrong.pass", "not-it\n", 0600);
+    std::string out;
+    CHECK(testing::RunCommand("timeout 5 '" + p.Bin("argus-consumer") + "' --type all --redis " + p.redis.address() +
+                                  " --redis-password-file '" + (p.dir / "wrong.pass") + "' --db '" + (p.dir / "x.db") +
+                                  "' 2>&1 || true",
+                              &out) == 0);
+    CHECK(out.find("refused the login") != std::string::npos);
+    CHECK(out.find("not-it") == std::string::npos);
+    // rediss:// is refused with its reason rather than connecting in clear.
+    CHECK(testing::RunCommand("'" + p.Bin("argus-dash") + "' --db '" + (p.dir / "x.db") +
+                                  "' --redis rediss://127.0.0.1:6379 2>&1",
+                              &out) != 0);
+    CHECK(out.find("has no TLS") != std::string::npos);
+    no_auth->Kill(SIGKILL);
+    no_auth->Wait(10s);
+
+    // With the password file, the whole pipeline flows.
+    p.Start();
+    r = p.ProxyClient().Request("POST", "/api/v1/events", batch, {{"Authorization", "Bearer e2e-token"}});
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return p.Events("auth_check").size() == 1; }, 30s), p.Logs());
   }
 
   TEST_CASE("an agent that starts while no proxy answers delivers everything once one does") {
@@ -424,7 +548,7 @@ TEST_SUITE("agent command line") {
     CHECK_MESSAGE(out.find("argus-agent.service") == std::string::npos, out);  // no complaint names it
   }
 
-  TEST_CASE("--check-config names the mistake; --dry-run prints the events a file would produce") {
+  TEST_CASE("--check-config names the mistake, --dry-run prints the events a file would produce") {
     testing::TempDir dir;
     const std::string agent = testing::BinDir() + "/argus-agent";
     testing::WriteFile(dir / "bad.json", R"({"files":[{"path":"a.log","rules":[{"regex":"(x","type":"t"}]}]})");

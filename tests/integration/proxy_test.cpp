@@ -99,7 +99,7 @@ TEST_SUITE("proxy") {
     CHECK(e.ts.has_value());
   }
 
-  TEST_CASE("a token bound to a host stamps that host; a missing host becomes the peer address") {
+  TEST_CASE("a token bound to a host stamps that host, a missing host becomes the peer address") {
     ProxyFixture f;
     REQUIRE(f.Post(R"({"events":[{"type":"t","host":"liar","id":"b1","content":{}}]})", "bound-token").status == 200);
     CHECK(f.StreamLen("t", "bound-host") == 1);
@@ -163,7 +163,7 @@ TEST_SUITE("proxy") {
     CHECK(good.status == 200);
   }
 
-  TEST_CASE("gzip bodies are inflated; a gzip bomb gets 413 and the proxy keeps serving") {
+  TEST_CASE("gzip bodies are inflated, a gzip bomb gets 413 and the proxy keeps serving") {
     ProxyFixture f;
     http::Client c(f.endpoint());
     std::string body = R"({"events":[{"type":"gz","host":"h","id":"g1","content":{"pad":")" + std::string(5000, 'p') + R"("}}]})";
@@ -176,6 +176,83 @@ TEST_SUITE("proxy") {
     CHECK(bomb.status == 413);
     CHECK(ErrorOf(bomb).find("inflates to more than") != std::string::npos);
     CHECK(f.Post(R"({"events":[{"type":"gz","host":"h","id":"g2","content":{}}]})").status == 200);
+  }
+
+  TEST_CASE("crafted 4 KB gzip bodies build nothing: the proxy's memory stays where it was") {
+    // A separate process, so its memory is its own; ASan's quarantine off so that what is
+    // freed is given back and the RSS says what is still held.
+    testing::TempDir dir;
+    testing::RedisServer redis;
+    uint16_t port = testing::FreePort();
+    testing::Process proxy({"/usr/bin/env", "ASAN_OPTIONS=quarantine_size_mb=0:detect_leaks=0", testing::BinDir() + "/argus-proxy",
+                            "--listen", "127.0.0.1:" + std::to_string(port), "--redis", redis.address(), "--token",
+                            "agent-token", "--threads", "2"},
+                           dir / "proxy.log");
+    http::Client c({"127.0.0.1", port});
+    REQUIRE_MESSAGE(testing::WaitFor([&] { return c.Get("/healthz").status == 200; }, 20s), proxy.Log());
+    auto rss_kib = [&] {
+      std::string status = testing::ReadFile("/proc/" + std::to_string(proxy.pid()) + "/status");
+      auto at = status.find("VmRSS:");
+      return at == std::string::npos ? -1L : std::stol(status.substr(at + 6));
+    };
+    // Unclosed nesting: simdjson refuses it at once, and a tree-building parser would make
+    // one array per byte before finding the end. Just under the 4 MiB body limit.
+    const std::string nested = http::Gzip(std::string(4 * 1024 * 1024 - 64, '['), 9);
+    const std::string alarm = http::Gzip("{\"data\":" + std::string(4 * 1024 * 1024 - 64, '[') + "]", 9);
+    CHECK(nested.size() < 8 * 1024);
+    CHECK(alarm.size() < 8 * 1024);
+    const std::map<std::string, std::string> events_headers = {{"Authorization", "Bearer agent-token"},
+                                                               {"Content-Encoding", "gzip"}};
+    const std::map<std::string, std::string> alarm_headers = {{"Content-Encoding", "gzip"}};
+    // Warm up (connections, thread-local buffers), then measure.
+    for (int i = 0; i < 2; ++i) {
+      CHECK(c.Request("POST", "/api/v1/events", nested, events_headers).status == 400);
+      c.Request("POST", "/api/alarm", alarm, alarm_headers);
+    }
+    const long before = rss_kib();
+    for (int i = 0; i < 50; ++i) {  // 100 bodies: 50 on each route
+      auto r = c.Request("POST", "/api/v1/events", nested, events_headers);
+      REQUIRE(r.status == 400);
+      CHECK(ErrorOf(r).find("malformed JSON") != std::string::npos);
+      auto a = c.Request("POST", "/api/alarm", alarm, alarm_headers);
+      // No token: nothing but the scan for it, and the syntax check that says why.
+      CHECK(json::parse(a.body)["status"] == -2);
+    }
+    const long after = rss_kib();
+    MESSAGE("proxy RSS " << before / 1024 << " MiB before, " << after / 1024 << " MiB after 100 crafted bodies");
+    CHECK(before > 0);
+    CHECK(after - before < 8 * 1024);
+    CHECK(c.Get("/healthz").status == 200);
+  }
+
+  TEST_CASE("Argus' own types: the agent's on its path, the rest only with the admin token") {
+    ProxyFixture f([](proxy::ProxyOptions& po, http::ServerOptions&) { po.admin_token = "admin-token"; });
+    const std::string batch = R"({"events":[
+        {"type":"argus.agent","host":"h","id":"r1","content":{}},
+        {"type":"argus.host","host":"h","id":"r2","content":{"state":"offline"}},
+        {"type":"argus.cron_error","host":"h","id":"r3","content":{}},
+        {"type":"app","host":"h","id":"r4","content":{}}]})";
+    auto r = f.Post(batch);
+    REQUIRE(r.status == 200);
+    auto j = json::parse(r.body);
+    CHECK(j["accepted"] == 3);
+    REQUIRE(j["rejected"].size() == 1);
+    CHECK(j["rejected"][0]["index"] == 1);
+    CHECK(j["rejected"][0]["error"] == "type 'argus.host' is reserved for Argus itself");
+    CHECK(f.StreamLen("argus.host", "h") == 0);
+    // The admin token may send any of them (and is rate-limited apart from the agents).
+    auto admin = f.Post(batch, "admin-token");
+    REQUIRE(admin.status == 200);
+    CHECK(json::parse(admin.body)["accepted"] == 4);
+    CHECK(f.StreamLen("argus.host", "h") == 1);
+    // The TOP-Argus path takes none of them from an agent.
+    http::Client c(f.endpoint());
+    auto alarm = c.Request("POST", "/api/alarm", R"({"token":"agent-token","data":[
+        {"alarm_type":"argus.agent","alarm_content":{}},{"alarm_type":"app","alarm_content":{}}]})");
+    auto aj = json::parse(alarm.body);
+    CHECK(aj["status"] == -1);
+    CHECK(aj["accepted"] == 1);
+    CHECK(aj["rejected"][0]["error"] == "type 'argus.agent' is reserved for Argus itself (send it to /api/v1/events)");
   }
 
   TEST_CASE("keep-alive: many requests over one connection") {
@@ -206,7 +283,7 @@ TEST_SUITE("proxy") {
     CHECK(ec == boost::asio::error::eof);
   }
 
-  TEST_CASE("Redis down: 503 with Retry-After and an unhealthy /healthz; back up: served again") {
+  TEST_CASE("Redis down: 503 with Retry-After and an unhealthy /healthz, back up: served again") {
     ProxyFixture f;
     std::string body = R"({"events":[{"type":"r","host":"h","id":"r1","content":{}}]})";
     REQUIRE(f.Post(body).status == 200);
@@ -221,7 +298,7 @@ TEST_SUITE("proxy") {
     CHECK(http::Client(f.endpoint()).Get("/healthz").status == 200);
   }
 
-  TEST_CASE("a token over its rate gets 429 with Retry-After; other tokens are unaffected") {
+  TEST_CASE("a token over its rate gets 429 with Retry-After, other tokens are unaffected") {
     ProxyFixture f([](proxy::ProxyOptions& po, http::ServerOptions&) { po.rate = {10, 10}; });
     auto batch = [](int from) {
       std::string b = R"({"events":[)";

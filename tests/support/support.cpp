@@ -146,7 +146,19 @@ TlsFiles MakeTlsFiles(const TempDir& dir) {
   return f;
 }
 
-RedisServer::RedisServer(bool persistent) : persistent_(persistent) { Start(); }
+RedisServer::RedisServer(bool persistent, std::string password)
+    : persistent_(persistent), password_(std::move(password)) {
+  if (!password_.empty()) WriteFile(password_file(), password_ + "\n", 0600);
+  Start();
+}
+
+queue::RedisOptions RedisServer::options() const {
+  queue::RedisOptions o;
+  o.host = "127.0.0.1";
+  o.port = port_;
+  o.password = password_;
+  return o;
+}
 
 RedisServer::~RedisServer() { Stop(); }
 
@@ -164,14 +176,17 @@ void RedisServer::Start() {
     if (port_ == 0 || attempt > 0) port_ = FreePort();
     std::vector<std::string> argv = {"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
                                      "127.0.0.1", "--save", "", "--dir", dir_.path()};
+    if (!password_.empty()) argv.insert(argv.end(), {"--requirepass", password_});
     if (persistent_) {
       argv.insert(argv.end(), {"--appendonly", "yes", "--appendfsync", "always"});
     } else {
       argv.insert(argv.end(), {"--appendonly", "no"});
     }
     proc_ = std::make_unique<Process>(argv, dir_ / "redis.log");
-    queue::Redis probe(queue::RedisOptions{"127.0.0.1", port_, std::chrono::milliseconds(500),
-                                           std::chrono::milliseconds(0)});
+    queue::RedisOptions po = options();
+    po.timeout = std::chrono::milliseconds(500);
+    po.reconnect_backoff = std::chrono::milliseconds(0);
+    queue::Redis probe(po);
     if (WaitFor([&] { return proc_->running() && probe.Run({"PING"}).ok(); }, std::chrono::seconds(5))) {
       return;
     }

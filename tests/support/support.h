@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "queue/redis.h"
+
 namespace argus::testing {
 
 // A fresh folder under $TMPDIR, removed with everything in it on destruction.
@@ -74,10 +76,15 @@ TlsFiles MakeTlsFiles(const TempDir& dir);
 // persistence by default; with it, an append-only file synced every write.
 class RedisServer {
  public:
-  explicit RedisServer(bool persistent = false);
+  // With a `password`, clients must AUTH with it (requirepass).
+  explicit RedisServer(bool persistent = false, std::string password = {});
   ~RedisServer();
   uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // How a client reaches and logs in to it.
+  queue::RedisOptions options() const;
+  // A file (mode 0600) holding the password, for --redis-password-file.
+  std::string password_file() const { return dir_ / "redis.pass"; }
   // Stops the server: SIGKILL by default (nothing saved), or SIGTERM (a clean shutdown).
   void Stop(bool graceful = false);
   // Starts it again on the same port (with its data when persistent).
@@ -86,6 +93,7 @@ class RedisServer {
  private:
   TempDir dir_;
   bool persistent_ = false;
+  std::string password_;
   uint16_t port_ = 0;
   std::unique_ptr<Process> proc_;
 };

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 
 #include <filesystem>
@@ -88,6 +90,15 @@ TEST_SUITE("agent::cron") {
     CHECK(agent::ParseScriptOutput("not json", "s", "h", 0, &evs).find("output is neither JSON nor JSON lines") == 0);
   }
 
+  TEST_CASE("output nested a million deep is refused without building it") {
+    std::vector<proto::Event> evs;
+    CHECK(agent::ParseScriptOutput(std::string(1 << 20, '['), "deep.sh", "h", 0, &evs) ==
+          "output nests deeper than 64 levels");
+    std::string lines = "{\"type\":\"ok\"}\n" + std::string(100, '[') + "\n";
+    CHECK(agent::ParseScriptOutput(lines, "deep.sh", "h", 0, &evs) == "output nests deeper than 64 levels");
+    CHECK(evs.empty());
+  }
+
   TEST_CASE("ids depend on host, script and slot only, so a rerun repeats them") {
     std::vector<proto::Event> a, b, c;
     agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 60000, &a);
@@ -124,6 +135,48 @@ TEST_SUITE("agent::cron") {
     CHECK(runner.Drain().size() == 2);
     CHECK(runner.counters().runs == 4);
     CHECK(runner.counters().failures == 2);
+  }
+
+  TEST_CASE("only scripts owned by root or the agent's user and writable by nobody else are run") {
+    testing::TempDir dir;
+    const std::string marker = dir / "ran";
+    auto script = [&](const std::string& name) {
+      return "#!/bin/sh\necho " + name + " >> '" + marker + "'\necho '{\"type\":\"ok\"}'\n";
+    };
+    testing::WriteFile(dir / "good.sh", script("good"), 0755);
+    testing::WriteFile(dir / "group_writable.sh", script("group_writable"), 0775);
+    testing::WriteFile(dir / "world_writable.sh", script("world_writable"), 0757);
+    CHECK(agent::ScriptTrustProblem(dir / "good.sh") == "");
+    CHECK(agent::ScriptTrustProblem(dir / "group_writable.sh") == "is writable by group or others (chmod go-w)");
+    size_t expected_refused = 2;
+    if (::geteuid() == 0) {
+      // Owned by someone else (nobody): refused, as is a symlink that someone else owns.
+      testing::WriteFile(dir / "foreign.sh", script("foreign"), 0755);
+      REQUIRE(::chown((dir / "foreign.sh").c_str(), 65534, 65534) == 0);
+      CHECK(agent::ScriptTrustProblem(dir / "foreign.sh").rfind("is owned by uid 65534", 0) == 0);
+      REQUIRE(::symlink((dir / "good.sh").c_str(), (dir / "link.sh").c_str()) == 0);
+      REQUIRE(::lchown((dir / "link.sh").c_str(), 65534, 65534) == 0);
+      CHECK(agent::ScriptTrustProblem(dir / "link.sh") == "is a symlink owned by uid 65534");
+      expected_refused += 2;
+    }
+    agent::CronOptions o;
+    o.dir = dir.path();
+    o.host = "h";
+    agent::CronRunner runner(o);
+    auto now = std::chrono::system_clock::time_point(std::chrono::seconds(6000));
+    runner.RunDue(now);
+    auto evs = runner.Drain();
+    REQUIRE(evs.size() == 1);
+    CHECK(evs[0].type == "ok");
+    CHECK(testing::ReadFile(marker) == "good\n");
+    CHECK(runner.counters().refused == expected_refused);
+    runner.RunDue(now + 60s);
+    runner.Drain();
+    CHECK(runner.counters().refused == expected_refused);  // a refusal is counted (and logged) once
+    // Fixed: run from the next look on.
+    ::chmod((dir / "group_writable.sh").c_str(), 0755);
+    runner.RunDue(now + 120s);
+    CHECK(runner.Drain().size() == 2);
   }
 
   TEST_CASE("Cancel stops the runs in flight (a bounded shutdown) and makes no error event of them") {

@@ -52,7 +52,7 @@ TEST_SUITE("agent::rules") {
     CHECK(c.extract_failed == 1);
   }
 
-  TEST_CASE("rules are tried in order; the first that fires wins") {
+  TEST_CASE("rules are tried in order, the first that fires wins") {
     auto rules = Rules(json::parse(R"J([{"match":"ERROR","type":"first"},{"match":"ERR","type":"second"}])J"));
     agent::RuleCounters c;
     CHECK(agent::Apply(rules, "ERROR x", &c)->rule->type == "first");
@@ -93,7 +93,7 @@ TEST_SUITE("agent::rules") {
 }
 
 TEST_SUITE("agent::config") {
-  TEST_CASE("a config file fills the options; unknown keys and bad values are named") {
+  TEST_CASE("a config file fills the options, unknown keys and bad values are named") {
     agent::AgentOptions o;
     auto config = json::parse(R"J({
       "proxies": ["10.0.0.1:9090", "10.0.0.2:9090"], "token": "t", "host": "web-01", "state_dir": "/tmp/s",
@@ -142,12 +142,14 @@ TEST_SUITE("agent::config") {
   TEST_CASE("the options in effect: local config, remote keys replacing local ones, then the command line") {
     agent::ConfigSources sources;
     sources.local = json::parse(R"J({"host":"web-01","labels":{"role":"web"},
-                                     "files":[{"path":"/var/log/a.log"}],"cron":{"interval_s":30}})J");
+                                     "files":[{"path":"/var/log/a.log"}],"cron":{"dir":"/etc/argus/cron.d","interval_s":30},
+                                     "allow_remote_files":["/var/log/*.log"]})J");
     sources.flags = [](agent::AgentOptions* o) { o->cron.timeout = std::chrono::seconds(3); };
     agent::AgentOptions o;
     auto remote = json::parse(R"J({"files":[{"path":"/var/log/b.log"},{"path":"/var/log/c.log"}],
-                                   "topargus":{"anything":1}})J");
+                                   "cron":{"timeout_s":5},"topargus":{"anything":1}})J");
     REQUIRE(agent::BuildOptions(agent::AgentOptions{}, sources, remote, &o) == "");
+    CHECK(o.cron.dir == "/etc/argus/cron.d");  // the remote cron keys lie over the local ones
     REQUIRE(o.files.size() == 2);  // replaced whole, not merged
     CHECK(o.files[0].path == "/var/log/b.log");
     CHECK(o.labels.at("role") == "web");  // a key the remote config lacks stays local
@@ -155,5 +157,27 @@ TEST_SUITE("agent::config") {
     CHECK(o.cron.timeout == std::chrono::seconds(3));
     CHECK(agent::BuildOptions(agent::AgentOptions{}, sources, json::parse(R"J({"state_dir":"/x"})J"), &o)
               .rfind("remote config: state_dir: unknown key", 0) == 0);
+  }
+
+  TEST_CASE("a remote config cannot choose the programs an agent runs nor files outside its allow list") {
+    agent::ConfigSources sources;
+    sources.local = json::parse(R"J({"cron":{"dir":"/etc/argus/cron.d"},"allow_remote_files":["/var/log/app/*.log"]})J");
+    agent::AgentOptions o;
+    o.cron.dir = "unchanged";
+    auto refused = [&](const char* remote) {
+      return agent::BuildOptions(agent::AgentOptions{}, sources, json::parse(remote), &o);
+    };
+    CHECK(refused(R"J({"cron":{"dir":"/usr/sbin"}})J") ==
+          "remote config: cron.dir: is local-only: a remote config cannot choose the folder of programs an agent runs");
+    CHECK(refused(R"J({"files":[{"path":"/etc/shadow"}]})J") ==
+          "remote config: files[0].path: \"/etc/shadow\" is not allowed for a remote config (not in allow_remote_files)");
+    CHECK(refused(R"J({"files":[{"path":"/var/log/app/../../../etc/shadow"}]})J").find("files[0].path") != std::string::npos);
+    CHECK(refused(R"J({"allow_remote_files":["/*"]})J").find("allow_remote_files: is local-only") != std::string::npos);
+    CHECK(o.cron.dir == "unchanged");  // nothing applied
+    CHECK(refused(R"J({"files":[{"path":"/var/log/app/api.log"}]})J") == "");
+    CHECK(o.cron.dir == "/etc/argus/cron.d");
+    // Without a local allow list no remote file is allowed at all.
+    sources.local.erase("allow_remote_files");
+    CHECK(refused(R"J({"files":[{"path":"/var/log/app/api.log"}]})J").find("the allow list is empty") != std::string::npos);
   }
 }

@@ -3,6 +3,7 @@
 #include "proto/agent_config.h"
 
 using argus::proto::ConfigScope;
+using argus::proto::RemoteFileAllowed;
 using argus::proto::ValidateAgentConfig;
 using nlohmann::json;
 
@@ -36,14 +37,17 @@ json DesignExample() {
 }  // namespace
 
 TEST_SUITE("proto::agent_config") {
-  TEST_CASE("the DESIGN.md example is a valid local config; remote without agent-only keys") {
+  TEST_CASE("the DESIGN.md example is a valid local config, remote without agent-only keys") {
     json c = DesignExample();
     CHECK(ValidateAgentConfig(c, ConfigScope::kLocal) == "");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).find("cron.dir: is local-only") == 0);
+    c["cron"].erase("dir");
     CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).find("proxies: unknown key") == 0);
     c.erase("proxies");
     c.erase("token");
     c.erase("state_dir");
-    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote) == "");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).find("files[0].path: \"/var/log/app/*.log\" is not allowed") == 0);
+    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote, {{"/var/log/app/*.log"}}) == "");
     CHECK(ValidateAgentConfig(json::object(), ConfigScope::kRemote) == "");
   }
 
@@ -73,5 +77,22 @@ TEST_SUITE("proto::agent_config") {
     c["files"][0]["rules"][0]["type"] = "Bad Type";
     CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).find("files[0].rules[0].type: must be an event type") == 0);
     CHECK(ValidateAgentConfig(json::array(), ConfigScope::kRemote) == "(top level): must be an object");
+  }
+
+  TEST_CASE("remote file paths: an allowed glob itself, or a plain path an allowed glob matches") {
+    const std::vector<std::string> allow = {"/var/log/app/*.log", "/srv/*/logs/?.txt"};
+    CHECK(RemoteFileAllowed("/var/log/app/*.log", allow));
+    CHECK(RemoteFileAllowed("/var/log/app/api.log", allow));
+    CHECK(RemoteFileAllowed("/srv/web/logs/a.txt", allow));
+    CHECK_FALSE(RemoteFileAllowed("/var/log/app/x/api.log", allow));   // * crosses no /
+    CHECK_FALSE(RemoteFileAllowed("/var/log/app/.hidden.log", allow));  // nor matches a hidden name
+    CHECK_FALSE(RemoteFileAllowed("/srv/web/logs/*", allow));           // a glob: it expands wider than ?.txt
+    CHECK_FALSE(RemoteFileAllowed("/srv/web/logs/?.txt", allow));       // a glob not in the list, though its text matches
+    CHECK_FALSE(RemoteFileAllowed("/var/log/app/../../../etc/shadow.log", allow));
+    CHECK_FALSE(RemoteFileAllowed("var/log/app/api.log", allow));
+    CHECK_FALSE(RemoteFileAllowed("/etc/shadow", allow));
+    CHECK_FALSE(RemoteFileAllowed("/var/log/app/api.log", {}));
+    json local = {{"allow_remote_files", {"relative/*.log"}}};
+    CHECK(ValidateAgentConfig(local, ConfigScope::kLocal).find("allow_remote_files[0]: must be an absolute path") == 0);
   }
 }

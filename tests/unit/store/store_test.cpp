@@ -144,6 +144,39 @@ TEST_SUITE("store") {
     CHECK(types[0].last_seen == 21);
   }
 
+  TEST_CASE("ids are unique per host: one host's ids cannot hide another's events") {
+    auto db = store::Database::Open(":memory:");
+    store::EventWriter w(*db);
+    auto r = w.Write({Ev("hb-1", "argus.agent", "squatter", 10), Ev("hb-1", "argus.agent", "victim", 20),
+                      Ev("hb-1", "argus.agent", "victim", 30)});
+    CHECK(r.stored == 2);
+    CHECK(r.duplicates == 1);
+  }
+
+  TEST_CASE("commits are synced (synchronous=FULL): acknowledged to Redis means on disk") {
+    testing::TempDir dir;
+    auto db = store::Database::Open(dir / "sync.db");
+    store::Statement q(*db, "PRAGMA synchronous");
+    REQUIRE(q.Step());
+    CHECK(q.Int(0) == 2);  // FULL
+  }
+
+  TEST_CASE("a version 5 file migrates to per-host ids with its events kept") {
+    testing::TempDir dir;
+    const std::string path = dir / "v5.db";
+    {
+      auto db = store::Database::Open(path, true, 5);
+      store::EventWriter(*db).Write({Ev("x", "t", "h1", 10), Ev("y", "t", "h2", 20)});
+    }
+    auto db = store::Database::Open(path);
+    CHECK(db->schema_version() == store::LatestSchemaVersion());
+    auto r = store::EventWriter(*db).Write({Ev("x", "t", "h2", 30), Ev("x", "t", "h1", 40)});
+    CHECK(r.stored == 1);  // x of h1 was kept through the migration; x of h2 is new
+    store::Statement count(*db, "SELECT count(*) FROM events");
+    REQUIRE(count.Step());
+    CHECK(count.Int(0) == 3);
+  }
+
   TEST_CASE("event queries filter, order newest first and page with a cursor") {
     auto db = store::Database::Open(":memory:");
     store::EventWriter w(*db);
