@@ -162,6 +162,7 @@ json Agent::Heartbeat() const {
       {"batches", s.batches.load()},
       {"retried", s.retries.load()},
       {"rejected", s.rejected.load()},
+      {"refused_batches", s.refused.load()},
       {"spooled", sp.spooled.load()},
       {"replayed", sp.replayed.load()},
       {"dropped", s.dropped.load() + sp.dropped.load()},
@@ -171,6 +172,8 @@ json Agent::Heartbeat() const {
       {"truncations", t.truncations.load()},
       {"rotations", t.rotations.load()},
       {"lost_files", t.lost_files.load()},
+      {"refused_links", t.refused_links.load()},
+      {"disk_timeouts", disk_timeouts_.load()},
       {"cron_runs", cron.runs},
       {"cron_failures", cron.failures},
       {"cron_timeouts", cron.timeouts},
@@ -210,7 +213,9 @@ void Agent::SamplerLoop(const std::atomic<bool>& stop) {
       next_heartbeat = now + o->heartbeat_interval;
     }
     if (now >= next_system) {
-      if (auto sample = sampler.Sample(static_cast<int>(o->system_interval.count()))) {
+      auto sample = sampler.Sample(static_cast<int>(o->system_interval.count()));
+      disk_timeouts_ = sampler.disk_timeouts();
+      if (sample) {
         proto::Event e;
         e.type = "system";
         e.host = o->host;

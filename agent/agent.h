@@ -95,6 +95,7 @@ class Agent {
   std::unique_ptr<CronRunner> cron_;
   std::unique_ptr<Shipper> shipper_;
   std::atomic<uint64_t> config_reloads_{0}, config_errors_{0};
+  std::atomic<uint64_t> disk_timeouts_{0};  // samples sent without disks: they did not answer in time
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

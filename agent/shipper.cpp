@@ -71,16 +71,52 @@ Shipper::Outcome Shipper::Send(const Batch& batch, milliseconds* retry_after) {
   if (res.status == 401 || res.status == 403) {
     // A wrong token is an operator's fix away; keep the data and wait for it.
     spdlog::error("ship: {} refuses our token ({}): {}", client.server().ToString(), res.status, error);
-    *retry_after = std::max<milliseconds>(*retry_after, std::chrono::seconds(30));
+    *retry_after = std::max(*retry_after, options_.setup_retry);
     return Outcome::kRetry;
   }
   if (res.status == 408 || res.status == 429 || res.status >= 500) {
     spdlog::warn("ship: {} answered {}: {}", client.server().ToString(), res.status, error);
     return Outcome::kRetry;
   }
-  spdlog::error("ship: {} refused a batch of {} events for good ({}): {}", client.server().ToString(),
-                batch.events, res.status, error);
-  return Outcome::kDrop;
+  if (res.status == 400) {
+    if (batch.events > 1) return Outcome::kSplit;
+    ++counters_.rejected;
+    spdlog::warn("ship: {} refused an event as invalid, dropping it: {}", client.server().ToString(), error);
+    return Outcome::kDone;  // settled: nothing else could make the proxy take it
+  }
+  // 404, 405, 413, 415, …: a proxy set up wrongly (a path, a limit), not bad data. Keep
+  // the batch (the spool takes it if this lasts) until an operator fixes it.
+  ++counters_.refused;
+  spdlog::error("ship: {} answered {} to a batch of {} events; keeping it and retrying (is this an Argus proxy, "
+                "with limits that fit the agents' batches?): {}",
+                client.server().ToString(), res.status, batch.events, error);
+  *retry_after = std::max(*retry_after, options_.setup_retry);
+  return Outcome::kRetry;
+}
+
+Shipper::Outcome Shipper::SendAll(const Batch& batch, milliseconds* retry_after) {
+  Outcome outcome = Send(batch, retry_after);
+  if (outcome != Outcome::kSplit) return outcome;
+  std::string plain;
+  if (batch.gzipped) {
+    std::string err;
+    bool too_large = false;
+    if (!http::Gunzip(batch.body, SIZE_MAX, &plain, &err, &too_large)) {
+      spdlog::error("ship: a batch refused as malformed cannot be read back ({}); dropping its {} events", err,
+                    batch.events);
+      return Outcome::kDrop;
+    }
+  }
+  auto j = nlohmann::json::parse(batch.gzipped ? plain : batch.body, nullptr, false);
+  if (j.is_discarded() || !j.contains("events") || !j["events"].is_array()) return Outcome::kDrop;
+  spdlog::warn("ship: the proxy refused a batch of {} events as malformed; sending them one by one", batch.events);
+  for (const auto& e : j["events"]) {
+    Batch one{"{\"events\":[" + e.dump() + "]}", false, 1, {}};
+    // Events accepted before a failure are sent again with the batch: their ids make
+    // the second copy harmless.
+    if (Send(one, retry_after) == Outcome::kRetry) return Outcome::kRetry;
+  }
+  return Outcome::kDone;
 }
 
 void Shipper::Failed(milliseconds retry_after) {
@@ -153,7 +189,7 @@ void Shipper::Run(const std::atomic<bool>& stop) {
         if (auto b = spool_.Front()) {
           Batch sb{std::move(b->gzipped), true, b->events, {}};
           milliseconds retry_after{0};
-          Outcome outcome = Send(sb, &retry_after);
+          Outcome outcome = SendAll(sb, &retry_after);
           if (outcome == Outcome::kRetry) {
             Failed(retry_after);
           } else {
@@ -201,7 +237,7 @@ void Shipper::Run(const std::atomic<bool>& stop) {
       continue;
     }
     milliseconds retry_after{0};
-    Outcome outcome = Send(*current, &retry_after);
+    Outcome outcome = SendAll(*current, &retry_after);
     if (outcome == Outcome::kRetry) {
       Failed(retry_after);
       continue;

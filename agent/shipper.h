@@ -33,6 +33,9 @@ struct ShipperOptions {
   std::chrono::milliseconds max_delay{1000};
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds min_backoff{200}, max_backoff{30000};
+  // The wait after a refusal that only an operator can fix (a wrong token, a proxy's
+  // 404 or 413): the batch is kept, and tried again this much later.
+  std::chrono::milliseconds setup_retry{30000};
   std::chrono::milliseconds spool_after{5000};   // how long an outage is bridged in memory
   std::chrono::milliseconds flush_timeout{5000};  // on shutdown, then the rest is spooled
   size_t gzip_min_bytes = 1024;                   // smaller bodies go uncompressed
@@ -41,6 +44,9 @@ struct ShipperOptions {
 
 struct ShipperCounters {
   std::atomic<uint64_t> batches{0}, sent{0}, retries{0}, rejected{0}, dropped{0};
+  // Batches a proxy refused with a status no retry should need (404, 413, …): kept and
+  // retried, since the fault is the proxy's setup, not the data.
+  std::atomic<uint64_t> refused{0};
 };
 
 class Shipper {
@@ -54,7 +60,8 @@ class Shipper {
   const SpoolCounters& spool_counters() const { return spool_.counters(); }
 
  private:
-  enum class Outcome { kDone, kRetry, kDrop };
+  // kSplit: the proxy refused the batch as malformed (400); its events go one by one.
+  enum class Outcome { kDone, kRetry, kDrop, kSplit };
   struct Batch {
     std::string body;  // gzip-compressed when `gzipped`
     bool gzipped = false;
@@ -63,6 +70,9 @@ class Shipper {
   };
   Batch Build(std::vector<Item> items) const;
   Outcome Send(const Batch& batch, std::chrono::milliseconds* retry_after);
+  // Send, and after a 400 for the whole batch its events one at a time: only an event
+  // refused on its own (400) is dropped (counted as rejected). Never kSplit.
+  Outcome SendAll(const Batch& batch, std::chrono::milliseconds* retry_after);
   // Sending failed: wait before the next try (failing over first).
   void Failed(std::chrono::milliseconds retry_after);
   void Succeeded();

@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 
 #include <fstream>
+#include <thread>
 #include <set>
 #include <sstream>
 
@@ -39,9 +40,55 @@ std::string Unescape(const std::string& s) {
   return out;
 }
 
+json ReadDisks(const std::string& proc) {
+  json disks = json::object();
+  std::set<uint64_t> devices;  // a bind mount shows the same filesystem again
+  std::ifstream mounts(proc + "/self/mounts");
+  std::string line;
+  while (std::getline(mounts, line) && disks.size() < kMaxMounts) {
+    std::istringstream in(line);
+    std::string dev, dir, type;
+    if (!(in >> dev >> dir >> type) || kPseudo.count(type)) continue;
+    dir = Unescape(dir);
+    struct stat st {};
+    struct statvfs vfs {};
+    if (::stat(dir.c_str(), &st) != 0 || ::statvfs(dir.c_str(), &vfs) != 0 || vfs.f_blocks == 0) continue;
+    if (!devices.insert(static_cast<uint64_t>(st.st_dev)).second) continue;
+    uint64_t size = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+    uint64_t used = static_cast<uint64_t>(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
+    uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    // As df: the share of what non-root users can use.
+    double pct = used + avail > 0 ? 100.0 * static_cast<double>(used) / static_cast<double>(used + avail) : 0;
+    disks[dir] = {{"total_bytes", size}, {"used_bytes", used}, {"pct", Round(pct)}};
+  }
+  return disks;
+}
+
 }  // namespace
 
-SystemSampler::SystemSampler(std::string proc) : proc_(std::move(proc)) {}
+DiskProbe::DiskProbe(std::function<json()> read) : read_(std::move(read)), state_(std::make_shared<State>()) {}
+
+std::optional<json> DiskProbe::Read(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(state_->mu);
+  if (state_->busy) return std::nullopt;  // the last read still hangs: no second thread behind it
+  state_->busy = true;
+  state_->result.reset();
+  // Detached, holding what it needs: a read that never returns must not hold the agent.
+  std::thread([state = state_, read = read_] {
+    json disks = read();
+    std::lock_guard l(state->mu);
+    state->result = std::move(disks);
+    state->busy = false;
+    state->done.notify_all();
+  }).detach();
+  state_->done.wait_for(lock, timeout, [this] { return state_->result.has_value(); });
+  return std::exchange(state_->result, std::nullopt);
+}
+
+SystemSampler::SystemSampler(std::string proc, std::function<json()> read_disks, std::chrono::milliseconds disk_timeout)
+    : proc_(std::move(proc)),
+      disks_(read_disks ? std::move(read_disks) : [p = proc_] { return ReadDisks(p); }),
+      disk_timeout_(disk_timeout) {}
 
 SystemSampler::Counters SystemSampler::Read(int* cores) const {
   Counters c;
@@ -122,27 +169,13 @@ std::optional<json> SystemSampler::Sample(int interval_s) {
                   {"tx_packets_s", rate(last->tx_packets, now.tx_packets)}};
   }
 
-  json disks = json::object();
-  std::set<uint64_t> devices;  // a bind mount shows the same filesystem again
-  std::ifstream mounts(proc_ + "/self/mounts");
-  std::string line;
-  while (std::getline(mounts, line) && disks.size() < kMaxMounts) {
-    std::istringstream in(line);
-    std::string dev, dir, type;
-    if (!(in >> dev >> dir >> type) || kPseudo.count(type)) continue;
-    dir = Unescape(dir);
-    struct stat st {};
-    struct statvfs vfs {};
-    if (::stat(dir.c_str(), &st) != 0 || ::statvfs(dir.c_str(), &vfs) != 0 || vfs.f_blocks == 0) continue;
-    if (!devices.insert(static_cast<uint64_t>(st.st_dev)).second) continue;
-    uint64_t size = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
-    uint64_t used = static_cast<uint64_t>(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
-    uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-    // As df: the share of what non-root users can use.
-    double pct = used + avail > 0 ? 100.0 * static_cast<double>(used) / static_cast<double>(used + avail) : 0;
-    disks[dir] = {{"total_bytes", size}, {"used_bytes", used}, {"pct", Round(pct)}};
+  // On a thread of its own, waited for at most disk_timeout: statvfs on a hung NFS
+  // mount blocks for good, and must not stop samples (nor, behind them, heartbeats).
+  if (auto disks = disks_.Read(disk_timeout_)) {
+    out["disk"] = std::move(*disks);
+  } else {
+    ++disk_timeouts_;
   }
-  out["disk"] = disks;
   return out;
 }
 

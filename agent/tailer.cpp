@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstring>
 #include <optional>
 
@@ -70,6 +71,26 @@ size_t Tailer::SourceOf(const std::string& path) const {
     if (::fnmatch(sources_[i].pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0) return i;
   }
   return SIZE_MAX;
+}
+
+bool Tailer::WithinSources(const std::string& path) {
+  std::error_code ec;
+  const auto real = std::filesystem::canonical(path, ec);
+  if (ec) return false;
+  // No symlink on the way: the path is itself what a pattern matched.
+  if (real == std::filesystem::absolute(path, ec).lexically_normal()) return true;
+  for (const auto& src : sources_) {
+    const std::string pattern = std::filesystem::absolute(src.pattern, ec).lexically_normal().string();
+    if (::fnmatch(pattern.c_str(), real.c_str(), FNM_PATHNAME) == 0) return true;
+  }
+  // A link out of the configured files (say app.log -> /etc/shadow): not followed.
+  if (refused_links_.insert(path).second) {
+    ++counters_.refused_links;
+    spdlog::warn("tail {}: not followed: it leads to {}, which no configured pattern covers (add a pattern for it "
+                 "to read it)",
+                 path, real.string());
+  }
+  return false;
 }
 
 void Tailer::SetSources(std::vector<TailSource> sources) {
@@ -137,6 +158,7 @@ void Tailer::Scan() {
       for (size_t k = 0; k < g.gl_pathc; ++k) {
         struct stat st {};
         if (::stat(g.gl_pathv[k], &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (!WithinSources(g.gl_pathv[k])) continue;
         // First pattern (and, within it, first name in order) wins.
         found.emplace(Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)},
                       std::pair{std::string(g.gl_pathv[k]), i});

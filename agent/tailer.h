@@ -46,7 +46,7 @@ struct TailerOptions {
 // Read by other threads (the heartbeat); written by the tail loop only.
 struct TailerCounters {
   std::atomic<uint64_t> lines{0}, bytes{0}, files{0}, rotations{0}, truncations{0}, skipped_bytes{0},
-      long_lines{0}, lost_files{0};
+      long_lines{0}, lost_files{0}, refused_links{0};
 };
 
 class Tailer {
@@ -73,6 +73,9 @@ class Tailer {
   void Follow(const std::string& path, size_t source, bool start_at_end);
   // The first source whose pattern matches `path`, or SIZE_MAX.
   size_t SourceOf(const std::string& path) const;
+  // Whether `path` is what it seems: a path with a symlink on the way is followed only
+  // when what it resolves to is covered by a pattern too (logged and counted once).
+  bool WithinSources(const std::string& path);
   // After `f` was truncated: follows the copy copytruncate made of it, from where we
   // were; false when there is none.
   bool FollowCopy(const File& f);
@@ -100,6 +103,7 @@ class Tailer {
   std::chrono::steady_clock::time_point next_scan_{};
   bool recovered_ = false;
   TailerCounters counters_;
+  std::set<std::string> refused_links_;  // paths whose refusal was logged
 };
 
 }  // namespace argus::agent

@@ -46,6 +46,19 @@ bool OneOf(const std::string& v, const std::vector<std::string>& values) {
 
 int64_t Minute(int64_t ts) { return ts - ((ts % 60000) + 60000) % 60000; }
 
+// Sums and products of numbers that clients chose (times, counts): saturated, never
+// undefined. The proxy bounds times, but a stream may hold older entries.
+int64_t SatMul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (!__builtin_mul_overflow(a, b, &r)) return r;
+  return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+}
+int64_t SatSub(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (!__builtin_sub_overflow(a, b, &r)) return r;
+  return b < 0 ? INT64_MAX : INT64_MIN;
+}
+
 class PacketAggregator : public Aggregator {
  public:
   PacketAggregator(store::Database& db, PacketSettings settings)
@@ -135,8 +148,8 @@ class PacketAggregator : public Aggregator {
     get_.Reset();
     send_.Bind(1, msg).Bind(2, network).Bind(3, host).Bind(4, ts).Bind(5, expected).Run();
     // Receipts that came first now count for the minute the message was sent.
-    AddToNetwork(network, ts, 1, expected, receivers, hops_sum, recv_ts_sum - receivers * ts,
-                 receivers ? last_recv - ts : 0);
+    AddToNetwork(network, ts, 1, expected, receivers, hops_sum, SatSub(recv_ts_sum, SatMul(receivers, ts)),
+                 receivers ? SatSub(last_recv, ts) : 0);
   }
 
   void Receive(const std::string& msg, const std::string& network, const std::string& host, int64_t ts,
@@ -148,7 +161,7 @@ class PacketAggregator : public Aggregator {
     int64_t sent_ts = sent ? recv_.Int(1) : 0;
     std::string sent_network = sent ? recv_.Text(2) : "";
     recv_.Reset();
-    if (sent) AddToNetwork(sent_network, sent_ts, 0, 0, 1, hops, ts - sent_ts, ts - sent_ts);
+    if (sent) AddToNetwork(sent_network, sent_ts, 0, 0, 1, hops, SatSub(ts, sent_ts), SatSub(ts, sent_ts));
   }
 
   void AddToNetwork(const std::string& network, int64_t sent_ts, int64_t sent, int64_t expected, int64_t received,

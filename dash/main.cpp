@@ -20,6 +20,12 @@ int main(int argc, char** argv) {
   redis.address.clear();  // optional here: without it the pipeline routes answer 503
   redis.Add(app, "for /api/v1/pipeline and /api/v1/dead_letters");
   app.add_option("--shards", opts.shards, "streams per type; must match the proxy")->capture_default_str();
+  app.add_option("--read-token", opts.read_token,
+                 "require 'Authorization: Bearer T' on every /api/ call (/healthz and /metrics stay open)");
+  int64_t query_timeout_ms = opts.query_timeout.count();
+  app.add_option("--query-timeout-ms", query_timeout_ms, "a query running longer is stopped and answered 503")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{10}, int64_t{600000}));
   http::ServerFlags flags;
   flags.Add(app);
   CLI11_PARSE(app, argc, argv);
@@ -29,6 +35,7 @@ int main(int argc, char** argv) {
     auto ep = http::ParseEndpoint(listen, &err);
     if (!ep) throw std::runtime_error("--listen: " + err);
     opts.connections = static_cast<size_t>(std::max(threads, 1));
+    opts.query_timeout = std::chrono::milliseconds(query_timeout_ms);
     if (!redis.address.empty()) {
       queue::RedisOptions r;
       if (auto e = redis.Apply(&r); !e.empty()) throw std::runtime_error(e);
@@ -37,7 +44,10 @@ int main(int argc, char** argv) {
     dash::DashService service(opts);
     http::ServerOptions sopts;
     sopts.listen = *ep;
+    // Queries run on handler threads of their own (one per store connection); the I/O
+    // threads only accept, read and write.
     sopts.threads = threads;
+    sopts.handler_threads = static_cast<int>(opts.connections);
     sopts.name = "argus-dash";
     sopts.body_limit = 64 * 1024;
     flags.Serve(sopts, service, "argus_dash", [&](uint16_t port) {

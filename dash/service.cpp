@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include "dash/params.h"
 #include "queue/inspect.h"
@@ -47,15 +48,19 @@ DashService::DashService(DashOptions options)
     redis_ = std::make_unique<http::Pool<queue::Redis>>(
         options_.connections, [this] { return std::make_unique<queue::Redis>(*options_.redis); });
   }
+  // Every store-reading route: a query stopped at its deadline is a 503, not a 500.
   auto bind = [this](auto fn) {
-    return [this, fn](const http::Request& r, const http::Peer& p) { return (this->*fn)(r, p); };
+    return [this, fn](const http::Request& r, const http::Peer& p) { return Bounded([&] { return (this->*fn)(r, p); }); };
   };
+  using K = http::Metrics::Kind;
+  metrics_.Describe("argus_dash_unauthorized_total", K::kCounter, "API calls refused for a missing or wrong read token.");
+  metrics_.Describe("argus_dash_query_timeouts_total", K::kCounter, "Queries stopped at the query timeout (503).");
   router_.CountRequests(&metrics_, "argus_dash_requests_total");
   router_.Add(bhttp::verb::get, "/api/v1/types", [this](const http::Request& r, const http::Peer&) {
-    return Registry(r, store::Registry::kTypes);
+    return Bounded([&] { return Registry(r, store::Registry::kTypes); });
   });
   router_.Add(bhttp::verb::get, "/api/v1/hosts", [this](const http::Request& r, const http::Peer&) {
-    return Registry(r, store::Registry::kHosts);
+    return Bounded([&] { return Registry(r, store::Registry::kHosts); });
   });
   router_.Add(bhttp::verb::get, "/api/v1/events", bind(&DashService::Events));
   router_.Add(bhttp::verb::get, "/api/v1/pipeline", bind(&DashService::Pipeline));
@@ -65,20 +70,45 @@ DashService::DashService(DashOptions options)
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
 }
 
+void DashService::StartQuery(store::Database& db) const {
+  db.SetDeadline(std::chrono::steady_clock::now() + options_.query_timeout);
+}
+
 http::Response DashService::Handle(const http::Request& req, const http::Peer& peer) {
+  std::string_view path(req.target().data(), req.target().size());
+  if (!options_.read_token.empty() && path.starts_with("/api/") &&
+      !http::SecretEquals(http::BearerToken(req), options_.read_token)) {
+    metrics_.Add("argus_dash_unauthorized_total");
+    return JsonError(bhttp::status::unauthorized, "this dash needs its read token ('Authorization: Bearer <token>')");
+  }
   return router_.Dispatch(req, peer);
 }
 
+http::Response DashService::Bounded(const std::function<http::Response()>& route) {
+  try {
+    return route();
+  } catch (const store::StoreError& e) {
+    if (e.code() != SQLITE_INTERRUPT) throw;
+    metrics_.Add("argus_dash_query_timeouts_total");
+    return http::Unavailable("the query ran longer than " + std::to_string(options_.query_timeout.count()) +
+                             " ms and was stopped: narrow it (type, host, since/until, limit)");
+  }
+}
+
 http::Response DashService::Registry(const http::Request& req, store::Registry which) {
-  Params p(http::QueryParams(Target(req)), {});
+  Params p(http::QueryParams(Target(req)), {"limit", "cursor"});
+  const int64_t limit = p.Int("limit", 1, 1000).value_or(1000);
+  const std::string after = p.Text("cursor", 255).value_or("");
   if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
   const char* key = which == store::Registry::kTypes ? "type" : "host";
   auto db = pool_.Acquire();
+  StartQuery(*db);
   json out = json::array();
   store::Reader reader(*db);
+  const auto rows = reader.List(which, after, limit);
   std::map<std::string, store::HostStatusRow> status;
-  if (which == store::Registry::kHosts) status = reader.HostStatuses();
-  for (const auto& r : reader.List(which)) {
+  if (which == store::Registry::kHosts) status = reader.HostStatuses(rows);
+  for (const auto& r : rows) {
     json row = {{key, r.name}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}, {"events", r.events}};
     // Hosts with an agent heartbeat (or followed by the hosts aggregator) carry their state.
     if (auto it = status.find(r.name); it != status.end()) {
@@ -90,7 +120,9 @@ http::Response DashService::Registry(const http::Request& req, store::Registry w
     }
     out.push_back(std::move(row));
   }
-  return Json(bhttp::status::ok, {{std::string(key) + "s", out}});
+  // The cursor is the last name of a full page: names are the registry's order.
+  json next = static_cast<int64_t>(rows.size()) == limit ? json(rows.back().name) : json(nullptr);
+  return Json(bhttp::status::ok, {{std::string(key) + "s", out}, {"next_cursor", next}});
 }
 
 http::Response DashService::Events(const http::Request& req, const http::Peer&) {
@@ -114,6 +146,7 @@ http::Response DashService::Events(const http::Request& req, const http::Peer&) 
     return JsonError(bhttp::status::bad_request, "parameter 'since' is after 'until'");
   }
   auto db = pool_.Acquire();
+  StartQuery(*db);
   auto rows = store::Reader(*db).Events(q);
   json out = json::array();
   for (const auto& r : rows) {
@@ -188,6 +221,7 @@ http::Response DashService::DeadLetters(const http::Request& req, const http::Pe
 http::Response DashService::Healthz(const http::Request&, const http::Peer&) {
   try {
     auto db = pool_.Acquire();
+    StartQuery(*db);
     store::Statement(*db, "SELECT 1").Step();
   } catch (const std::exception& e) {
     return JsonError(bhttp::status::service_unavailable, std::string("store unavailable: ") + e.what());

@@ -1,7 +1,10 @@
 // The dash's HTTP API over the store: read-only queries rendered as JSON. The server
-// calls Handle() from its threads; each request leases its own SQLite connection.
+// calls Handle() from its threads; each request leases its own SQLite connection, and
+// no query runs longer than the query timeout.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +23,10 @@ struct DashOptions {
   size_t connections = 4;
   std::optional<queue::RedisOptions> redis;  // for /api/v1/pipeline and dead letters
   int shards = 4;                            // streams per type, as the proxy writes them
+  // Set: every /api/ call needs `Authorization: Bearer <read_token>`.
+  std::string read_token;
+  // A query still running after this is stopped and answered 503.
+  std::chrono::milliseconds query_timeout{5000};
 };
 
 class DashService {
@@ -45,6 +52,10 @@ class DashService {
   http::Response DeadLetters(const http::Request& req, const http::Peer& peer);
   // GET /healthz -> 200 when the store answers a query
   http::Response Healthz(const http::Request& req, const http::Peer& peer);
+  // Sets the deadline of the request's queries on a leased store connection.
+  void StartQuery(store::Database& db) const;
+  // Runs a route; a query stopped at its deadline becomes 503 (and is counted).
+  http::Response Bounded(const std::function<http::Response()>& route);
 
   DashOptions options_;
   http::Pool<store::Database> pool_;

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -27,11 +28,16 @@ class Server::Session : public Server::SessionBase, public std::enable_shared_fr
     beast::error_code ec;
     auto ep = Socket().remote_endpoint(ec);
     if (!ec) peer_.addr = ep.address().to_string();
+    std::lock_guard lock(server_.sessions_mu_);
+    ++server_.per_ip_[peer_.addr];
   }
   ~Session() {
-    if (registered_) {
+    {
       std::lock_guard lock(server_.sessions_mu_);
-      server_.sessions_.erase(self_);
+      if (registered_) server_.sessions_.erase(self_);
+      if (auto it = server_.per_ip_.find(peer_.addr); it != server_.per_ip_.end() && --it->second == 0) {
+        server_.per_ip_.erase(it);
+      }
     }
     --server_.connections_;
   }
@@ -152,8 +158,19 @@ class Server::Session : public Server::SessionBase, public std::enable_shared_fr
 
   void OnRead(beast::error_code ec, size_t) {
     if (ReadFailed(ec)) return;
-    Request req = parser_->release();
-    Response res = server_.handler_(req, peer_);
+    auto req = std::make_shared<Request>(parser_->release());
+    if (server_.workers_) {
+      // Off the I/O threads; the answer is written back on this connection's strand.
+      asio::post(*server_.workers_, [self = this->shared_from_this(), req] {
+        auto res = std::make_shared<Response>(self->server_.handler_(*req, self->peer_));
+        asio::post(self->stream_.get_executor(), [self, req, res] { self->Answer(*req, std::move(*res)); });
+      });
+      return;
+    }
+    Answer(*req, server_.handler_(*req, peer_));
+  }
+
+  void Answer(const Request& req, Response res) {
     const bool keep_alive = req.keep_alive() && !server_.stopping();
     res.version(req.version());
     res.keep_alive(keep_alive);
@@ -230,6 +247,9 @@ Server::Server(ServerOptions options, Handler handler)
   if (options_.threads <= 0) {
     options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
+  if (options_.handler_threads > 0) {
+    workers_ = std::make_unique<asio::thread_pool>(static_cast<size_t>(options_.handler_threads));
+  }
 }
 
 Server::~Server() { Stop(); }
@@ -300,9 +320,20 @@ void Server::DoAccept() {
   acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
+      std::string why;
       if (connections_.load() >= options_.max_connections) {
-        spdlog::warn("{}: connection limit {} reached; refusing a connection",
-                     options_.name, options_.max_connections);
+        why = "the connection limit " + std::to_string(options_.max_connections) + " is reached";
+      } else if (options_.max_connections_per_ip > 0) {
+        beast::error_code pec;
+        auto peer = socket.remote_endpoint(pec);
+        std::lock_guard lock(sessions_mu_);
+        auto it = pec ? per_ip_.end() : per_ip_.find(peer.address().to_string());
+        if (it != per_ip_.end() && it->second >= options_.max_connections_per_ip) {
+          why = it->first + " has " + std::to_string(it->second) + " connections open, the limit per address";
+        }
+      }
+      if (!why.empty()) {
+        Refused(why);
         beast::error_code ignored;
         socket.close(ignored);
       } else {
@@ -319,18 +350,34 @@ void Server::DoAccept() {
   });
 }
 
+void Server::Refused(const std::string& why) {
+  const uint64_t total = ++refused_;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(sessions_mu_);
+  if (now - last_refusal_log_ < std::chrono::seconds(10)) return;
+  spdlog::warn("{}: refusing connections: {} ({} refused since the last such line)", options_.name, why,
+               total - refused_logged_);
+  refused_logged_ = total;
+  last_refusal_log_ = now;
+}
+
 void Server::Run() {
   auto guard = asio::make_work_guard(ioc_);
   std::vector<std::thread> threads;
   for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
   ioc_.run();
   for (auto& t : threads) t.join();
+  // Handlers still running finish (a query within its timeout); their answers go nowhere.
+  if (workers_) workers_->join();
 }
 
 void Server::ExportMetrics(Metrics& metrics, const std::string& prefix) {
   metrics.Describe(prefix + "_connections", Metrics::Kind::kGauge, "Open client connections.");
+  metrics.Describe(prefix + "_connections_refused_total", Metrics::Kind::kCounter,
+                   "Connections closed at accept: over the total or the per-address limit.");
   metrics.OnRender([this, name = prefix + "_connections"](Metrics& m) {
     m.Set(name, {}, static_cast<double>(connections_.load()));
+    m.Set(name + "_refused_total", {}, static_cast<double>(refused_.load()));
   });
 }
 

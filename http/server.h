@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -28,6 +30,9 @@ namespace argus::http {
 struct ServerOptions {
   Endpoint listen{"127.0.0.1", 0};
   int threads = 0;                                  // 0: one per core
+  // > 0: handlers run on a pool of this many threads of their own, so a slow one (a
+  // long query) never holds a thread that accepts and reads connections. 0: inline.
+  int handler_threads = 0;
   size_t header_limit = 16 * 1024;
   size_t body_limit = 4 * 1024 * 1024;
   std::chrono::milliseconds idle_timeout{60000};    // kept-alive, waiting for a request
@@ -36,6 +41,7 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds shutdown_grace{10000};  // in-flight requests on SIGTERM
   size_t max_connections = 50000;                   // capped by the open-files limit
+  size_t max_connections_per_ip = 1000;             // one address cannot take them all (0: no limit)
   std::string name = "argus";                       // Server header and log prefix
   std::string tls_cert, tls_key;                    // PEM files; both set: serve HTTPS
 };
@@ -80,6 +86,8 @@ class Server {
   template <class Stream>
   class Session;
   void DoAccept();
+  // Counts a refused connection; logs at most one line per 10 s, with the count since.
+  void Refused(const std::string& why);
   void WaitForSessions(std::chrono::steady_clock::time_point deadline);
 
   ServerOptions options_;
@@ -90,12 +98,17 @@ class Server {
   std::atomic<bool> stopping_{false};
   std::mutex sessions_mu_;  // guards sessions_
   std::list<std::weak_ptr<SessionBase>> sessions_;
+  std::map<std::string, size_t> per_ip_;  // open connections by peer address
+  std::atomic<uint64_t> refused_{0};      // connections refused at accept, ever
+  uint64_t refused_logged_ = 0;           // refused_ when a refusal was last logged
+  std::chrono::steady_clock::time_point last_refusal_log_{};
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::unique_ptr<boost::asio::signal_set> signals_;
   std::unique_ptr<boost::asio::steady_timer> drain_timer_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
+  std::unique_ptr<boost::asio::thread_pool> workers_;  // with handler_threads > 0
 };
 
 }  // namespace argus::http

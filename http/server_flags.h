@@ -16,6 +16,7 @@ struct ServerFlags {
   std::string log_level = "info";
   bool access_log = false;
   std::string tls_cert, tls_key;
+  size_t max_connections_per_ip = ServerOptions{}.max_connections_per_ip;
 
   void Add(CLI::App& app) {
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
@@ -23,6 +24,9 @@ struct ServerFlags {
     app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")
         ->check(CLI::ExistingFile);
     app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(CLI::ExistingFile);
+    app.add_option("--max-connections-per-ip", max_connections_per_ip,
+                   "open connections one client address may hold; more are closed at once (0: no limit)")
+        ->capture_default_str();
   }
 
   // Call right after parsing: logs go to stderr (stdout stays free for what a program
@@ -36,6 +40,7 @@ struct ServerFlags {
   void Apply(ServerOptions& options) const {
     options.tls_cert = tls_cert;
     options.tls_key = tls_key;
+    options.max_connections_per_ip = max_connections_per_ip;
   }
 
   const char* scheme() const { return tls_cert.empty() ? "http" : "https"; }

@@ -126,6 +126,10 @@ void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
           else if (lk == "max_depth") opts->limits.max_depth = SizeField(lv, name);
           else if (lk == "max_batch_bytes") opts->limits.max_batch_bytes = SizeField(lv, name);
           else if (lk == "max_batch_events") opts->limits.max_batch_events = SizeField(lv, name);
+          else if (lk == "max_types") opts->max_types = SizeField(lv, name);
+          else if (lk == "max_future_skew_ms") opts->max_future_skew = std::chrono::milliseconds(SizeField(lv, name));
+          else if (lk == "max_types_per_token") opts->max_types_per_token = SizeField(lv, name);
+          else if (lk == "max_hosts_per_token") opts->max_hosts_per_token = SizeField(lv, name);
           else throw std::runtime_error("unknown key '" + name + "'");
         }
       } else {

@@ -43,6 +43,16 @@ struct ProxyOptions {
   RateLimit rate;                       // per token, in events; 0 = unlimited
   int64_t backlog_limit = 1000000;      // per type, events not yet stored; 0 = none
   std::chrono::milliseconds backlog_poll{1000};
+  // What one client can create (config "limits"): distinct types in all, distinct types
+  // and hosts one token may introduce (counted by this proxy since it started). A
+  // client over them is refused by name, and the per-second poll and the consumers'
+  // work stay bounded however many types it invents.
+  size_t max_types = 1000;
+  size_t max_types_per_token = 200;
+  size_t max_hosts_per_token = 10000;
+  // An event time further ahead of the proxy's clock than this is set to the receive
+  // time (and counted): a row dated in the future would outlive its retention.
+  std::chrono::milliseconds max_future_skew{5 * 60 * 1000};
   // What PUT /api/v1/config lets a remote config name (config key allow_remote_files).
   proto::RemotePolicy remote_policy;
 };

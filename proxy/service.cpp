@@ -31,6 +31,8 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   using K = http::Metrics::Kind;
   metrics_.Describe("argus_proxy_events_accepted_total", K::kCounter, "Events appended to Redis.");
   metrics_.Describe("argus_proxy_events_rejected_total", K::kCounter, "Events refused, by reason.");
+  metrics_.Describe("argus_proxy_future_ts_clamped_total", K::kCounter,
+                    "Events whose ts was further in the future than limits.max_future_skew_ms: set to the receive time.");
   metrics_.Describe("argus_proxy_redis_errors_total", K::kCounter, "Failed Redis appends.");
   metrics_.Describe("argus_proxy_backlog_events", K::kGauge,
                     "Events of a type in Redis not yet stored by a consumer (unread + unacknowledged).");
@@ -88,8 +90,13 @@ void ProxyService::PollBacklog(std::stop_token stop) {
         fresh[type] = n;
         metrics_.Set("argus_proxy_backlog_events", {{"type", type}}, static_cast<double>(n));
       }
-      std::lock_guard lock(backlog_mu_);
-      backlog_ = std::move(fresh);
+      {
+        std::lock_guard lock(backlog_mu_);
+        backlog_ = std::move(fresh);
+      }
+      auto names = types.strings();
+      std::lock_guard lock(limits_mu_);
+      known_types_ = std::set<std::string>(names.begin(), names.end());
     }
     // Sleep in slices so destruction does not wait a whole period.
     auto until = std::chrono::steady_clock::now() + options_.backlog_poll;
@@ -115,10 +122,13 @@ const Token* ProxyService::Authenticate(std::string_view presented) const {
   return found;
 }
 
-void ProxyService::RefuseReserved(proto::BatchResult& batch, bool agent_path, const Token& token) {
+void ProxyService::Refuse(proto::BatchResult& batch, const char* reason,
+                          const std::function<std::string(const proto::Event&)>& why) {
   size_t kept = 0;
+  bool refused = false;
   for (size_t i = 0; i < batch.events.size(); ++i) {
-    if (MaySend(batch.events[i].type, agent_path, token)) {
+    std::string problem = why(batch.events[i]);
+    if (problem.empty()) {
       if (kept != i) {
         batch.events[kept] = std::move(batch.events[i]);
         batch.event_index[kept] = batch.event_index[i];
@@ -126,15 +136,62 @@ void ProxyService::RefuseReserved(proto::BatchResult& batch, bool agent_path, co
       ++kept;
       continue;
     }
-    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "reserved_type"}});
-    batch.rejected.push_back({batch.event_index[i], "type '" + batch.events[i].type +
-                                                        "' is reserved for Argus itself" +
-                                                        (agent_path ? "" : " (send it to /api/v1/events)")});
+    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", reason}});
+    batch.rejected.push_back({batch.event_index[i], std::move(problem)});
+    refused = true;
   }
   batch.events.resize(kept);
   batch.event_index.resize(kept);
-  std::sort(batch.rejected.begin(), batch.rejected.end(),
-            [](const proto::Rejection& a, const proto::Rejection& b) { return a.index < b.index; });
+  if (refused) {
+    std::sort(batch.rejected.begin(), batch.rejected.end(),
+              [](const proto::Rejection& a, const proto::Rejection& b) { return a.index < b.index; });
+  }
+}
+
+std::optional<std::string> ProxyService::Admit(proto::BatchResult& batch, bool agent_path, const Token& token,
+                                               const http::Peer& peer) {
+  Refuse(batch, "reserved_type", [&](const proto::Event& e) -> std::string {
+    if (MaySend(e.type, agent_path, token)) return {};
+    return "type '" + e.type + "' is reserved for Argus itself" + (agent_path ? "" : " (send it to /api/v1/events)");
+  });
+  const bool had_events = !batch.events.empty();
+  std::string last;
+  Refuse(batch, "limit", [&](const proto::Event& e) {
+    std::string why = OverLimit(token, e, peer);
+    if (!why.empty()) last = why;
+    return why;
+  });
+  if (had_events && batch.events.empty() && !last.empty()) return last;
+  return std::nullopt;
+}
+
+std::string ProxyService::OverLimit(const Token& token, const proto::Event& e, const http::Peer& peer) {
+  const std::string& host = !token.host.empty() ? token.host : !e.host.empty() ? e.host : peer.addr;
+  std::lock_guard lock(limits_mu_);
+  if (!known_types_.count(e.type)) {
+    auto& mine = token_types_[&token];
+    if (!mine.count(e.type)) {
+      if (known_types_.size() >= options_.max_types) {
+        return "type '" + e.type + "' would be new, and the proxy already has " + std::to_string(known_types_.size()) +
+               " types (limits.max_types)";
+      }
+      if (mine.size() >= options_.max_types_per_token) {
+        return "type '" + e.type + "' would be new, and this token already introduced " +
+               std::to_string(mine.size()) + " types (limits.max_types_per_token)";
+      }
+      mine.insert(e.type);
+    }
+    known_types_.insert(e.type);  // until the next poll reads argus:types again
+  }
+  auto& hosts = token_hosts_[&token];
+  if (!hosts.count(host)) {
+    if (hosts.size() >= options_.max_hosts_per_token) {
+      return "host '" + host.substr(0, 64) + "' would be new, and this token already sent " +
+             std::to_string(hosts.size()) + " hosts (limits.max_hosts_per_token)";
+    }
+    hosts.insert(host);
+  }
+  return {};
 }
 
 std::string ProxyService::AssignId() {
@@ -162,7 +219,9 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
   for (size_t i = 0; i < batch.rejected.size(); ++i) {
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
   }
-  RefuseReserved(batch, /*agent_path=*/true, *token);
+  if (auto limit = Admit(batch, /*agent_path=*/true, *token, peer)) {
+    return JsonError(bhttp::status::bad_request, "nothing accepted: " + *limit);
+  }
   Outcome outcome = Ingest(*token, batch.events, peer);
   if (outcome.status != 200) {
     auto res = JsonError(static_cast<bhttp::status>(outcome.status), outcome.error);
@@ -217,6 +276,10 @@ ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto
                   : AssignId();
     }
     if (!e.ts) e.ts = now;
+    if (*e.ts - now > options_.max_future_skew.count()) {
+      metrics_.Add("argus_proxy_future_ts_clamped_total");
+      e.ts = now;
+    }
   }
 
   if (!events.empty()) {

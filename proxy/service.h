@@ -6,6 +6,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -55,8 +58,16 @@ class ProxyService {
   // The matching token (an agent token or the admin token), or nullptr. Every
   // configured token is compared, in constant time.
   const Token* Authenticate(std::string_view presented) const;
-  // Moves the events this sender may not send (MaySend) to the rejected ones.
-  void RefuseReserved(proto::BatchResult& batch, bool agent_path, const Token& token);
+  // Moves the events for which `why` gives a reason to the rejected ones, counted
+  // under `reason`.
+  void Refuse(proto::BatchResult& batch, const char* reason, const std::function<std::string(const proto::Event&)>& why);
+  // What every ingest path checks after decoding: reserved types (MaySend), then the
+  // limits on types and hosts. Returns a 400 answer when nothing of a non-empty batch
+  // is left and a limit was the reason, else nullopt.
+  std::optional<std::string> Admit(proto::BatchResult& batch, bool agent_path, const Token& token,
+                                   const http::Peer& peer);
+  // "" when `e` stays within the type and host limits (and counts it), else the limit.
+  std::string OverLimit(const Token& token, const proto::Event& e, const http::Peer& peer);
   std::string AssignId();
   // Once a period: every type's backlog, for the 503 decision and /metrics; and trims
   // acknowledged entries.
@@ -73,6 +84,9 @@ class ProxyService {
   RateLimiter rate_limiter_;
   mutable std::mutex backlog_mu_;  // guards backlog_
   std::map<std::string, int64_t> backlog_;
+  std::mutex limits_mu_;  // guards the three below
+  std::set<std::string> known_types_;                              // argus:types, as of the last poll
+  std::map<const Token*, std::set<std::string>> token_types_, token_hosts_;  // what each token introduced
   std::jthread backlog_thread_;    // last: stops first
 };
 

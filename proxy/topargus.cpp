@@ -72,7 +72,9 @@ http::Response ProxyService::PostAlarm(const http::Request& req, const http::Pee
   for (size_t i = 0; i < batch.rejected.size(); ++i) {
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
   }
-  RefuseReserved(batch, /*agent_path=*/false, *token);
+  if (auto limit = Admit(batch, /*agent_path=*/false, *token, peer)) {
+    return Answer(bhttp::status::bad_request, -1, "nothing accepted: " + *limit);
+  }
 
   Outcome outcome = Ingest(*token, batch.events, peer);
   if (outcome.status != 200) {

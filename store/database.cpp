@@ -139,6 +139,16 @@ std::unique_ptr<Database> Database::Open(const std::string& path, bool create, i
 
 Database::~Database() { sqlite3_close_v2(db_); }
 
+void Database::SetDeadline(std::chrono::steady_clock::time_point deadline) {
+  deadline_ = deadline;
+  sqlite3_progress_handler(
+      db_, 1000,
+      [](void* self) -> int { return std::chrono::steady_clock::now() >= static_cast<Database*>(self)->deadline_; },
+      this);
+}
+
+void Database::ClearDeadline() { sqlite3_progress_handler(db_, 0, nullptr, nullptr); }
+
 void Database::Exec(std::string_view sql) {
   char* err = nullptr;
   std::string text(sql);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,11 @@ class Database {
   int64_t Changes() const;
   std::string ErrorMessage() const;
   sqlite3* handle() { return db_; }
+  // Statements on this connection stop with StoreError(SQLITE_INTERRUPT) once
+  // `deadline` has passed (checked every thousand VM steps); ClearDeadline lifts it.
+  // For readers that must answer in bounded time.
+  void SetDeadline(std::chrono::steady_clock::time_point deadline);
+  void ClearDeadline();
   const std::string& path() const { return path_; }
   int schema_version() const { return schema_version_; }
 
@@ -83,6 +89,7 @@ class Database {
   sqlite3* db_;
   std::string path_;
   int schema_version_ = 0;
+  std::chrono::steady_clock::time_point deadline_{};
 };
 
 // BEGIN IMMEDIATE on construction, ROLLBACK on destruction unless Commit() ran.

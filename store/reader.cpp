@@ -2,25 +2,33 @@
 
 namespace argus::store {
 
-std::vector<RegistryRow> Reader::List(Registry which) {
+std::vector<RegistryRow> Reader::List(Registry which, const std::string& after, int64_t limit) {
+  // A range of the primary key: the cost is the page, not the registry.
   Statement s(db_, which == Registry::kTypes
-                       ? "SELECT type, first_seen, last_seen, events FROM types ORDER BY type"
-                       : "SELECT host, first_seen, last_seen, events FROM hosts ORDER BY host");
+                       ? "SELECT type, first_seen, last_seen, events FROM types WHERE type > ?1 ORDER BY type LIMIT ?2"
+                       : "SELECT host, first_seen, last_seen, events FROM hosts WHERE host > ?1 ORDER BY host LIMIT ?2");
+  s.Bind(1, after).Bind(2, limit);
   std::vector<RegistryRow> out;
   while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2), s.Int(3)});
   return out;
 }
 
-std::map<std::string, HostStatusRow> Reader::HostStatuses() {
-  Statement s(db_, "SELECT host, state, state_since, timeout_ms, agent_version, last_heartbeat FROM host_status");
+std::map<std::string, HostStatusRow> Reader::HostStatuses(const std::vector<RegistryRow>& hosts) {
+  Statement s(db_,
+              "SELECT host, state, state_since, timeout_ms, agent_version, last_heartbeat FROM host_status "
+              "WHERE host = ?1");
   std::map<std::string, HostStatusRow> out;
-  while (s.Step()) {
-    HostStatusRow& r = out[s.Text(0)];
-    r.state = s.Text(1);
-    r.state_since = s.Int(2);
-    r.timeout_ms = s.Int(3);
-    r.agent_version = s.Text(4);
-    if (!s.IsNull(5)) r.last_heartbeat = s.Int(5);
+  for (const auto& h : hosts) {
+    s.Bind(1, h.name);
+    if (s.Step()) {
+      HostStatusRow& r = out[s.Text(0)];
+      r.state = s.Text(1);
+      r.state_since = s.Int(2);
+      r.timeout_ms = s.Int(3);
+      r.agent_version = s.Text(4);
+      if (!s.IsNull(5)) r.last_heartbeat = s.Int(5);
+    }
+    s.Reset();
   }
   return out;
 }
@@ -33,7 +41,10 @@ std::vector<EventRow> Reader::Events(const EventQuery& q) {
   if (q.host) sql += " AND host = ?2";
   if (q.since) sql += " AND ts >= ?3";
   if (q.until) sql += " AND ts < ?4";
-  if (q.after) sql += " AND (ts < ?6 OR (ts = ?6 AND seq < ?7))";
+  // A row value, so that the cursor is a range of the index that serves the filter
+  // (events_ts, events_type_ts, events_host_ts or events_type_host_ts, each ending in
+  // seq as SQLite indexes do): a page costs its rows, however deep it is.
+  if (q.after) sql += " AND (ts, seq) < (?6, ?7)";
   sql += " ORDER BY ts DESC, seq DESC LIMIT ?5";
   Statement s(db_, sql);
   if (q.type) s.Bind(1, *q.type);

@@ -50,13 +50,14 @@ struct EventRow {
 class Reader {
  public:
   explicit Reader(Database& db) : db_(db) {}
-  std::vector<RegistryRow> List(Registry which);
+  // In name order, after `after` (exclusive; empty: from the start), at most `limit`.
+  std::vector<RegistryRow> List(Registry which, const std::string& after = {}, int64_t limit = 1000000);
   std::vector<RegistryRow> Types() { return List(Registry::kTypes); }
   std::vector<RegistryRow> Hosts() { return List(Registry::kHosts); }
+  // Host -> status (hosts the hosts aggregator follows), for the given hosts only: a page.
+  std::map<std::string, HostStatusRow> HostStatuses(const std::vector<RegistryRow>& hosts);
   // Newest first (ts, then arrival order).
   std::vector<EventRow> Events(const EventQuery& q);
-  // Host -> status, for the hosts the hosts aggregator follows.
-  std::map<std::string, HostStatusRow> HostStatuses();
 
  private:
   Database& db_;

@@ -175,6 +175,10 @@ const std::vector<const char*>& Migrations() {
         CREATE INDEX events_ts ON events(ts);
         CREATE INDEX events_recv_ts ON events(recv_ts);
       )sql",
+      // 7: events of one type on one host, newest first (the dash's type+host filter).
+      R"sql(
+        CREATE INDEX events_type_host_ts ON events(type, host, ts);
+      )sql",
   };
   return kMigrations;
 }

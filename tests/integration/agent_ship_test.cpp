@@ -22,6 +22,8 @@ namespace {
 // Answers POST /api/v1/events: 503 while down, else records the events in order.
 struct FakeProxy {
   std::atomic<bool> down{false};
+  std::atomic<int> status{0};  // set: every batch gets this answer
+  std::string poison;          // a batch holding this id is refused whole (400)
   std::atomic<int> gzipped{0};
   std::mutex mu;
   std::vector<std::string> ids;
@@ -33,7 +35,13 @@ struct FakeProxy {
       if (down.load()) return http::Unavailable("down for the test", 0);
       auto body = http::DecodeBody(req, 64 << 20);
       if (req[boost::beast::http::field::content_encoding] == "gzip") ++gzipped;
+      if (status.load()) return http::JsonError(static_cast<boost::beast::http::status>(status.load()), "as set");
       auto j = json::parse(body.View(req));
+      for (const auto& e : j["events"]) {
+        if (!poison.empty() && e["id"] == poison) {
+          return http::JsonError(boost::beast::http::status::bad_request, "event " + poison + " is poison");
+        }
+      }
       std::lock_guard lock(mu);
       for (const auto& e : j["events"]) ids.push_back(e["id"]);
       return http::Json(boost::beast::http::status::ok, {{"accepted", j["events"].size()}});
@@ -60,6 +68,7 @@ agent::ShipperOptions Options(uint16_t port) {
   o.min_backoff = 20ms;
   o.max_backoff = 100ms;
   o.spool_after = 100ms;
+  o.setup_retry = 100ms;
   o.gzip_min_bytes = 200;
   return o;
 }
@@ -101,6 +110,40 @@ std::vector<std::string> Expected(int n) {
 }  // namespace
 
 TEST_SUITE("agent shipper") {
+  TEST_CASE("a 404 or 413 keeps the batch until the proxy takes it, counted as refused") {
+    testing::TempDir dir;
+    FakeProxy proxy;
+    proxy.status = 404;
+    Running r(dir, Options(proxy.server->port()));
+    r.Start();
+    PushEvents(r.box, 0, 30);
+    REQUIRE(testing::WaitFor([&] { return r.shipper.counters().refused >= 3; }, 20s));
+    proxy.status = 413;
+    REQUIRE(testing::WaitFor([&] { return r.shipper.counters().refused >= 6; }, 20s));
+    CHECK(proxy.Ids().empty());
+    proxy.status = 0;
+    REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() >= 30; }, 20s));
+    r.Stop();
+    CHECK(proxy.Ids() == Expected(30));
+    CHECK(r.shipper.counters().dropped == 0);
+  }
+
+  TEST_CASE("a batch refused as malformed is sent event by event: only the bad event is dropped") {
+    testing::TempDir dir;
+    FakeProxy proxy;
+    proxy.poison = "e7";
+    Running r(dir, Options(proxy.server->port()));
+    r.Start();
+    PushEvents(r.box, 0, 30);
+    REQUIRE(testing::WaitFor([&] { return proxy.Ids().size() >= 29; }, 20s));
+    r.Stop();
+    auto expected = Expected(30);
+    expected.erase(expected.begin() + 7);
+    CHECK(proxy.Ids() == expected);
+    CHECK(r.shipper.counters().rejected == 1);
+    CHECK(r.shipper.counters().dropped == 0);
+  }
+
   TEST_CASE("an outage is bridged by the spool, once the proxy is back everything arrives once, in order") {
     testing::TempDir dir;
     FakeProxy proxy;

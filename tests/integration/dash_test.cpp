@@ -8,6 +8,7 @@
 #include "dash/service.h"
 #include "http/client.h"
 #include "queue/streams.h"
+#include "store/writer.h"
 #include "tests/support/served.h"
 #include "tests/support/support.h"
 
@@ -119,5 +120,53 @@ TEST_SUITE("dash") {
     auto res = http::Client(dash.endpoint()).Get("/api/v1/pipeline");
     CHECK(res.status == 503);
     CHECK(json::parse(res.body)["error"].get<std::string>().rfind("redis: ", 0) == 0);
+  }
+
+  TEST_CASE("read token, paging of hosts and types, and a query stopped at its deadline") {
+    testing::TempDir dir;
+    {
+      auto db = store::Database::Open(dir / "d.db");
+      std::vector<proto::Event> events;
+      for (int i = 0; i < 2000; ++i) {
+        events.push_back(Ev("t" + std::to_string(i % 3), "e" + std::to_string(i), "h" + std::to_string(i % 5), "{}"));
+      }
+      store::EventWriter(*db).Write(events);
+    }
+    dash::DashOptions d;
+    d.db_path = dir / "d.db";
+    d.read_token = "reader";
+    testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
+    http::Client client(dash.endpoint());
+    const std::map<std::string, std::string> auth = {{"Authorization", "Bearer reader"}};
+    CHECK(client.Get("/api/v1/hosts").status == 401);
+    CHECK(client.Request("GET", "/api/v1/events", "", {{"Authorization", "Bearer wrong"}}).status == 401);
+    CHECK(client.Get("/healthz").status == 200);  // no token needed
+
+    // Hosts h0..h4 in pages of two.
+    std::vector<std::string> seen;
+    std::string cursor;
+    for (int page = 0; page < 5; ++page) {
+      auto r = client.Request("GET", "/api/v1/hosts?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), "", auth);
+      REQUIRE(r.status == 200);
+      auto j = json::parse(r.body);
+      for (const auto& h : j["hosts"]) seen.push_back(h["host"]);
+      if (j["next_cursor"].is_null()) break;
+      cursor = j["next_cursor"];
+    }
+    CHECK(seen == std::vector<std::string>{"h0", "h1", "h2", "h3", "h4"});
+    auto types = json::parse(client.Request("GET", "/api/v1/types?limit=2", "", auth).body);
+    CHECK(types["types"].size() == 2);
+    CHECK(types["next_cursor"] == "t1");
+    CHECK(client.Request("GET", "/api/v1/types?limit=0", "", auth).status == 400);
+
+    // A query that cannot finish in time is stopped and answered 503, and counted.
+    dash::DashOptions slow = d;
+    slow.query_timeout = 0ms;
+    testing::Served<dash::DashService> hurried(std::make_unique<dash::DashService>(slow), "argus_dash");
+    auto r = http::Client(hurried.endpoint()).Request("GET", "/api/v1/events?limit=1000", "", auth);
+    CHECK(r.status == 503);
+    CHECK(r.body.find("was stopped") != std::string::npos);
+    auto metrics = http::Client(hurried.endpoint()).Get("/metrics");
+    CHECK(metrics.body.find("argus_dash_query_timeouts_total 1") != std::string::npos);
   }
 }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "http/client.h"
+#include "http/metrics.h"
 #include "http/server.h"
 #include "tests/support/support.h"
 
@@ -30,6 +31,57 @@ bool ClosedByPeer(asio::ip::tcp::socket& sock) {
 }  // namespace
 
 TEST_SUITE("http::server") {
+  TEST_CASE("one address holds at most max_connections_per_ip connections, refusals are counted") {
+    http::ServerOptions so;
+    so.threads = 1;
+    so.max_connections_per_ip = 3;
+    http::Server server(so, [](const http::Request&, const http::Peer&) { return http::Json(bhttp::status::ok, {}); });
+    server.Start();
+    http::Metrics metrics;
+    server.ExportMetrics(metrics, "t");
+    std::thread runner([&] { server.Run(); });
+    asio::io_context ioc;
+    std::vector<std::unique_ptr<asio::ip::tcp::socket>> held;
+    for (int i = 0; i < 3; ++i) {
+      held.push_back(std::make_unique<asio::ip::tcp::socket>(ioc));
+      held.back()->connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    }
+    http::Endpoint ep{"127.0.0.1", server.port()};
+    REQUIRE(testing::WaitFor([&] { return metrics.Render().find("t_connections 3") != std::string::npos; }, 10s));
+    asio::ip::tcp::socket extra(ioc);
+    extra.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    CHECK(ClosedByPeer(extra));  // the fourth is closed at accept
+    CHECK(metrics.Render().find("t_connections_refused_total 1") != std::string::npos);
+    held.pop_back();  // one closes: room for one again
+    CHECK(testing::WaitFor([&] { return http::Client(ep).Get("/").status == 200; }, 10s));
+    server.Stop();
+    runner.join();
+  }
+
+  TEST_CASE("with handler threads a slow handler holds no I/O thread: others are read and answered") {
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    http::ServerOptions so;
+    so.threads = 1;          // one I/O thread: inline, the slow handler would hold it
+    so.handler_threads = 2;
+    http::Server server(so, [&](const http::Request& req, const http::Peer&) {
+      if (req.target() == "/slow") released.wait();
+      if (req.target() == "/release") release.set_value();
+      return http::Json(bhttp::status::ok, {{"path", std::string(req.target())}});
+    });
+    server.Start();
+    std::thread runner([&] { server.Run(); });
+    http::Endpoint ep{"127.0.0.1", server.port()};
+    auto slow = std::async(std::launch::async, [&] { return http::Client(ep, 20s).Get("/slow"); });
+    auto fast = http::Client(ep, 20s).Get("/release");  // read and answered while /slow waits
+    CHECK(fast.status == 200);
+    auto res = slow.get();
+    CHECK(res.status == 200);
+    CHECK(res.body == R"({"path":"/slow"})");
+    server.Stop();
+    runner.join();
+  }
+
   TEST_CASE("shutdown: a request in flight is answered, idle connections close, no new ones") {
     std::atomic<bool> in_handler{false};
     std::promise<void> release;
@@ -138,7 +190,9 @@ TEST_SUITE("proxy process") {
     testing::RedisServer redis;
     uint16_t port = testing::FreePort();
     testing::Process proxy({testing::BinDir() + "/argus-proxy", "--listen", "127.0.0.1:" + std::to_string(port),
-                            "--redis", redis.address(), "--token", "t", "--threads", "2"},
+                            "--redis", redis.address(), "--token", "t", "--threads", "2",
+                            // every connection here comes from 127.0.0.1: no per-address limit
+                            "--max-connections-per-ip", "0"},
                            dir / "proxy.log");
     http::Endpoint ep{"127.0.0.1", port};
     REQUIRE(testing::WaitFor([&] { return http::Client(ep).Get("/healthz").status == 200; }, 20s));

@@ -99,6 +99,31 @@ TEST_SUITE("proxy") {
     CHECK(e.ts.has_value());
   }
 
+  TEST_CASE("a time far in the future becomes the receive time, and is counted") {
+    ProxyFixture f;
+    const int64_t day_ahead = proto::NowMs() + 24 * 3600 * 1000;
+    const int64_t minute_ahead = proto::NowMs() + 60 * 1000;
+    auto r = f.Post(R"({"events":[{"type":"skew","host":"h","id":"s1","ts":)" + std::to_string(day_ahead) +
+                    R"(,"content":{}},{"type":"skew","host":"h","id":"s2","ts":)" + std::to_string(minute_ahead) +
+                    R"(,"content":{}}]})");
+    REQUIRE(r.status == 200);
+    queue::Redis redis({"127.0.0.1", f.redis.port()});
+    queue::GroupReader reader("skew", 4, "test");
+    REQUIRE(reader.EnsureGroups(redis) == "");
+    std::vector<queue::Entry> entries;
+    REQUIRE(reader.Read(redis, 10, &entries) == "");
+    REQUIRE(reader.Read(redis, 10, &entries) == "");
+    REQUIRE(entries.size() == 2);
+    for (const auto& entry : entries) {
+      proto::Event e;
+      REQUIRE(proto::Deserialize(entry.payload, &e) == "");
+      if (e.id == "s1") CHECK(*e.ts == *e.recv_ts);   // clamped
+      if (e.id == "s2") CHECK(*e.ts == minute_ahead);  // within the allowed skew: kept
+    }
+    http::Client c(f.endpoint());
+    CHECK(c.Get("/metrics").body.find("argus_proxy_future_ts_clamped_total 1") != std::string::npos);
+  }
+
   TEST_CASE("a token bound to a host stamps that host, a missing host becomes the peer address") {
     ProxyFixture f;
     REQUIRE(f.Post(R"({"events":[{"type":"t","host":"liar","id":"b1","content":{}}]})", "bound-token").status == 200);
@@ -253,6 +278,46 @@ TEST_SUITE("proxy") {
     CHECK(aj["status"] == -1);
     CHECK(aj["accepted"] == 1);
     CHECK(aj["rejected"][0]["error"] == "type 'argus.agent' is reserved for Argus itself (send it to /api/v1/events)");
+  }
+
+  TEST_CASE("50,000 junk types from one token stop at its limit, and other types still flow") {
+    ProxyFixture f([](proxy::ProxyOptions& po, http::ServerOptions&) { po.backlog_poll = 100ms; });
+    auto real = [&](int i) {
+      return f.Post(R"({"events":[{"type":"real","host":"good","id":"r)" + std::to_string(i) + R"(","content":{}}]})");
+    };
+    REQUIRE(real(0).status == 200);
+    http::Client c(f.endpoint());
+    int refused_batches = 0;
+    std::string last_error;
+    for (int batch = 0; batch < 50; ++batch) {
+      std::string body = R"({"events":[)";
+      for (int i = 0; i < 1000; ++i) {
+        body += (i ? "," : "") + std::string(R"({"type":"junk)") + std::to_string(batch * 1000 + i) +
+                R"(","host":"bad","content":{}})";
+      }
+      body += "]}";
+      auto r = c.Request("POST", "/api/v1/events", body, {{"Authorization", "Bearer bound-token"}});
+      if (r.status == 400) {
+        ++refused_batches;
+        last_error = ErrorOf(r);
+      } else {
+        REQUIRE(r.status == 200);  // the first batch: its first 200 types are taken, the rest refused by name
+        auto j = json::parse(r.body);
+        CHECK(j["accepted"] == 200);
+        CHECK(j["rejected"][0]["error"].get<std::string>().find("limits.max_types_per_token") != std::string::npos);
+      }
+    }
+    CHECK(refused_batches == 49);
+    CHECK(last_error.find("nothing accepted: type 'junk") == 0);
+    CHECK(last_error.find("(limits.max_types_per_token)") != std::string::npos);
+    queue::Redis redis({"127.0.0.1", f.redis.port()});
+    CHECK(redis.Run({"SCARD", "argus:types"}).integer() == 201);  // what the poll and the consumers walk
+    // Another token's types, known and new, still flow.
+    CHECK(real(1).status == 200);
+    auto fresh = f.Post(R"({"events":[{"type":"fresh","host":"good","id":"f1","content":{}}]})");
+    CHECK(json::parse(fresh.body)["accepted"] == 1);
+    CHECK(f.StreamLen("real", "good") == 2);
+    CHECK(f.StreamLen("fresh", "good") == 1);
   }
 
   TEST_CASE("keep-alive: many requests over one connection") {

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <future>
 
 #include "agent/system.h"
 #include "tests/support/support.h"
@@ -50,5 +52,33 @@ TEST_SUITE("agent::system") {
     REQUIRE((*s)["disk"].size() == 1);
     CHECK((*s)["disk"].contains("/"));
     CHECK((*s)["disk"]["/"]["total_bytes"].get<uint64_t>() > 0);
+  }
+
+  TEST_CASE("a disk read that hangs costs its sample the disks, never the sample itself") {
+    testing::TempDir dir;
+    WriteProc(dir, 100, 100, 0, 0);
+    std::promise<void> unblock;
+    auto released = unblock.get_future().share();
+    std::atomic<int> reads{0};
+    agent::SystemSampler sampler(
+        dir.path(),
+        [&] {
+          if (++reads == 1) released.wait();  // the first read hangs, as statvfs on a dead NFS mount
+          return nlohmann::json{{"/", {{"pct", 1}}}};
+        },
+        std::chrono::milliseconds(100));
+    sampler.Sample(0);  // baseline (reads nothing of the disks)
+    auto a = sampler.Sample(60);
+    REQUIRE(a);
+    CHECK_FALSE(a->contains("disk"));
+    CHECK(a->contains("cpu"));
+    CHECK(sampler.disk_timeouts() == 1);
+    auto b = sampler.Sample(60);  // still hanging: no second read behind it
+    REQUIRE(b);
+    CHECK_FALSE(b->contains("disk"));
+    CHECK(reads == 1);
+    unblock.set_value();
+    REQUIRE(testing::WaitFor([&] { return sampler.Sample(60)->contains("disk"); }, std::chrono::seconds(10)));
+    CHECK(reads >= 2);
   }
 }

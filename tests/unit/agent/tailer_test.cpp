@@ -200,6 +200,27 @@ TEST_SUITE("agent::tailer") {
     CHECK(t->counters().truncations == 1);
   }
 
+  TEST_CASE("a symlink is followed only when a pattern covers where it leads") {
+    testing::TempDir dir, outside;
+    testing::WriteFile(outside / "shadow", "root:secret\n");
+    testing::WriteFile(dir / "real.log", "");
+    REQUIRE(::symlink((outside / "shadow").c_str(), (dir / "evil.log").c_str()) == 0);
+    REQUIRE(::symlink((dir / "real.log").c_str(), (dir / "alias.log").c_str()) == 0);
+    agent::Checkpoints cps(dir.path());
+    auto t = Follow(cps, {dir / "*.log"}, /*from_head=*/true);
+    testing::AppendFile(dir / "real.log", "fine\n");
+    auto texts = Texts(PollAll(*t));
+    CHECK(texts == std::vector<std::string>{"fine"});  // once: alias.log is the same file
+    CHECK(t->counters().refused_links == 1);
+    CHECK(t->counters().files == 1);
+    PollAll(*t);
+    CHECK(t->counters().refused_links == 1);  // counted (and logged) once
+    // Covered by a pattern of its own, the target may be read.
+    auto both = Follow(cps, {dir / "*.log", outside / "*"}, /*from_head=*/true);
+    auto all = Texts(PollAll(*both));
+    CHECK(std::find(all.begin(), all.end(), "root:secret") != all.end());
+  }
+
   TEST_CASE("rename rotation: the old file is read to its end, then the new one") {
     testing::TempDir dir;
     std::string log = dir / "a.log";

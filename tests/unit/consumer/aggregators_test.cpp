@@ -230,6 +230,18 @@ TEST_SUITE("packet aggregator") {
     CHECK(Networks(*h.db) == std::vector<NetworkRow>{{1, 3, 2, 3, 40, 30}});
   }
 
+  TEST_CASE("times near the int64 limit saturate instead of overflowing") {
+    Harness h("packet");
+    const int64_t big = INT64_MAX - 10;
+    // Receipts first, then the send: the send folds receivers * its time into the delay.
+    h.Apply({Ev("packet", "b", big, Packet("recv", "m1")), Ev("packet", "c", big, Packet("recv", "m1")),
+             Ev("packet", "a", big, Packet("send", "m1")), Ev("packet", "d", 0, Packet("recv", "m2")),
+             Ev("packet", "a", big, Packet("send", "m2"))});
+    auto rows = Networks(*h.db);
+    REQUIRE(!rows.empty());
+    CHECK(rows.back().sent >= 1);
+  }
+
   TEST_CASE("any order of sends and receipts gives the same tables") {
     std::vector<proto::Event> events;
     for (int msg = 0; msg < 20; ++msg) {

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <sqlite3.h>
+
 #include "store/database.h"
 #include "store/reader.h"
 #include "store/schema.h"
@@ -175,6 +177,41 @@ TEST_SUITE("store") {
     store::Statement count(*db, "SELECT count(*) FROM events");
     REQUIRE(count.Step());
     CHECK(count.Int(0) == 3);
+  }
+
+  TEST_CASE("every event query and its cursor is a range of an index, with no sort") {
+    auto db = store::Database::Open(":memory:");
+    // The SQL Reader::Events builds, for each filter: its plan must search an index and
+    // never sort (a sort reads every matching row, however small the page).
+    const std::string base = "SELECT id FROM events WHERE 1";
+    for (const std::string filter : {"", " AND type = ?1", " AND host = ?2", " AND type = ?1 AND host = ?2",
+                                     " AND type = ?1 AND ts >= ?3 AND ts < ?4"}) {
+      for (const std::string cursor : {"", " AND (ts, seq) < (?6, ?7)"}) {
+        store::Statement plan(*db, "EXPLAIN QUERY PLAN " + base + filter + cursor + " ORDER BY ts DESC, seq DESC LIMIT ?5");
+        std::string text;
+        while (plan.Step()) text += plan.Text(3) + "; ";
+        INFO(filter << cursor << " -> " << text);
+        CHECK(text.find("USING INDEX") != std::string::npos);
+        CHECK(text.find("TEMP B-TREE") == std::string::npos);
+        if (!cursor.empty()) CHECK(text.find("ts<?") != std::string::npos);  // the cursor bounds the search
+      }
+    }
+  }
+
+  TEST_CASE("a statement past its deadline is stopped with SQLITE_INTERRUPT") {
+    auto db = store::Database::Open(":memory:");
+    db->SetDeadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+    store::Statement forever(*db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c");
+    bool interrupted = false;
+    try {
+      forever.Step();
+    } catch (const store::StoreError& e) {
+      interrupted = e.code() == SQLITE_INTERRUPT;
+    }
+    CHECK(interrupted);
+    db->ClearDeadline();
+    store::Statement fine(*db, "SELECT 1");
+    CHECK(fine.Step());
   }
 
   TEST_CASE("event queries filter, order newest first and page with a cursor") {
