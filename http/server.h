@@ -27,6 +27,8 @@
 
 namespace argus::http {
 
+inline constexpr size_t kDefaultMaxConnectionsPerIp = 1000;
+
 struct ServerOptions {
   Endpoint listen{"127.0.0.1", 0};
   int threads = 0;                                  // 0: one per core
@@ -41,7 +43,7 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds shutdown_grace{10000};  // in-flight requests on SIGTERM
   size_t max_connections = 50000;                   // capped by the open-files limit
-  size_t max_connections_per_ip = 1000;             // one address cannot take them all (0: no limit)
+  size_t max_connections_per_ip = kDefaultMaxConnectionsPerIp;  // one address cannot take them all (0: no limit)
   std::string name = "argus";                       // Server header and log prefix
   std::string tls_cert, tls_key;                    // PEM files; both set: serve HTTPS
 };

@@ -16,7 +16,7 @@ struct ServerFlags {
   std::string log_level = "info";
   bool access_log = false;
   std::string tls_cert, tls_key;
-  size_t max_connections_per_ip = ServerOptions{}.max_connections_per_ip;
+  size_t max_connections_per_ip = kDefaultMaxConnectionsPerIp;
 
   void Add(CLI::App& app) {
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();

@@ -156,6 +156,7 @@ std::optional<std::string> ProxyService::Admit(proto::BatchResult& batch, bool a
   });
   const bool had_events = !batch.events.empty();
   std::string last;
+  std::lock_guard lock(limits_mu_);  // once per batch, not per event
   Refuse(batch, "limit", [&](const proto::Event& e) {
     std::string why = OverLimit(token, e, peer);
     if (!why.empty()) last = why;
@@ -167,7 +168,6 @@ std::optional<std::string> ProxyService::Admit(proto::BatchResult& batch, bool a
 
 std::string ProxyService::OverLimit(const Token& token, const proto::Event& e, const http::Peer& peer) {
   const std::string& host = !token.host.empty() ? token.host : !e.host.empty() ? e.host : peer.addr;
-  std::lock_guard lock(limits_mu_);
   if (!known_types_.count(e.type)) {
     auto& mine = token_types_[&token];
     if (!mine.count(e.type)) {

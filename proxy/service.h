@@ -67,6 +67,7 @@ class ProxyService {
   std::optional<std::string> Admit(proto::BatchResult& batch, bool agent_path, const Token& token,
                                    const http::Peer& peer);
   // "" when `e` stays within the type and host limits (and counts it), else the limit.
+  // Called with limits_mu_ held.
   std::string OverLimit(const Token& token, const proto::Event& e, const http::Peer& peer);
   std::string AssignId();
   // Once a period: every type's backlog, for the 503 decision and /metrics; and trims

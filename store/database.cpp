@@ -124,6 +124,9 @@ std::unique_ptr<Database> Database::Open(const std::string& path, bool create, i
       // entries to Redis (which then trims them) right after its commit; with NORMAL
       // an OS crash could lose commits whose entries Redis no longer has.
       db->Exec("PRAGMA synchronous=FULL");
+      // 64 MiB of pages (SQLite's default is 2 MiB): the events indexes of a busy store
+      // outgrow 2 MiB at once; measured in docs/performance.md.
+      db->Exec("PRAGMA cache_size=-65536");
       db->Exec("PRAGMA foreign_keys=ON");
       MigrateTo(*db, migrate_to > 0 ? migrate_to : LatestSchemaVersion());
       break;
