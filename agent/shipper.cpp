@@ -34,8 +34,11 @@ Shipper::Batch Shipper::Build(std::vector<Item> items) const {
   b.body += "]}";
   if (b.body.size() >= options_.gzip_min_bytes) {
     // Level 1: JSON shrinks several-fold already, for a fraction of the CPU of level 6.
-    b.body = http::Gzip(b.body, 1);
-    b.gzipped = true;
+    // Should zlib fail, the batch goes as it is.
+    if (auto z = http::Gzip(b.body, 1)) {
+      b.body = std::move(*z);
+      b.gzipped = true;
+    }
   }
   return b;
 }
@@ -148,7 +151,12 @@ void Shipper::Succeeded() {
 bool Shipper::ToSpool(Batch& batch) {
   if (options_.spool_max_bytes == 0) return false;  // no spool: hold in memory
   if (!batch.gzipped) {
-    batch.body = http::Gzip(batch.body, 1);
+    auto z = http::Gzip(batch.body, 1);  // spool files are gzip
+    if (!z) {
+      spdlog::error("ship: cannot compress a batch for the spool; keeping it in memory");
+      return false;
+    }
+    batch.body = std::move(*z);
     batch.gzipped = true;
   }
   if (spool_.counters().batches == 0) spdlog::warn("ship: no proxy takes data; spooling to disk");

@@ -46,18 +46,20 @@ bool Gunzip(std::string_view in, size_t max_bytes, std::string* out, std::string
   return true;
 }
 
-std::string Gzip(std::string_view in, int level) {
+std::optional<std::string> Gzip(std::string_view in, int level) {
   z_stream zs{};
-  deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
   std::string out;
   out.resize(deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   zs.next_out = reinterpret_cast<Bytef*>(out.data());
   zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
+  // deflateBound sized the buffer for the whole stream: anything but its end is an error.
+  const int rc = deflate(&zs, Z_FINISH);
   out.resize(zs.total_out);
   deflateEnd(&zs);
+  if (rc != Z_STREAM_END) return std::nullopt;
   return out;
 }
 

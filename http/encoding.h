@@ -24,7 +24,7 @@ DecodedBody DecodeBody(const Request& req, size_t max_bytes);
 // Inflates gzip or zlib data; false (with *error) when corrupt or over `max_bytes`.
 bool Gunzip(std::string_view in, size_t max_bytes, std::string* out, std::string* error, bool* too_large);
 
-// Compresses to the gzip format.
-std::string Gzip(std::string_view in, int level = 6);
+// Compresses to the gzip format; nullopt when zlib fails (no memory, a level outside 0-9).
+[[nodiscard]] std::optional<std::string> Gzip(std::string_view in, int level = 6);
 
 }  // namespace argus::http

@@ -1,6 +1,7 @@
 #include "http/metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -71,13 +72,17 @@ void Metrics::Set(const std::string& name, const Labels& labels, double value) {
 
 namespace {
 
-void Number(std::ostringstream& out, double v) {
-  if (std::floor(v) == v && std::abs(v) < 1e15) {
-    out << static_cast<int64_t>(v);
-  } else {
-    out << v;
-  }
+// The shortest text that reads back as the same double (12345.678, not a stream's
+// six-digit 12345.7), in Prometheus' spelling of the special values.
+std::string NumberText(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return ec == std::errc() ? std::string(buf, end) : "NaN";
 }
+
+void Number(std::ostringstream& out, double v) { out << NumberText(v); }
 
 // Adds le="…" to a rendered label set.
 std::string WithLe(const std::string& labels, const std::string& le) {
@@ -111,9 +116,7 @@ std::string Metrics::Render() {
       uint64_t cumulative = 0;
       for (size_t i = 0; i < f.buckets.size(); ++i) {
         cumulative += h.counts[i];
-        std::ostringstream le;
-        le << f.buckets[i];
-        out << name << "_bucket" << WithLe(labels, le.str()) << ' ' << cumulative << '\n';
+        out << name << "_bucket" << WithLe(labels, NumberText(f.buckets[i])) << ' ' << cumulative << '\n';
       }
       out << name << "_bucket" << WithLe(labels, "+Inf") << ' ' << h.count << '\n';
       out << name << "_sum" << labels << ' ';

@@ -254,10 +254,6 @@ Server::Server(ServerOptions options, Handler handler)
 
 Server::~Server() { Stop(); }
 
-namespace {
-
-// Each connection is a file descriptor: take every one the hard limit allows, and keep
-// a reserve for Redis, SQLite and log files.
 size_t RaiseOpenFilesLimit() {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
@@ -267,6 +263,13 @@ size_t RaiseOpenFilesLimit() {
     ::getrlimit(RLIMIT_NOFILE, &lim);
   }
   return static_cast<size_t>(lim.rlim_cur);
+}
+
+namespace {
+
+size_t OpenFilesLimit() {
+  rlimit lim{};
+  return ::getrlimit(RLIMIT_NOFILE, &lim) == 0 ? static_cast<size_t>(lim.rlim_cur) : 1024;
 }
 
 }  // namespace
@@ -286,7 +289,8 @@ void Server::Start() {
     tls_->use_private_key_file(options_.tls_key, asio::ssl::context::pem, ec);
     if (ec) throw std::runtime_error("cannot load TLS key " + options_.tls_key + ": " + ec.message());
   }
-  const size_t files = RaiseOpenFilesLimit();
+  // Each connection is a file descriptor; keep a reserve for Redis, SQLite and logs.
+  const size_t files = OpenFilesLimit();
   const size_t reserve = 256;
   if (files > reserve && options_.max_connections > files - reserve) {
     spdlog::info("{}: open-files limit {} allows {} connections, not {}", options_.name, files,

@@ -29,6 +29,11 @@ namespace argus::http {
 
 inline constexpr size_t kDefaultMaxConnectionsPerIp = 1000;
 
+// Raises the process's open-files limit to its hard limit and returns the limit in
+// force. For a server program's main: a Server only reads the limit (to cap its
+// connections), it never changes the process.
+size_t RaiseOpenFilesLimit();
+
 struct ServerOptions {
   Endpoint listen{"127.0.0.1", 0};
   int threads = 0;                                  // 0: one per core

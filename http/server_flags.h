@@ -45,13 +45,16 @@ struct ServerFlags {
 
   const char* scheme() const { return tls_cert.empty() ? "http" : "https"; }
 
-  // Serves `service` (anything with Handle, metrics and set_access_log) until SIGTERM or
-  // SIGINT: applies these flags, starts, publishes `<metrics_prefix>_connections`, calls
+  // For a program's main. Serves `service` (anything with Handle, metrics and
+  // set_access_log) until SIGTERM or SIGINT: raises the process's open-files limit,
+  // applies these flags, starts, publishes `<metrics_prefix>_connections`, calls
   // `started(port)` once listening, and returns after a graceful shutdown.
   template <class Service, class Started>
   void Serve(ServerOptions options, Service& service, const std::string& metrics_prefix,
              const Started& started) const {
     Apply(options);
+    // Every connection is a file descriptor: this program takes all the hard limit allows.
+    spdlog::info("open-files limit raised to {} (the hard limit)", RaiseOpenFilesLimit());
     Server server(options, [&service](const Request& r, const Peer& p) { return service.Handle(r, p); });
     service.set_access_log(access_log);
     server.Start();

@@ -34,6 +34,8 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
   metrics_.Describe("argus_proxy_future_ts_clamped_total", K::kCounter,
                     "Events whose ts was further in the future than limits.max_future_skew_ms: set to the receive time.");
   metrics_.Describe("argus_proxy_redis_errors_total", K::kCounter, "Failed Redis appends.");
+  metrics_.Describe("argus_proxy_poll_errors_total", K::kCounter,
+                    "Failed Redis reads or trims of the once-a-second backlog poll (last backlogs kept).");
   metrics_.Describe("argus_proxy_backlog_events", K::kGauge,
                     "Events of a type in Redis not yet stored by a consumer (unread + unacknowledged).");
   metrics_.Describe("argus_proxy_trimmed_entries_total", K::kCounter,
@@ -74,18 +76,36 @@ ProxyService::~ProxyService() = default;
 
 void ProxyService::PollBacklog(std::stop_token stop) {
   queue::Redis redis(options_.redis);
+  bool poll_failing = false;  // said once when it starts failing, once when it recovers
   while (!stop.stop_requested()) {
     auto types = redis.Run({"SMEMBERS", std::string(queue::kTypesKey)});
-    if (types.ok()) {
+    if (!types.ok()) {
+      metrics_.Add("argus_proxy_poll_errors_total");
+      if (!std::exchange(poll_failing, true)) {
+        spdlog::warn("backlog poll: {}; flow control keeps the last backlogs it read", types.error);
+      }
+    } else {
+      if (std::exchange(poll_failing, false)) spdlog::info("backlog poll: Redis answers again");
       std::map<std::string, int64_t> fresh;
+      std::string failed;  // the first error of this round, logged once
       for (const auto& type : types.strings()) {
         std::string err;
         std::vector<queue::ShardState> shards;
-        if (!queue::ReadShards(redis, type, options_.shards, &shards, &err)) break;
+        if (!queue::ReadShards(redis, type, options_.shards, &shards, &err)) {
+          // The type keeps its last backlog: an error must not read as "nothing waiting"
+          // and turn flow control off for it.
+          metrics_.Add("argus_proxy_poll_errors_total");
+          if (failed.empty()) failed = err;
+          fresh[type] = Backlog(type);
+          continue;
+        }
         int64_t n = queue::Backlog(shards);
         // Keep stream memory bounded: drop what every consumer has acknowledged.
         if (int64_t trimmed = queue::TrimAcknowledged(redis, shards, &err); trimmed > 0) {
           metrics_.Add("argus_proxy_trimmed_entries_total", {}, static_cast<double>(trimmed));
+        } else if (trimmed < 0) {
+          metrics_.Add("argus_proxy_poll_errors_total");
+          if (failed.empty()) failed = "trim of '" + type + "': " + err;
         }
         fresh[type] = n;
         metrics_.Set("argus_proxy_backlog_events", {{"type", type}}, static_cast<double>(n));
@@ -94,6 +114,7 @@ void ProxyService::PollBacklog(std::stop_token stop) {
         std::lock_guard lock(backlog_mu_);
         backlog_ = std::move(fresh);
       }
+      if (!failed.empty()) spdlog::warn("backlog poll: {} (and maybe more this round); last backlogs kept", failed);
       auto names = types.strings();
       std::lock_guard lock(limits_mu_);
       known_types_ = std::set<std::string>(names.begin(), names.end());

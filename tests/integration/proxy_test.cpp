@@ -192,11 +192,11 @@ TEST_SUITE("proxy") {
     ProxyFixture f;
     http::Client c(f.endpoint());
     std::string body = R"({"events":[{"type":"gz","host":"h","id":"g1","content":{"pad":")" + std::string(5000, 'p') + R"("}}]})";
-    auto ok = c.Request("POST", "/api/v1/events", http::Gzip(body),
+    auto ok = c.Request("POST", "/api/v1/events", *http::Gzip(body),
                         {{"Authorization", "Bearer agent-token"}, {"Content-Encoding", "gzip"}});
     CHECK(ok.status == 200);
     CHECK(f.StreamLen("gz", "h") == 1);
-    auto bomb = c.Request("POST", "/api/v1/events", http::Gzip(std::string(64 * 1024 * 1024, ' '), 9),
+    auto bomb = c.Request("POST", "/api/v1/events", *http::Gzip(std::string(64 * 1024 * 1024, ' '), 9),
                           {{"Authorization", "Bearer agent-token"}, {"Content-Encoding", "gzip"}});
     CHECK(bomb.status == 413);
     CHECK(ErrorOf(bomb).find("inflates to more than") != std::string::npos);
@@ -222,8 +222,8 @@ TEST_SUITE("proxy") {
     };
     // Unclosed nesting: simdjson refuses it at once, and a tree-building parser would make
     // one array per byte before finding the end. Just under the 4 MiB body limit.
-    const std::string nested = http::Gzip(std::string(4 * 1024 * 1024 - 64, '['), 9);
-    const std::string alarm = http::Gzip("{\"data\":" + std::string(4 * 1024 * 1024 - 64, '[') + "]", 9);
+    const std::string nested = *http::Gzip(std::string(4 * 1024 * 1024 - 64, '['), 9);
+    const std::string alarm = *http::Gzip("{\"data\":" + std::string(4 * 1024 * 1024 - 64, '[') + "]", 9);
     CHECK(nested.size() < 8 * 1024);
     CHECK(alarm.size() < 8 * 1024);
     const std::map<std::string, std::string> events_headers = {{"Authorization", "Bearer agent-token"},
@@ -380,6 +380,41 @@ TEST_SUITE("proxy") {
     CHECK(ErrorOf(over).find("over its rate of 10 events/s") != std::string::npos);
     CHECK(f.Post(batch(20), "bound-token").status == 200);
     CHECK(f.StreamLen("rl", "h") == 10);  // the refused batch was not appended
+  }
+
+  TEST_CASE("one type the poll cannot read leaves flow control on for every other type") {
+    ProxyFixture f([](proxy::ProxyOptions& po, http::ServerOptions&) {
+      po.backlog_limit = 2;
+      po.backlog_poll = 50ms;
+    });
+    // One type whose streams Redis cannot read as streams, first in the set (a small set
+    // keeps insertion order), then 40 types over their limit.
+    queue::Redis redis({"127.0.0.1", f.redis.port()});
+    REQUIRE(redis.Run({"SADD", "argus:types", "broken"}).ok());
+    for (int shard = 0; shard < 4; ++shard) REQUIRE(redis.Run({"SET", queue::StreamKey("broken", shard), "x"}).ok());
+    for (int t = 0; t < 40; ++t) {
+      std::string body = R"({"events":[)";
+      for (int i = 0; i < 3; ++i) {
+        body += std::string(i ? "," : "") + R"({"type":"t)" + std::to_string(t) + R"(","host":"h","id":"i)" +
+                std::to_string(i) + R"(","content":{}})";
+      }
+      REQUIRE(f.Post(body + "]}").status == 200);
+    }
+    auto poll_errors = [&] {
+      std::string m = http::Client(f.endpoint()).Get("/metrics").body;
+      auto at = m.find("\nargus_proxy_poll_errors_total ");
+      return at == std::string::npos ? 0L : std::stol(m.substr(at + 31));
+    };
+    // Rounds that met the broken type after all 40 were in.
+    const long seen = poll_errors();
+    REQUIRE(testing::WaitFor([&] { return poll_errors() >= seen + 2; }, 10s));
+    // Whatever order the poll meets the types in, every one of them is still held back.
+    int refused = 0;
+    for (int t = 0; t < 40; ++t) {
+      auto r = f.Post(R"({"events":[{"type":"t)" + std::to_string(t) + R"(","host":"h","id":"late","content":{}}]})");
+      refused += r.status == 503;
+    }
+    CHECK(refused == 40);
   }
 
   TEST_CASE("a type over its backlog limit gets 503 until a consumer catches up") {

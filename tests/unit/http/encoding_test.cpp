@@ -20,7 +20,7 @@ TEST_SUITE("http::encoding") {
   TEST_CASE("gzip round-trips, identity and no header pass through") {
     std::string text(100000, 'a');
     text += "end";
-    auto zipped = WithBody(Gzip(text), "gzip");
+    auto zipped = WithBody(*Gzip(text), "gzip");
     auto d = DecodeBody(zipped, 1 << 20);
     CHECK(d.status == 200);
     CHECK(d.View(zipped) == text);
@@ -31,7 +31,7 @@ TEST_SUITE("http::encoding") {
   }
 
   TEST_CASE("the inflated size is capped: a small bomb is refused with 413") {
-    std::string bomb = Gzip(std::string(50 * 1024 * 1024, '\0'), 9);
+    std::string bomb = *Gzip(std::string(50 * 1024 * 1024, '\0'), 9);
     CHECK(bomb.size() < 200 * 1024);
     auto req = WithBody(bomb, "gzip");
     auto d = DecodeBody(req, 4 * 1024 * 1024);
@@ -44,7 +44,7 @@ TEST_SUITE("http::encoding") {
     auto bad = DecodeBody(bad_req, 1000);
     CHECK(bad.status == 400);
     CHECK(bad.error.find("Content-Encoding gzip: the body is not valid") == 0);
-    std::string z = Gzip("hello world, hello world");
+    std::string z = *Gzip("hello world, hello world");
     auto cut_req = WithBody(z.substr(0, z.size() / 2), "gzip");
     auto cut = DecodeBody(cut_req, 1000);
     CHECK(cut.status == 400);
@@ -52,5 +52,15 @@ TEST_SUITE("http::encoding") {
     auto br = DecodeBody(br_req, 1000);
     CHECK(br.status == 415);
     CHECK(br.error == "Content-Encoding 'br' is not supported (use gzip or none)");
+  }
+
+  TEST_CASE("zlib's answers are checked: a level it refuses gives nothing, not a broken body") {
+    CHECK_FALSE(Gzip("hello", 42).has_value());
+    auto z = Gzip("hello", 9);
+    REQUIRE(z.has_value());
+    std::string back, error;
+    bool too_large = false;
+    REQUIRE(Gunzip(*z, 100, &back, &error, &too_large));
+    CHECK(back == "hello");
   }
 }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "http/endpoint.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -111,5 +113,21 @@ TEST_SUITE("http::metrics") {
     CHECK(text.find("# TYPE x_total counter\n") != std::string::npos);
     CHECK(text.find("x_total{route=\"/a\\\"b\"} 3\n") != std::string::npos);
     CHECK(text.find("# TYPE g gauge\ng 1.5\n") != std::string::npos);
+  }
+
+  TEST_CASE("values keep full precision, specials are spelled as Prometheus reads them") {
+    Metrics m;
+    m.DescribeHistogram("h_seconds", "A histogram.", {0.005, 0.25});
+    m.Observe("h_seconds", {}, 12345.678);
+    m.Describe("g", Metrics::Kind::kGauge, "A gauge.");
+    m.Set("g", {{"k", "big"}}, 1234567890123.25);
+    m.Set("g", {{"k", "inf"}}, std::numeric_limits<double>::infinity());
+    m.Set("g", {{"k", "nan"}}, std::numeric_limits<double>::quiet_NaN());
+    std::string text = m.Render();
+    CHECK(text.find("h_seconds_sum 12345.678\n") != std::string::npos);
+    CHECK(text.find("h_seconds_bucket{le=\"0.005\"} 0\n") != std::string::npos);
+    CHECK(text.find("g{k=\"big\"} 1234567890123.25\n") != std::string::npos);
+    CHECK(text.find("g{k=\"inf\"} +Inf\n") != std::string::npos);
+    CHECK(text.find("g{k=\"nan\"} NaN\n") != std::string::npos);
   }
 }
