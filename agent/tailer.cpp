@@ -158,10 +158,12 @@ void Tailer::Scan() {
       for (size_t k = 0; k < g.gl_pathc; ++k) {
         struct stat st {};
         if (::stat(g.gl_pathv[k], &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        if (!WithinSources(g.gl_pathv[k])) continue;
+        const Key key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+        // Resolving links costs a look at every part of the path: done for files not
+        // followed yet only; one followed already was checked when it was first found.
+        if (!files_.count(key) && !WithinSources(g.gl_pathv[k])) continue;
         // First pattern (and, within it, first name in order) wins.
-        found.emplace(Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)},
-                      std::pair{std::string(g.gl_pathv[k]), i});
+        found.emplace(key, std::pair{std::string(g.gl_pathv[k]), i});
       }
     }
     ::globfree(&g);

@@ -44,13 +44,9 @@ int main(int argc, char** argv) {
       if (!ep) throw std::runtime_error("--listen: " + err);
       opts.listen = *ep;
     }
-    if (app.count("--redis") || config.empty()) {
-      if (auto e = queue::ParseRedisAddress(redis.address, &opts.redis); !e.empty()) throw std::runtime_error("--redis: " + e);
-    }
-    if (!redis.password_file.empty()) {
-      if (auto e = queue::ReadRedisPasswordFile(redis.password_file, &opts.redis); !e.empty()) {
-        throw std::runtime_error("--redis-password-file: " + e);
-      }
+    // The config file's "redis" stands unless --redis is given.
+    if (auto e = redis.Apply(&opts.redis, app.count("--redis") || config.empty()); !e.empty()) {
+      throw std::runtime_error(e);
     }
     for (auto& t : tokens) opts.tokens.push_back({t, ""});
     if (!admin_token.empty()) opts.admin_token = admin_token;

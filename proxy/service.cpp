@@ -171,6 +171,9 @@ void ProxyService::Refuse(proto::BatchResult& batch, const char* reason,
 
 std::optional<std::string> ProxyService::Admit(proto::BatchResult& batch, bool agent_path, const Token& token,
                                                const http::Peer& peer) {
+  for (size_t i = 0; i < batch.rejected.size(); ++i) {
+    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
+  }
   Refuse(batch, "reserved_type", [&](const proto::Event& e) -> std::string {
     if (MaySend(e.type, agent_path, token)) return {};
     return "type '" + e.type + "' is reserved for Argus itself" + (agent_path ? "" : " (send it to /api/v1/events)");
@@ -236,9 +239,6 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
   if (!batch.error.empty()) {
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "bad_request"}});
     return JsonError(static_cast<bhttp::status>(batch.status), batch.error);
-  }
-  for (size_t i = 0; i < batch.rejected.size(); ++i) {
-    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
   }
   if (auto limit = Admit(batch, /*agent_path=*/true, *token, peer)) {
     return JsonError(bhttp::status::bad_request, "nothing accepted: " + *limit);

@@ -61,8 +61,8 @@ class ProxyService {
   // Moves the events for which `why` gives a reason to the rejected ones, counted
   // under `reason`.
   void Refuse(proto::BatchResult& batch, const char* reason, const std::function<std::string(const proto::Event&)>& why);
-  // What every ingest path checks after decoding: reserved types (MaySend), then the
-  // limits on types and hosts. Returns a 400 answer when nothing of a non-empty batch
+  // What every ingest path does after decoding: counts the invalid events, then
+  // refuses reserved types (MaySend) and events over the limits on types and hosts. Returns a 400 answer when nothing of a non-empty batch
   // is left and a limit was the reason, else nullopt.
   std::optional<std::string> Admit(proto::BatchResult& batch, bool agent_path, const Token& token,
                                    const http::Peer& peer);

@@ -69,9 +69,6 @@ http::Response ProxyService::PostAlarm(const http::Request& req, const http::Pee
   }
   auto batch = proto::DecodeBatch(json{{"events", events}}.dump(), options_.limits);
   if (!batch.error.empty()) return Answer(bhttp::status::ok, -2, batch.error);
-  for (size_t i = 0; i < batch.rejected.size(); ++i) {
-    metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
-  }
   if (auto limit = Admit(batch, /*agent_path=*/false, *token, peer)) {
     return Answer(bhttp::status::bad_request, -1, "nothing accepted: " + *limit);
   }

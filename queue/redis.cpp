@@ -41,6 +41,27 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
+Reply Wrap(redisContext* ctx, void* raw) {
+  Reply r;
+  if (!raw) {
+    r.transport = true;
+    r.error = std::string("redis connection failed: ") + (ctx && ctx->errstr[0] ? ctx->errstr : "no reply");
+    return r;
+  }
+  r.reply.reset(static_cast<redisReply*>(raw));
+  if (r.reply->type == REDIS_REPLY_ERROR) r.error = std::string(r.reply->str, r.reply->len);
+  return r;
+}
+
+void ToArgv(const Command& cmd, std::vector<const char*>* argv, std::vector<size_t>* lens) {
+  argv->clear();
+  lens->clear();
+  for (const auto& a : cmd) {
+    argv->push_back(a.data());
+    lens->push_back(a.size());
+  }
+}
+
 }  // namespace
 
 Redis::Redis(RedisOptions options) : options_(std::move(options)) {}
@@ -71,25 +92,16 @@ bool Redis::EnsureConnected(std::string* error) {
   }
   redisSetTimeout(c, ToTimeval(options_.timeout));
   if (!options_.password.empty()) {
-    std::vector<const char*> argv = {"AUTH"};
-    std::vector<size_t> lens = {4};
-    if (!options_.user.empty()) {
-      argv.push_back(options_.user.data());
-      lens.push_back(options_.user.size());
-    }
-    argv.push_back(options_.password.data());
-    lens.push_back(options_.password.size());
-    auto* reply = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    std::string refused;
-    if (!reply) {
-      refused = c->errstr[0] ? c->errstr : "no answer";
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-      refused = std::string(reply->str, reply->len);
-    }
-    if (reply) freeReplyObject(reply);
-    if (!refused.empty()) {
+    Command auth = {"AUTH"};
+    if (!options_.user.empty()) auth.push_back(options_.user);
+    auth.push_back(options_.password);
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    ToArgv(auth, &argv, &lens);
+    Reply login = Wrap(c, redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (!login.ok()) {
       *error = "redis " + options_.ToString() + " refused the login" +
-               (options_.user.empty() ? "" : " of user '" + options_.user + "'") + ": " + refused;
+               (options_.user.empty() ? "" : " of user '" + options_.user + "'") + ": " + login.error;
       redisFree(c);
       next_attempt_ = now + options_.reconnect_backoff;
       return false;
@@ -99,30 +111,6 @@ bool Redis::EnsureConnected(std::string* error) {
   return true;
 }
 
-namespace {
-
-Reply Wrap(redisContext* ctx, void* raw) {
-  Reply r;
-  if (!raw) {
-    r.transport = true;
-    r.error = std::string("redis connection failed: ") + (ctx && ctx->errstr[0] ? ctx->errstr : "no reply");
-    return r;
-  }
-  r.reply.reset(static_cast<redisReply*>(raw));
-  if (r.reply->type == REDIS_REPLY_ERROR) r.error = std::string(r.reply->str, r.reply->len);
-  return r;
-}
-
-void ToArgv(const Command& cmd, std::vector<const char*>* argv, std::vector<size_t>* lens) {
-  argv->clear();
-  lens->clear();
-  for (const auto& a : cmd) {
-    argv->push_back(a.data());
-    lens->push_back(a.size());
-  }
-}
-
-}  // namespace
 
 Reply Redis::Run(const Command& cmd) {
   auto replies = Pipeline({cmd});

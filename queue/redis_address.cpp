@@ -67,8 +67,10 @@ void RedisFlags::Add(CLI::App& app, const std::string& what) {
       ->check(CLI::ExistingFile);
 }
 
-std::string RedisFlags::Apply(RedisOptions* out) const {
-  if (auto err = ParseRedisAddress(address, out); !err.empty()) return "--redis: " + err;
+std::string RedisFlags::Apply(RedisOptions* out, bool address_too) const {
+  if (address_too) {
+    if (auto err = ParseRedisAddress(address, out); !err.empty()) return "--redis: " + err;
+  }
   if (!password_file.empty()) {
     if (auto err = ReadRedisPasswordFile(password_file, out); !err.empty()) return "--redis-password-file: " + err;
   }

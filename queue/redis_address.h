@@ -28,8 +28,9 @@ struct RedisFlags {
 
   // `what` says what the program uses Redis for, in --redis's help.
   void Add(CLI::App& app, const std::string& what);
-  // Fills `out` from the flags; returns "" or what is wrong, naming the flag.
-  std::string Apply(RedisOptions* out) const;
+  // Fills `out` from the flags; returns "" or what is wrong, naming the flag. Without
+  // `address_too` only the password file is applied (the address came from elsewhere).
+  std::string Apply(RedisOptions* out, bool address_too = true) const;
 };
 
 }  // namespace argus::queue
