@@ -7,6 +7,7 @@
 
 #include "agent/config.h"
 #include "agent/system.h"
+#include "base/file.h"
 #include "http/client.h"
 #include "proto/hash.h"
 
@@ -16,18 +17,18 @@
 
 namespace argus::agent {
 
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 namespace {
 
-// Sleeps up to `d`, looking at `stop` every 200 ms: prompt enough for a stop, and few
-// wake-ups for an idle agent (the flag is set by a signal handler, which cannot
-// notify a condition variable).
-void SleepFor(Clock::duration d, const std::atomic<bool>& stop) {
-  auto until = Clock::now() + d;
-  while (!stop.load() && Clock::now() < until) {
-    std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(200)));
+// Sleeps until `clock` has moved on by `d`, looking at `stop` every 200 ms: prompt
+// enough for a stop, and few wake-ups for an idle agent (the flag is set by a signal
+// handler, which cannot notify a condition variable).
+void SleepFor(const base::Clock& clock, std::chrono::steady_clock::duration d, const std::atomic<bool>& stop) {
+  const auto until = clock.Steady() + d;
+  while (!stop.load() && clock.Steady() < until) {
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(until - clock.Steady(), std::chrono::milliseconds(200)));
   }
 }
 
@@ -73,13 +74,14 @@ std::string LineEventId(const std::string& host, const Line& line) {
   return prefix + std::to_string(line.offset);
 }
 
-Agent::Agent(AgentOptions options, ConfigSources sources)
-    : initial_(Derive(std::move(options))),
+Agent::Agent(AgentOptions options, ConfigSources sources, const base::Clock& clock)
+    : clock_(clock),
+      initial_(Derive(std::move(options))),
       sources_(std::move(sources)),
       live_(std::make_shared<const AgentOptions>(initial_)),
       checkpoints_(initial_.state_dir),
       outbox_(std::max<size_t>(1000, initial_.memory_budget_bytes / 256), initial_.memory_budget_bytes / 2),
-      tailer_(checkpoints_, initial_.tail) {}
+      tailer_(checkpoints_, initial_.tail, clock_) {}
 
 Agent::~Agent() = default;
 
@@ -104,7 +106,7 @@ void Agent::TailLoop(const std::atomic<bool>& stop) {
     lines.clear();
     progress.clear();
     tailer_.Poll(&lines, &progress, ReadChunk(*o));
-    int64_t now = proto::NowMs();
+    const int64_t now = clock_.WallMs();
     for (const auto& line : lines) {
       if (line.source >= o->files.size()) continue;  // from a file the config no longer follows
       auto m = Apply(o->files[line.source].rules, line.text, &rule_counters_);
@@ -124,7 +126,7 @@ void Agent::TailLoop(const std::atomic<bool>& stop) {
       if (!outbox_.Push(std::move(marker))) return;
     }
     // Keep reading without a pause while a file has a backlog.
-    if (lines.empty()) SleepFor(o->poll_interval, stop);
+    if (lines.empty()) SleepFor(clock_, o->poll_interval, stop);
   }
 }
 
@@ -135,11 +137,11 @@ void Agent::CronLoop(const std::atomic<bool>& stop) {
       generation = generation_.load();
       cron_->SetOptions(live()->cron);
     }
-    for (auto& e : cron_->RunDue(std::chrono::system_clock::now())) {
+    for (auto& e : cron_->RunDue(clock_.Wall())) {
       if (!outbox_.Push(EventItem(e))) break;
     }
     // New scripts are noticed within a second.
-    SleepFor(std::chrono::seconds(1), stop);
+    SleepFor(clock_, std::chrono::seconds(1), stop);
   }
   // A bounded stop: scripts still running are stopped, not waited for.
   cron_->Cancel();
@@ -183,7 +185,7 @@ json Agent::Heartbeat() const {
       {"config_errors", config_errors_.load()},
   };
   return {{"version", ARGUS_VERSION},
-          {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count()},
+          {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(clock_.Steady() - started_).count()},
           {"interval_s", o->heartbeat_interval.count()},
           {"labels", o->labels},
           {"files", t.files.load()},
@@ -193,15 +195,15 @@ json Agent::Heartbeat() const {
 }
 
 void Agent::SamplerLoop(const std::atomic<bool>& stop) {
-  SystemSampler sampler;
+  SystemSampler sampler("/proc", nullptr, std::chrono::seconds(5), clock_);
   sampler.Sample(0);  // the baseline for the first rates
-  auto now = Clock::now();
+  auto now = clock_.Steady();
   auto next_heartbeat = now;  // one at once, so the dash knows the host from the start
   auto next_system = now + live()->system_interval;
   while (!stop.load()) {
     auto o = live();
-    now = Clock::now();
-    int64_t wall = proto::NowMs();
+    now = clock_.Steady();
+    const int64_t wall = clock_.WallMs();
     if (now >= next_heartbeat) {
       proto::Event e;
       e.type = "argus.agent";
@@ -226,7 +228,7 @@ void Agent::SamplerLoop(const std::atomic<bool>& stop) {
       }
       next_system = now + o->system_interval;
     }
-    SleepFor(std::min({next_heartbeat, next_system, now + std::chrono::seconds(1)}) - now, stop);
+    SleepFor(clock_, std::min({next_heartbeat, next_system, now + std::chrono::seconds(1)}) - now, stop);
   }
 }
 
@@ -260,9 +262,9 @@ std::optional<json> Agent::Pull(std::string* etag) {
 
 bool Agent::Rebuild(const std::string& why) {
   AgentOptions next;
-  if (auto err = BuildOptions(AgentOptions{}, sources_, remote_, &next); !err.empty()) {
+  if (base::Status s = BuildOptions(AgentOptions{}, sources_, remote_, &next); !s.ok()) {
     ++config_errors_;
-    spdlog::error("config ({}): {}; keeping the last good config", why, err);
+    spdlog::error("config ({}): {}; keeping the last good config", why, s.message());
     return false;
   }
   next = Derive(std::move(next));
@@ -298,16 +300,16 @@ bool Agent::Rebuild(const std::string& why) {
 
 void Agent::ConfigLoop(const std::atomic<bool>& stop, std::atomic<bool>* reload) {
   std::string etag;
-  auto next_pull = Clock::now();  // at once: start on the remote config if a proxy has one
+  auto next_pull = clock_.Steady();  // at once: start on the remote config if a proxy has one
   while (!stop.load()) {
     if (reload && reload->exchange(false)) {
       if (sources_.local_path.empty()) {
         spdlog::info("SIGHUP: no --config file to reload");
       } else {
         json local;
-        if (auto err = ReadConfigFile(sources_.local_path, &local); !err.empty()) {
+        if (base::Status s = base::ReadJsonFile(sources_.local_path, &local); !s.ok()) {
           ++config_errors_;
-          spdlog::error("SIGHUP: {}: {}; keeping the current config", sources_.local_path, err);
+          spdlog::error("SIGHUP: {}; keeping the current config", s.message());
         } else {
           json previous = std::exchange(sources_.local, local);
           // A local file that does not build is not kept for later rebuilds either.
@@ -315,21 +317,21 @@ void Agent::ConfigLoop(const std::atomic<bool>& stop, std::atomic<bool>* reload)
         }
       }
     }
-    if (Clock::now() >= next_pull) {
+    if (clock_.Steady() >= next_pull) {
       if (auto fresh = Pull(&etag)) {
         json previous = std::exchange(remote_, std::move(*fresh));
         // Not usable: the last good remote config stays the one rebuilt from.
         if (!Rebuild("remote config " + etag)) remote_ = std::move(previous);
       }
-      next_pull = Clock::now() + live()->config_pull_interval;
+      next_pull = clock_.Steady() + live()->config_pull_interval;
     }
-    SleepFor(std::chrono::milliseconds(500), stop);
+    SleepFor(clock_, std::chrono::milliseconds(500), stop);
   }
 }
 
 void Agent::Run(const std::atomic<bool>& stop, std::atomic<bool>* reload) {
-  shipper_ = std::make_unique<Shipper>(initial_.ship, outbox_, checkpoints_, initial_.state_dir + "/spool");
-  cron_ = std::make_unique<CronRunner>(initial_.cron);
+  shipper_ = std::make_unique<Shipper>(initial_.ship, outbox_, checkpoints_, initial_.state_dir + "/spool", clock_);
+  cron_ = std::make_unique<CronRunner>(initial_.cron, clock_);
   std::thread tail([&] { TailLoop(stop); });
   std::thread cron([&] { CronLoop(stop); });
   std::thread sampler([&] { SamplerLoop(stop); });

@@ -21,6 +21,7 @@
 #include "agent/rules.h"
 #include "agent/shipper.h"
 #include "agent/tailer.h"
+#include "base/clock.h"
 
 namespace argus::agent {
 
@@ -61,7 +62,9 @@ std::string LineEventId(const std::string& host, const Line& line);
 
 class Agent {
  public:
-  Agent(AgentOptions options, ConfigSources sources = {});
+  // Every decision by time (heartbeats, samples, cron slots, backoff, rotation grace)
+  // is made on `clock`.
+  Agent(AgentOptions options, ConfigSources sources = {}, const base::Clock& clock = base::SystemClock());
   ~Agent();
   // Runs until `stop`, then flushes within the shipper's flush timeout. `reload` set
   // (by SIGHUP) re-reads the local config file.
@@ -81,6 +84,7 @@ class Agent {
   bool Rebuild(const std::string& why);
   std::shared_ptr<const AgentOptions> live() const;
 
+  const base::Clock& clock_;
   const AgentOptions initial_;
   ConfigSources sources_;
   nlohmann::json remote_ = nlohmann::json::object();
@@ -96,7 +100,7 @@ class Agent {
   std::unique_ptr<Shipper> shipper_;
   std::atomic<uint64_t> config_reloads_{0}, config_errors_{0};
   std::atomic<uint64_t> disk_timeouts_{0};  // samples sent without disks: they did not answer in time
-  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const base::Clock::SteadyTime started_ = clock_.Steady();
 };
 
 }  // namespace argus::agent

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "agent/durable.h"
+#include "base/file.h"
 
 namespace argus::agent {
 
@@ -13,7 +13,10 @@ using nlohmann::json;
 
 Checkpoints::Checkpoints(std::string state_dir) : path_(std::move(state_dir) + "/checkpoints.json") {
   std::string text;
-  if (!ReadWholeFile(path_, &text)) return;  // none yet
+  if (base::Status s = base::ReadFile(path_, &text); !s.ok()) {
+    if (s.code() == base::Status::Code::kNotFound) return;  // none yet
+    throw std::runtime_error("checkpoints: " + s.message());
+  }
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("files") || !j["files"].is_object()) {
     throw std::runtime_error("checkpoint file " + path_ + " is corrupt; move it away to start over");
@@ -92,8 +95,8 @@ void Checkpoints::Save() {
     }
     dirty_ = false;
   }
-  if (auto err = WriteFileDurably(path_, j.dump(1)); !err.empty()) {
-    spdlog::error("cannot save checkpoints: {}", err);
+  if (base::Status s = base::WriteFileDurably(path_, j.dump(1)); !s.ok()) {
+    spdlog::error("cannot save checkpoints: {}", s.message());
     std::lock_guard lock(mu_);
     dirty_ = true;
   }

@@ -1,25 +1,11 @@
 #include "agent/config.h"
 
-#include "agent/durable.h"
-
 namespace argus::agent {
 
 using nlohmann::json;
 
-std::string ReadConfigFile(const std::string& path, json* out) {
-  std::string text;
-  if (!ReadWholeFile(path, &text)) return "cannot read the file";
-  try {
-    *out = json::parse(text);
-  } catch (const json::parse_error& e) {
-    // nlohmann's message carries the line and column.
-    return std::string("not valid JSON: ") + e.what();
-  }
-  return {};
-}
-
-std::string ApplyAgentConfig(const json& config, proto::ConfigScope scope, AgentOptions* options) {
-  if (auto err = proto::ValidateAgentConfig(config, scope); !err.empty()) return err;
+base::Status ApplyAgentConfig(const json& config, proto::ConfigScope scope, AgentOptions* options) {
+  if (base::Status s = proto::ValidateAgentConfig(config, scope); !s.ok()) return s;
   AgentOptions o = *options;  // applied whole or not at all
   const int global_rate = config.value("global_sample_rate", 1000);
   if (config.contains("host")) o.host = config["host"].get<std::string>();
@@ -28,10 +14,11 @@ std::string ApplyAgentConfig(const json& config, proto::ConfigScope scope, Agent
   if (config.contains("proxies")) {
     o.ship.proxies.clear();
     for (size_t i = 0; i < config["proxies"].size(); ++i) {
-      std::string err;
-      auto ep = http::ParseEndpoint(config["proxies"][i].get<std::string>(), &err);
-      if (!ep) return "proxies[" + std::to_string(i) + "]: " + err;
-      o.ship.proxies.push_back(*ep);
+      http::Endpoint ep;
+      if (base::Status s = http::ParseEndpoint(config["proxies"][i].get<std::string>(), &ep); !s.ok()) {
+        return s.Prefixed("proxies[" + std::to_string(i) + "]: ");
+      }
+      o.ship.proxies.push_back(ep);
     }
   }
   if (config.contains("labels")) o.labels = config["labels"].get<std::map<std::string, std::string>>();
@@ -63,7 +50,7 @@ std::string ApplyAgentConfig(const json& config, proto::ConfigScope scope, Agent
       if (f.contains("rules")) {
         spec.rules.clear();
         std::string where = "files[" + std::to_string(i) + "].rules";
-        if (auto err = BuildRules(f["rules"], where, global_rate, &spec.rules); !err.empty()) return err;
+        if (base::Status s = BuildRules(f["rules"], where, global_rate, &spec.rules); !s.ok()) return s;
       } else if (global_rate < 1000) {
         spec.rules[0].sample_rate = global_rate;
       }
@@ -92,7 +79,7 @@ std::string ApplyAgentConfig(const json& config, proto::ConfigScope scope, Agent
 
 namespace argus::agent {
 
-std::string BuildOptions(const AgentOptions& base, const ConfigSources& sources, const json& remote,
+base::Status BuildOptions(const AgentOptions& base, const ConfigSources& sources, const json& remote,
                          AgentOptions* out) {
   proto::RemotePolicy policy;
   if (auto a = sources.local.find("allow_remote_files"); a != sources.local.end() && a->is_array()) {
@@ -100,8 +87,8 @@ std::string BuildOptions(const AgentOptions& base, const ConfigSources& sources,
       if (g.is_string()) policy.allow_files.push_back(g.get<std::string>());
     }
   }
-  if (auto err = proto::ValidateAgentConfig(remote, proto::ConfigScope::kRemote, policy); !err.empty()) {
-    return "remote config: " + err;
+  if (base::Status s = proto::ValidateAgentConfig(remote, proto::ConfigScope::kRemote, policy); !s.ok()) {
+    return s.Prefixed("remote config: ");
   }
   json merged = sources.local;
   for (const auto& [key, value] : remote.items()) {
@@ -114,8 +101,8 @@ std::string BuildOptions(const AgentOptions& base, const ConfigSources& sources,
     }
   }
   AgentOptions o = base;
-  if (auto err = ApplyAgentConfig(merged, proto::ConfigScope::kLocal, &o); !err.empty()) {
-    return (remote.empty() ? "" : "config (local with remote keys): ") + err;
+  if (base::Status s = ApplyAgentConfig(merged, proto::ConfigScope::kLocal, &o); !s.ok()) {
+    return s.Prefixed(remote.empty() ? "" : "config (local with remote keys): ");
   }
   sources.flags(&o);
   *out = std::move(o);

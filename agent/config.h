@@ -10,25 +10,22 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
+#include "base/status.h"
 #include "proto/agent_config.h"
 
 namespace argus::agent {
 
-// Reads and parses a JSON file; returns "" or what is wrong (with line and column).
-std::string ReadConfigFile(const std::string& path, nlohmann::json* out);
-
 // Applies every key `config` has onto `options` (keys it lacks leave options as they
 // are). Checks the schema for `scope` first; on any error `options` is left
-// unchanged. Returns "" or "<path>: problem".
-std::string ApplyAgentConfig(const nlohmann::json& config, proto::ConfigScope scope, AgentOptions* options);
+// unchanged. Invalid says "<path>: problem".
+base::Status ApplyAgentConfig(const nlohmann::json& config, proto::ConfigScope scope, AgentOptions* options);
 
 // The options in effect: `base` with the local config applied, where each top-level
 // key of `remote` replaces the local one ("topargus" is not ours), then the command
 // line. `cron` is the exception: its remote keys are laid over the local ones, as the
 // remote config cannot carry `cron.dir`. A remote `files` entry must name a path the
-// local `allow_remote_files` allows. Returns "" or what is wrong (a remote mistake
-// says "remote config").
-std::string BuildOptions(const AgentOptions& base, const ConfigSources& sources, const nlohmann::json& remote,
+// local `allow_remote_files` allows. A remote mistake says "remote config".
+base::Status BuildOptions(const AgentOptions& base, const ConfigSources& sources, const nlohmann::json& remote,
                          AgentOptions* out);
 
 }  // namespace argus::agent

@@ -23,18 +23,16 @@ extern char** environ;
 namespace argus::agent {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 int64_t ToMs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-// Waits for the child until `deadline`; true when reaped.
-bool WaitUntil(pid_t pid, int* status, Clock::time_point deadline) {
+// Waits for the child until `clock` reaches `deadline`; true when reaped.
+bool WaitUntil(pid_t pid, int* status, const base::Clock& clock, base::Clock::SteadyTime deadline) {
   while (true) {
     pid_t r = ::waitpid(pid, status, WNOHANG);
     if (r == pid || (r < 0 && errno != EINTR)) return true;
-    if (Clock::now() >= deadline) return false;
+    if (clock.Steady() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
@@ -44,7 +42,8 @@ std::string Tail(const std::string& s, size_t n) { return s.size() <= n ? s : s.
 }  // namespace
 
 ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env,
-                    std::chrono::milliseconds timeout, size_t max_output_bytes, const std::atomic<bool>* cancel) {
+                    std::chrono::milliseconds timeout, size_t max_output_bytes, const std::atomic<bool>* cancel,
+                    const base::Clock& clock) {
   ScriptRun run;
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -88,7 +87,7 @@ ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env
   }
   ::setpgid(pid, pid);
 
-  auto deadline = Clock::now() + timeout;
+  const auto deadline = clock.Steady() + timeout;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&run.out, &run.err};
   int open_fds = 2;
@@ -98,13 +97,13 @@ ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env
       run.cancelled = true;
       break;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.Steady()).count();
     if (left <= 0) {
       run.timed_out = true;
       break;
     }
-    // Wake now and then to look at `cancel`.
-    int r = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, cancel ? 100 : left)));
+    // Wake now and then to look at `cancel` and the clock (which a test may move).
+    int r = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 100)));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) continue;
     for (int i = 0; i < 2; ++i) {
@@ -125,10 +124,12 @@ ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env
     if (f.fd >= 0) ::close(f.fd);
   }
   int status = 0;
-  if (run.cancelled || run.timed_out || !WaitUntil(pid, &status, deadline)) {
+  if (run.cancelled || run.timed_out || !WaitUntil(pid, &status, clock, deadline)) {
     run.timed_out = !run.cancelled;
     ::kill(-pid, SIGTERM);
-    if (!WaitUntil(pid, &status, Clock::now() + std::chrono::seconds(1))) {
+    // The grace is the process's real time to exit, whatever clock measured the timeout.
+    const base::Clock& real = base::SystemClock();
+    if (!WaitUntil(pid, &status, real, real.Steady() + std::chrono::seconds(1))) {
       ::kill(-pid, SIGKILL);
       ::waitpid(pid, &status, 0);
     }
@@ -139,14 +140,14 @@ ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env
   return run;
 }
 
-std::string ParseScriptOutput(const std::string& out, const std::string& script, const std::string& host,
+base::Status ParseScriptOutput(const std::string& out, const std::string& script, const std::string& host,
                               int64_t slot_ms, std::vector<proto::Event>* events) {
   using nlohmann::json;
   // The output is a script's, not ours: bound its nesting before building a tree of it
   // (1 MiB of '[' is a million nested arrays).
   constexpr size_t kMaxDepth = 64;
   if (proto::JsonDepth(out, kMaxDepth) > kMaxDepth) {
-    return "output nests deeper than " + std::to_string(kMaxDepth) + " levels";
+    return base::Status::Invalid("output nests deeper than " + std::to_string(kMaxDepth) + " levels");
   }
   std::vector<json> objects;
   json whole = json::parse(out, nullptr, false);
@@ -165,17 +166,17 @@ std::string ParseScriptOutput(const std::string& out, const std::string& script,
       start = nl == std::string::npos ? out.size() : nl + 1;
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
       json o = json::parse(line, nullptr, false);
-      if (o.is_discarded()) return "output is neither JSON nor JSON lines: " + std::string(line.substr(0, 120));
+      if (o.is_discarded()) return base::Status::Invalid("output is neither JSON nor JSON lines: " + std::string(line.substr(0, 120)));
       objects.push_back(std::move(o));
     }
   }
-  if (objects.empty()) return "script printed nothing";
+  if (objects.empty()) return base::Status::Invalid("script printed nothing");
   std::string base = "c" + proto::Hex64(proto::HashParts({host, script})) + "-" + std::to_string(slot_ms);
   for (size_t i = 0; i < objects.size(); ++i) {
     json& o = objects[i];
-    if (!o.is_object()) return "output item " + std::to_string(i) + " is not a JSON object";
+    if (!o.is_object()) return base::Status::Invalid("output item " + std::to_string(i) + " is not a JSON object");
     if (!o.contains("type") || !o["type"].is_string() || !proto::IsValidType(o["type"].get<std::string>())) {
-      return "output item " + std::to_string(i) + " has no valid \"type\"";
+      return base::Status::Invalid("output item " + std::to_string(i) + " has no valid \"type\"");
     }
     proto::Event e;
     e.type = o["type"].get<std::string>();
@@ -184,7 +185,7 @@ std::string ParseScriptOutput(const std::string& out, const std::string& script,
     e.id = base + "-" + std::to_string(i);
     if (o.contains("priority") && o["priority"] == "high") e.priority = proto::Priority::kHigh;
     if (o.contains("content")) {
-      if (!o["content"].is_object()) return "output item " + std::to_string(i) + " has a non-object \"content\"";
+      if (!o["content"].is_object()) return base::Status::Invalid("output item " + std::to_string(i) + " has a non-object \"content\"");
       e.content = o["content"].dump();
     } else {
       // A flat object: every other field is content.
@@ -199,21 +200,21 @@ std::string ParseScriptOutput(const std::string& out, const std::string& script,
   return {};
 }
 
-std::string ScriptTrustProblem(const std::string& path) {
+base::Status CheckScriptTrust(const std::string& path) {
   const uid_t self = ::geteuid();
   auto owner_ok = [self](const struct stat& st) { return st.st_uid == 0 || st.st_uid == self; };
   struct stat link {}, st {};
   if (::lstat(path.c_str(), &link) != 0 || ::stat(path.c_str(), &st) != 0) {
-    return std::string("cannot be read: ") + std::strerror(errno);
+    return base::Status::Invalid(std::string("cannot be read: ") + std::strerror(errno));
   }
-  if (!S_ISREG(st.st_mode)) return "is not a regular file";
-  if (S_ISLNK(link.st_mode) && !owner_ok(link)) return "is a symlink owned by uid " + std::to_string(link.st_uid);
+  if (!S_ISREG(st.st_mode)) return base::Status::Invalid("is not a regular file");
+  if (S_ISLNK(link.st_mode) && !owner_ok(link)) return base::Status::Invalid("is a symlink owned by uid " + std::to_string(link.st_uid));
   if (!owner_ok(st)) {
-    return "is owned by uid " + std::to_string(st.st_uid) + " (only root or the agent's uid " + std::to_string(self) +
-           " may own a script)";
+    return base::Status::Invalid("is owned by uid " + std::to_string(st.st_uid) + " (only root or the agent's uid " + std::to_string(self) +
+           " may own a script)");
   }
-  if (st.st_mode & (S_IWGRP | S_IWOTH)) return "is writable by group or others (chmod go-w)";
-  if (::access(path.c_str(), X_OK) != 0) return "is not executable";
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) return base::Status::Invalid("is writable by group or others (chmod go-w)");
+  if (::access(path.c_str(), X_OK) != 0) return base::Status::Invalid("is not executable");
   return {};
 }
 
@@ -222,8 +223,8 @@ struct CronRunner::Running {
   bool done = false;
 };
 
-CronRunner::CronRunner(CronOptions options)
-    : options_(std::make_shared<const CronOptions>(std::move(options))) {}
+CronRunner::CronRunner(CronOptions options, const base::Clock& clock)
+    : clock_(clock), options_(std::make_shared<const CronOptions>(std::move(options))) {}
 
 void CronRunner::SetOptions(CronOptions options) {
   options_ = std::make_shared<const CronOptions>(std::move(options));
@@ -279,7 +280,8 @@ std::vector<proto::Event> CronRunner::RunDue(std::chrono::system_clock::time_poi
         std::string path = options->dir + "/" + name;
         struct stat st {};
         if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) continue;
-        if (auto why = ScriptTrustProblem(path); !why.empty()) {
+        if (base::Status trust = CheckScriptTrust(path); !trust.ok()) {
+          const std::string& why = trust.message();
           std::lock_guard lock(mu_);
           if (std::exchange(refused_[name], why) != why) {
             ++counters_.refused;
@@ -333,7 +335,7 @@ void CronRunner::RunOne(const CronOptions& options, const std::string& name, int
   ScriptRun run = RunScript(options.dir + "/" + name,
                             {"ARGUS_HOST=" + options.host, "ARGUS_SCRIPT=" + name,
                              "ARGUS_INTERVAL_S=" + std::to_string(interval.count())},
-                            timeout, options.max_output_bytes, &cancel_);
+                            timeout, options.max_output_bytes, &cancel_, clock_);
   std::vector<proto::Event> produced;
   std::string error;
   if (run.cancelled) {
@@ -343,7 +345,7 @@ void CronRunner::RunOne(const CronOptions& options, const std::string& name, int
   } else if (run.exit_status != 0) {
     error = "exited with status " + std::to_string(run.exit_status);
   } else {
-    error = ParseScriptOutput(run.out, name, options.host, slot, &produced);
+    error = ParseScriptOutput(run.out, name, options.host, slot, &produced).message();
   }
   if (!error.empty() && !run.cancelled) {
     spdlog::warn("cron: {} {}", name, error);

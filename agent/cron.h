@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
+#include "base/status.h"
 #include "proto/event.h"
 
 namespace argus::agent {
@@ -38,14 +40,14 @@ struct CronOptions {
 
 struct CronCounters {
   uint64_t runs = 0, failures = 0, timeouts = 0, events = 0, skipped = 0;
-  uint64_t refused = 0;  // looks at files refused by ScriptTrustProblem (one per file and reason)
+  uint64_t refused = 0;  // looks at files refused by CheckScriptTrust (one per file and reason)
 };
 
-// Why the file at `path` must not be run, or "" when it may: it must be a regular
+// Ok when the file at `path` may be run, else Invalid saying why: it must be a regular
 // executable file owned by root or by the agent's own user and writable by nobody
 // else (group and others); a symlink must itself be owned by one of them. Anyone who
 // could change a script could otherwise run code as the agent.
-std::string ScriptTrustProblem(const std::string& path);
+base::Status CheckScriptTrust(const std::string& path);
 
 // The outcome of one run of one script.
 struct ScriptRun {
@@ -55,21 +57,22 @@ struct ScriptRun {
   std::string out, err;  // bounded
 };
 
-// Runs `path` with `env` added to the environment; never waits past `timeout` (or
-// `cancel` turning true) plus a one-second grace after SIGTERM. Reaps the child.
-// Throws nothing.
+// Runs `path` with `env` added to the environment; never waits past `timeout` on
+// `clock` (or `cancel` turning true) plus a one-second grace after SIGTERM. Reaps the
+// child. Throws nothing.
 ScriptRun RunScript(const std::string& path, const std::vector<std::string>& env,
                     std::chrono::milliseconds timeout, size_t max_output_bytes,
-                    const std::atomic<bool>* cancel = nullptr);
+                    const std::atomic<bool>* cancel = nullptr, const base::Clock& clock = base::SystemClock());
 
 // Parses a script's stdout into events (ids derived from host, script and slot).
-// Returns an empty string on success, else what was wrong with the output.
-std::string ParseScriptOutput(const std::string& out, const std::string& script, const std::string& host,
+// Invalid says what was wrong with the output.
+base::Status ParseScriptOutput(const std::string& out, const std::string& script, const std::string& host,
                               int64_t slot_ms, std::vector<proto::Event>* events);
 
 class CronRunner {
  public:
-  explicit CronRunner(CronOptions options);
+  // Script timeouts are measured on `clock`.
+  explicit CronRunner(CronOptions options, const base::Clock& clock = base::SystemClock());
   // New settings (live config): they apply from the next RunDue; runs in flight keep
   // the ones they started with.
   void SetOptions(CronOptions options);
@@ -93,6 +96,7 @@ class CronRunner {
               std::chrono::seconds timeout);
   void JoinFinished();
 
+  const base::Clock& clock_;
   std::shared_ptr<const CronOptions> options_;  // replaced whole; runs keep theirs
   std::map<std::string, int64_t> next_due_ms_;  // script name -> next slot start
   std::map<std::string, std::string> refused_;    // script name -> why it is not run (logged once)

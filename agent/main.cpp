@@ -8,10 +8,11 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/agent.h"
+#include "base/file.h"
+#include "base/logging.h"
 #include "agent/config.h"
 #include "agent/tailer.h"
 
@@ -79,7 +80,8 @@ int main(int argc, char** argv) {
       "override it."};
   agent::AgentOptions opts;
   std::vector<std::string> proxies, logs;
-  std::string from = "end", level = "info", config_path, check_path, token, host, state_dir, cron_dir;
+  base::LogFlags log;
+  std::string from = "end", config_path, check_path, token, host, state_dir, cron_dir;
   // Flags start at the options' own defaults, so --help shows them and only flags
   // actually given override the config file.
   int64_t cron_interval = opts.cron.interval.count(), cron_timeout = opts.cron.timeout.count();
@@ -106,19 +108,17 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"head", "end"}));
   app.add_option("--batch-max-events", batch_events, "events per batch")->capture_default_str()->check(CLI::Range(1, 10000));
   app.add_option("--batch-max-delay-ms", batch_delay_ms, "longest wait to fill a batch")->capture_default_str()->check(CLI::Range(1, 60000));
-  app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
+  log.Add(app);
   CLI11_PARSE(app, argc, argv);
-  // Logs go to stderr: stdout stays free for what a program is asked to print.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("argus-agent"));
-  spdlog::set_level(spdlog::level::from_str(level));
+  log.Start("argus-agent");
 
   if (!check_path.empty()) {
     nlohmann::json config;
-    std::string err = agent::ReadConfigFile(check_path, &config);
+    base::Status s = base::ReadJsonFile(check_path, &config);
     agent::AgentOptions scratch;
-    if (err.empty()) err = agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &scratch);
-    if (!err.empty()) {
-      std::cout << check_path << ": " << err << '\n';
+    if (s.ok()) s = agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &scratch);
+    if (!s.ok()) {
+      std::cout << check_path << ": " << s.message() << '\n';
       return 2;
     }
     std::cout << check_path << ": ok (" << scratch.files.size() << " files)\n";
@@ -126,19 +126,18 @@ int main(int argc, char** argv) {
   }
   std::vector<http::Endpoint> cli_proxies;
   for (const auto& p : SplitCommas(proxies)) {
-    std::string err;
-    auto ep = http::ParseEndpoint(p, &err);
-    if (!ep) {
-      spdlog::error("--proxy: {}", err);
+    http::Endpoint ep;
+    if (base::Status s = http::ParseEndpoint(p, &ep); !s.ok()) {
+      spdlog::error("--proxy: {}", s.message());
       return 2;
     }
-    cli_proxies.push_back(*ep);
+    cli_proxies.push_back(ep);
   }
   agent::ConfigSources sources;
   sources.local_path = config_path;
   if (!config_path.empty()) {
-    if (auto err = agent::ReadConfigFile(config_path, &sources.local); !err.empty()) {
-      spdlog::error("--config {}: {}", config_path, err);
+    if (base::Status s = base::ReadJsonFile(config_path, &sources.local); !s.ok()) {
+      spdlog::error("--config: {}", s.message());
       return 2;
     }
   }
@@ -156,14 +155,11 @@ int main(int argc, char** argv) {
     if (app.count("--batch-max-delay-ms")) o->ship.max_delay = std::chrono::milliseconds(batch_delay_ms);
     for (const auto& l : logs) o->files.push_back(agent::FileSpec{l, std::nullopt, {agent::DefaultLogRule()}});
     o->from_head = from == "head";
-    if (o->host.empty()) {
-      char name[256] = {0};
-      gethostname(name, sizeof(name) - 1);
-      o->host = name;
-    }
+    if (o->host.empty()) o->host = base::HostName();
   };
-  if (auto err = agent::BuildOptions(agent::AgentOptions{}, sources, nlohmann::json::object(), &opts); !err.empty()) {
-    spdlog::error("--config {}: {}", config_path, err);
+  if (base::Status s = agent::BuildOptions(agent::AgentOptions{}, sources, nlohmann::json::object(), &opts);
+      !s.ok()) {
+    spdlog::error("--config {}: {}", config_path, s.message());
     return 2;
   }
   if (dry_run) {

@@ -182,14 +182,14 @@ json ExtractKeyValues(std::string_view line) {
   return out;
 }
 
-std::string BuildRules(const json& rules, const std::string& path, int global_sample_rate, std::vector<Rule>* out) {
-  if (!rules.is_array()) return path + ": must be an array";
+base::Status BuildRules(const json& rules, const std::string& path, int global_sample_rate, std::vector<Rule>* out) {
+  if (!rules.is_array()) return base::Status::Invalid(path + ": must be an array");
   for (size_t i = 0; i < rules.size(); ++i) {
     try {
-      if (auto err = BuildRule(rules[i], path, i, global_sample_rate, out); !err.empty()) return err;
+      if (auto err = BuildRule(rules[i], path, i, global_sample_rate, out); !err.empty()) return base::Status::Invalid(err);
     } catch (const json::exception&) {
       // Only when the schema check was skipped: a value of the wrong type.
-      return At(path, i, "", "has a value of the wrong type (run --check-config)");
+      return base::Status::Invalid(At(path, i, "", "has a value of the wrong type (run --check-config)"));
     }
   }
   return {};

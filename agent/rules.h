@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/status.h"
 #include "proto/event.h"
 
 namespace re2 {
@@ -43,8 +44,8 @@ Rule DefaultLogRule();
 
 // Builds rules from a config's "rules" array (already schema-checked, or not: every
 // value is checked again). `path` names the array in errors, e.g. "files[0].rules".
-// Returns "" or "<path>[i].<key>: problem" (a regex that does not compile included).
-std::string BuildRules(const nlohmann::json& rules, const std::string& path, int global_sample_rate,
+// Invalid says "<path>[i].<key>: problem" (a regex that does not compile included).
+base::Status BuildRules(const nlohmann::json& rules, const std::string& path, int global_sample_rate,
                        std::vector<Rule>* out);
 
 // Read by the heartbeat while the tail loop counts.

@@ -9,14 +9,15 @@
 
 namespace argus::agent {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-Shipper::Shipper(ShipperOptions options, Outbox& outbox, Checkpoints& checkpoints, const std::string& spool_dir)
+Shipper::Shipper(ShipperOptions options, Outbox& outbox, Checkpoints& checkpoints, const std::string& spool_dir,
+                 const base::Clock& clock)
     : options_(std::move(options)),
       outbox_(outbox),
       checkpoints_(checkpoints),
       spool_(spool_dir, options_.spool_max_bytes),
+      clock_(clock),
       backoff_(options_.min_backoff) {
   for (const auto& p : options_.proxies) {
     clients_.push_back(std::make_unique<http::Client>(p, options_.request_timeout, options_.tls));
@@ -35,8 +36,9 @@ Shipper::Batch Shipper::Build(std::vector<Item> items) const {
   if (b.body.size() >= options_.gzip_min_bytes) {
     // Level 1: JSON shrinks several-fold already, for a fraction of the CPU of level 6.
     // Should zlib fail, the batch goes as it is.
-    if (auto z = http::Gzip(b.body, 1)) {
-      b.body = std::move(*z);
+    // Uncompressed is still a valid body: a zlib failure only costs bandwidth.
+    if (std::string z; http::Gzip(b.body, 1, &z).ok()) {
+      b.body = std::move(z);
       b.gzipped = true;
     }
   }
@@ -102,10 +104,8 @@ Shipper::Outcome Shipper::SendAll(const Batch& batch, milliseconds* retry_after)
   if (outcome != Outcome::kSplit) return outcome;
   std::string plain;
   if (batch.gzipped) {
-    std::string err;
-    bool too_large = false;
-    if (!http::Gunzip(batch.body, SIZE_MAX, &plain, &err, &too_large)) {
-      spdlog::error("ship: a batch refused as malformed cannot be read back ({}); dropping its {} events", err,
+    if (base::Status s = http::Gunzip(batch.body, SIZE_MAX, &plain); !s.ok()) {
+      spdlog::error("ship: a batch refused as malformed cannot be read back ({}); dropping its {} events", s.message(),
                     batch.events);
       return Outcome::kDrop;
     }
@@ -123,7 +123,7 @@ Shipper::Outcome Shipper::SendAll(const Batch& batch, milliseconds* retry_after)
 }
 
 void Shipper::Failed(milliseconds retry_after) {
-  auto now = Clock::now();
+  auto now = clock_.Steady();
   ++counters_.retries;
   if (!down_since_) down_since_ = now;
   current_ = (current_ + 1) % clients_.size();
@@ -151,19 +151,19 @@ void Shipper::Succeeded() {
 bool Shipper::ToSpool(Batch& batch) {
   if (options_.spool_max_bytes == 0) return false;  // no spool: hold in memory
   if (!batch.gzipped) {
-    auto z = http::Gzip(batch.body, 1);  // spool files are gzip
-    if (!z) {
-      spdlog::error("ship: cannot compress a batch for the spool; keeping it in memory");
+    std::string z;
+    if (base::Status s = http::Gzip(batch.body, 1, &z); !s.ok()) {  // spool files are gzip
+      spdlog::error("ship: cannot compress a batch for the spool ({}); keeping it in memory", s.message());
       return false;
     }
-    batch.body = std::move(*z);
+    batch.body = std::move(z);
     batch.gzipped = true;
   }
   if (spool_.counters().batches == 0) spdlog::warn("ship: no proxy takes data; spooling to disk");
-  bool dropped = false;
-  if (auto err = spool_.Append(batch.body, batch.events, &dropped); !err.empty()) {
-    spdlog::error("spool: {}", err);
-    return dropped;  // dropped and counted is settled too; a failed write is not
+  if (base::Status s = spool_.Append(batch.body, batch.events); !s.ok()) {
+    spdlog::error("spool: {}", s.message());
+    // Dropped and counted is settled too; a failed write is not.
+    return s.code() == base::Status::Code::kTooLarge;
   }
   return true;
 }
@@ -176,16 +176,16 @@ void Shipper::Settle(const Batch& batch) {
 void Shipper::SaveCheckpoints(bool now) {
   // At most once a second: a crash re-reads at most a second of acknowledged lines,
   // which stable ids make harmless.
-  if (!now && Clock::now() - last_save_ < std::chrono::seconds(1)) return;
+  if (!now && clock_.Steady() - last_save_ < std::chrono::seconds(1)) return;
   checkpoints_.Save();
-  last_save_ = Clock::now();
+  last_save_ = clock_.Steady();
 }
 
 void Shipper::Run(const std::atomic<bool>& stop) {
   std::optional<Batch> current;
-  std::optional<Clock::time_point> flush_deadline;
+  std::optional<base::Clock::SteadyTime> flush_deadline;
   while (true) {
-    auto now = Clock::now();
+    auto now = clock_.Steady();
     if (stop.load() && !flush_deadline) {
       flush_deadline = now + options_.flush_timeout;
       outbox_.Close();
@@ -241,7 +241,8 @@ void Shipper::Run(const std::atomic<bool>& stop) {
       }
     }
     if (now < next_attempt_) {
-      std::this_thread::sleep_for(std::min<Clock::duration>(next_attempt_ - now, milliseconds(50)));
+      // Real naps, bounded: the clock may be a test's, moved from outside.
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(next_attempt_ - now, milliseconds(50)));
       continue;
     }
     milliseconds retry_after{0};

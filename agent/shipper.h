@@ -19,6 +19,7 @@
 #include "agent/checkpoints.h"
 #include "agent/outbox.h"
 #include "agent/spool.h"
+#include "base/clock.h"
 #include "http/client.h"
 #include "http/endpoint.h"
 
@@ -51,8 +52,10 @@ struct ShipperCounters {
 
 class Shipper {
  public:
-  // The spool lives in `spool_dir`.
-  Shipper(ShipperOptions options, Outbox& outbox, Checkpoints& checkpoints, const std::string& spool_dir);
+  // The spool lives in `spool_dir`; backoff, the outage before spooling and checkpoint
+  // saving are measured on `clock`.
+  Shipper(ShipperOptions options, Outbox& outbox, Checkpoints& checkpoints, const std::string& spool_dir,
+          const base::Clock& clock = base::SystemClock());
   // Ships until `stop`; then sends what is queued for at most flush_timeout and
   // spools whatever is left, so nothing queued is lost by a clean stop.
   void Run(const std::atomic<bool>& stop);
@@ -87,8 +90,9 @@ class Shipper {
   std::vector<std::unique_ptr<http::Client>> clients_;
   size_t current_ = 0;
   size_t failures_in_row_ = 0;
-  std::optional<std::chrono::steady_clock::time_point> down_since_;
-  std::chrono::steady_clock::time_point next_attempt_{}, last_save_{};
+  const base::Clock& clock_;
+  std::optional<base::Clock::SteadyTime> down_since_;
+  base::Clock::SteadyTime next_attempt_{}, last_save_{};
   std::chrono::milliseconds backoff_;
   std::mt19937_64 rng_{std::random_device{}()};
   ShipperCounters counters_;

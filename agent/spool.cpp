@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "agent/durable.h"
+#include "base/file.h"
 
 namespace argus::agent {
 
@@ -53,12 +53,12 @@ void Spool::Remove(std::map<uint64_t, Entry>::iterator it) {
   counters_.batches = files_.size();
 }
 
-std::string Spool::Append(std::string_view gzipped, size_t events, bool* dropped) {
-  if (dropped) *dropped = gzipped.size() > max_bytes_;
+base::Status Spool::Append(std::string_view gzipped, size_t events) {
   if (gzipped.size() > max_bytes_) {
     counters_.dropped += events;
-    return "a batch of " + std::to_string(gzipped.size()) + " bytes does not fit a spool of " +
-           std::to_string(max_bytes_) + " bytes; its " + std::to_string(events) + " events are dropped";
+    return base::Status::TooLarge("a batch of " + std::to_string(gzipped.size()) + " bytes does not fit a spool of " +
+                                  std::to_string(max_bytes_) + " bytes; its " + std::to_string(events) +
+                                  " events are dropped");
   }
   while (!files_.empty() && counters_.bytes + gzipped.size() > max_bytes_) {
     auto oldest = files_.begin();
@@ -67,7 +67,7 @@ std::string Spool::Append(std::string_view gzipped, size_t events, bool* dropped
     Remove(oldest);
   }
   uint64_t seq = next_seq_++;
-  if (auto err = WriteFileDurably(PathOf(seq, events), gzipped); !err.empty()) return err;
+  if (base::Status s = base::WriteFileDurably(PathOf(seq, events), gzipped); !s.ok()) return s;
   files_[seq] = Entry{events, gzipped.size()};
   counters_.bytes += gzipped.size();
   counters_.batches = files_.size();
@@ -79,8 +79,9 @@ std::optional<Spool::Batch> Spool::Front() {
   while (!files_.empty()) {
     auto it = files_.begin();
     Batch batch{it->first, it->second.events, {}};
-    if (ReadWholeFile(PathOf(batch.seq, batch.events), &batch.gzipped) && !batch.gzipped.empty()) return batch;
-    spdlog::error("spool: cannot read {}; dropping its {} events", PathOf(it->first, it->second.events),
+    base::Status s = base::ReadFile(PathOf(batch.seq, batch.events), &batch.gzipped);
+    if (s.ok() && !batch.gzipped.empty()) return batch;
+    spdlog::error("spool: {}; dropping its {} events", s.ok() ? PathOf(batch.seq, batch.events) + " is empty" : s.message(),
                   it->second.events);
     counters_.dropped += it->second.events;
     Remove(it);

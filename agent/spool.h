@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+
 namespace argus::agent {
 
 struct SpoolCounters {
@@ -25,10 +27,10 @@ class Spool {
   Spool(std::string dir, uint64_t max_bytes);
 
   // Writes a batch (`gzipped`: a gzip-compressed {"events":[…]} body of `events`
-  // events), dropping the oldest batches to make room. Returns "" or what failed;
-  // `*dropped` says whether the batch was dropped (and counted) for being larger than
-  // the whole spool, rather than failing to be written.
-  std::string Append(std::string_view gzipped, size_t events, bool* dropped = nullptr);
+  // events), dropping the oldest batches to make room. TooLarge when the batch is
+  // larger than the whole spool (its events are dropped and counted); Unavailable
+  // when it could not be written.
+  base::Status Append(std::string_view gzipped, size_t events);
 
   struct Batch {
     uint64_t seq = 0;

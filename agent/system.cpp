@@ -85,14 +85,16 @@ std::optional<json> DiskProbe::Read(std::chrono::milliseconds timeout) {
   return std::exchange(state_->result, std::nullopt);
 }
 
-SystemSampler::SystemSampler(std::string proc, std::function<json()> read_disks, std::chrono::milliseconds disk_timeout)
+SystemSampler::SystemSampler(std::string proc, std::function<json()> read_disks, std::chrono::milliseconds disk_timeout,
+                             const base::Clock& clock)
     : proc_(std::move(proc)),
+      clock_(clock),
       disks_(read_disks ? std::move(read_disks) : [p = proc_] { return ReadDisks(p); }),
       disk_timeout_(disk_timeout) {}
 
 SystemSampler::Counters SystemSampler::Read(int* cores) const {
   Counters c;
-  c.at = std::chrono::steady_clock::now();
+  c.at = clock_.Steady();
   *cores = 0;
   std::ifstream stat(proc_ + "/stat");
   std::string line;

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
+
 namespace argus::agent {
 
 // Runs a disk read on a detached thread and waits for it a bounded time. While a read
@@ -39,8 +41,10 @@ class SystemSampler {
  public:
   // `proc` is where procfs is mounted; tests point it at a fake tree, and may replace
   // the disk read (statvfs of every real mount) with their own.
+  // Rates are per second of `clock`.
   explicit SystemSampler(std::string proc = "/proc", std::function<nlohmann::json()> read_disks = nullptr,
-                         std::chrono::milliseconds disk_timeout = std::chrono::seconds(5));
+                         std::chrono::milliseconds disk_timeout = std::chrono::seconds(5),
+                         const base::Clock& clock = base::SystemClock());
   // Takes the counters now. Rates (cpu, network) are over the time since the previous
   // call, so the first call only sets the baseline and returns nullopt. Without "disk"
   // when the disks did not answer within the disk timeout.
@@ -51,11 +55,12 @@ class SystemSampler {
   struct Counters {
     uint64_t cpu_total = 0, cpu_idle = 0;
     uint64_t rx_bytes = 0, tx_bytes = 0, rx_packets = 0, tx_packets = 0;
-    std::chrono::steady_clock::time_point at;
+    base::Clock::SteadyTime at;
   };
   Counters Read(int* cores) const;
 
   std::string proc_;
+  const base::Clock& clock_;
   std::optional<Counters> last_;
   DiskProbe disks_;
   std::chrono::milliseconds disk_timeout_;

@@ -14,12 +14,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "agent/durable.h"
+#include "base/file.h"
 #include "proto/hash.h"
 
 namespace argus::agent {
 
-using Clock = std::chrono::steady_clock;
 
 struct Tailer::File {
   size_t source = 0;
@@ -35,7 +34,7 @@ struct Tailer::File {
   uint64_t last_size = UINT64_MAX;
   int64_t last_mtime_ns = -1;  // with the size: whether the file changed since the last look
   bool matched = true;  // still reached by a pattern under `path`
-  Clock::time_point last_growth = Clock::now();
+  base::Clock::SteadyTime last_growth{};  // set from the tailer's clock when opened
   ~File() {
     if (fd >= 0) ::close(fd);
   }
@@ -61,8 +60,8 @@ bool StartsLike(int fd, uint64_t size, const Fingerprint& fp) {
 
 }  // namespace
 
-Tailer::Tailer(const Checkpoints& checkpoints, TailerOptions options)
-    : checkpoints_(checkpoints), options_(options) {}
+Tailer::Tailer(const Checkpoints& checkpoints, TailerOptions options, const base::Clock& clock)
+    : checkpoints_(checkpoints), options_(options), clock_(clock) {}
 
 Tailer::~Tailer() = default;
 
@@ -116,6 +115,7 @@ void Tailer::Follow(const std::string& path, size_t source, bool start_at_end) {
     return;
   }
   auto f = std::make_unique<File>();
+  f->last_growth = clock_.Steady();
   f->fd = fd;
   f->path = path;
   f->source = source;
@@ -209,10 +209,10 @@ void Tailer::Recover() {
     if (source == SIZE_MAX) continue;  // no longer followed: leave its checkpoint be
     // Rotated while we were down: look for the inode next to where it was.
     std::string found;
-    if (DIR* d = ::opendir(DirOf(cp.path).c_str())) {
+    if (DIR* d = ::opendir(base::DirOf(cp.path).c_str())) {
       while (dirent* e = ::readdir(d)) {
         if (static_cast<uint64_t>(e->d_ino) == cp.id.ino) {
-          found = DirOf(cp.path) + "/" + e->d_name;
+          found = base::DirOf(cp.path) + "/" + e->d_name;
           break;
         }
       }
@@ -232,6 +232,7 @@ void Tailer::Recover() {
       continue;
     }
     auto f = std::make_unique<File>();
+    f->last_growth = clock_.Steady();
     f->fd = fd;
     f->path = found;
     f->source = source;
@@ -247,11 +248,11 @@ void Tailer::Recover() {
 
 bool Tailer::FollowCopy(const File& f) {
   if (f.fp.len == 0) return false;  // an empty fingerprint would match any file
-  DIR* d = ::opendir(DirOf(f.path).c_str());
+  DIR* d = ::opendir(base::DirOf(f.path).c_str());
   if (!d) return false;
   bool found = false;
   while (dirent* e = ::readdir(d)) {
-    std::string path = DirOf(f.path) + "/" + e->d_name;
+    std::string path = base::DirOf(f.path) + "/" + e->d_name;
     struct stat st {};
     if (static_cast<uint64_t>(e->d_ino) == f.id.ino || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
         static_cast<uint64_t>(st.st_size) < f.line_start) {
@@ -266,6 +267,7 @@ bool Tailer::FollowCopy(const File& f) {
       continue;
     }
     auto copy = std::make_unique<File>();
+    copy->last_growth = clock_.Steady();
     copy->fd = fd;
     copy->path = path;
     copy->source = f.source;
@@ -363,7 +365,7 @@ void Tailer::Poll(std::vector<Line>* out, std::vector<Progress>* progress, size_
   spans_.clear();
   const size_t first = out->size();
   size_t budget = max_bytes;  // across all files
-  auto now = Clock::now();
+  const auto now = clock_.Steady();
   if (now >= next_scan_) {
     Scan();
     next_scan_ = now + options_.rescan_interval;

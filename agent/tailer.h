@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "agent/checkpoints.h"
+#include "base/clock.h"
 
 namespace argus::agent {
 
@@ -51,7 +52,8 @@ struct TailerCounters {
 
 class Tailer {
  public:
-  Tailer(const Checkpoints& checkpoints, TailerOptions options = {});
+  // Rescans and rotation grace are measured on `clock`.
+  Tailer(const Checkpoints& checkpoints, TailerOptions options = {}, const base::Clock& clock = base::SystemClock());
   ~Tailer();
 
   // What to follow. A file found by the first scan of a pattern starts at its end
@@ -91,6 +93,7 @@ class Tailer {
 
   const Checkpoints& checkpoints_;
   TailerOptions options_;
+  const base::Clock& clock_;
   std::vector<TailSource> sources_;
   std::set<std::string> scanned_patterns_;
   std::map<Key, std::unique_ptr<File>> files_;
@@ -100,7 +103,7 @@ class Tailer {
   std::unique_ptr<char[]> arena_;
   size_t arena_size_ = 0, arena_cap_ = 0;
   std::vector<std::pair<size_t, size_t>> spans_;
-  std::chrono::steady_clock::time_point next_scan_{};
+  base::Clock::SteadyTime next_scan_{};
   bool recovered_ = false;
   TailerCounters counters_;
   std::set<std::string> refused_links_;  // paths whose refusal was logged

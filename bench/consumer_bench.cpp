@@ -38,10 +38,9 @@ proto::Event MakeEvent(int64_t i) {
 }
 
 queue::RedisOptions RedisAt(const std::string& address) {
-  std::string err;
-  auto ep = http::ParseEndpoint(address, &err);
-  if (!ep) throw std::runtime_error("--redis: " + err);
-  return {ep->host, ep->port, std::chrono::milliseconds(5000)};
+  http::Endpoint ep;
+  if (base::Status s = http::ParseEndpoint(address, &ep); !s.ok()) throw std::runtime_error("--redis: " + s.message());
+  return {ep.host, ep.port, std::chrono::milliseconds(5000)};
 }
 
 }  // namespace
@@ -72,7 +71,7 @@ int main(int argc, char** argv) {
       for (int64_t i = 0; i < events; ++i) {
         batch.push_back(MakeEvent(i));
         if (batch.size() == 1000 || i + 1 == events) {
-          if (auto err = queue::AppendEvents(r, batch, 4); !err.empty()) throw std::runtime_error(err);
+          if (base::Status s = queue::AppendEvents(r, batch, 4); !s.ok()) throw std::runtime_error(s.message());
           batch.clear();
         }
       }
@@ -81,10 +80,9 @@ int main(int argc, char** argv) {
       queue::Redis r(RedisAt(redis));
       auto start = Clock::now();
       while (true) {
-        std::string err;
-        // A group that does not exist yet counts the whole stream.
-        int64_t backlog = queue::TypeBacklog(r, "bench", 4, &err);
-        if (backlog == 0) break;
+        // A group that does not exist yet counts the whole stream; an error waits on.
+        int64_t backlog = -1;
+        if (queue::TypeBacklog(r, "bench", 4, &backlog).ok() && backlog == 0) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       std::cout << std::chrono::duration<double>(Clock::now() - start).count() << "\n";

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "proto/event.h"
 #include "store/database.h"
 
@@ -41,6 +42,8 @@ struct AggregatorContext {
   // Stores an event the aggregator derived (e.g. `argus.host`) in the open transaction:
   // a raw row like any other, ignored if its id is already stored.
   std::function<void(const proto::Event&)> emit;
+  // The consumer's clock: "now" for every decision by time (Tick gets it too).
+  const base::Clock& clock;
 };
 
 // Builds an aggregator; throws std::invalid_argument naming the setting that is wrong.

@@ -9,36 +9,43 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/file.h"
 #include "proto/event.h"
 #include "queue/inspect.h"
 
 namespace argus::consumer {
+namespace {
 
-std::string LoadConsumerConfig(const std::string& path, ConsumerOptions* options) {
-  std::ifstream in(path);
-  if (!in) return "cannot read the file";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return "not a JSON object";
+// A round stops at its first Redis error: entries stay pending and are read again, and
+// RunOnce counts and logs the error once.
+void OrAbandonRound(const base::Status& s) {
+  if (!s.ok()) throw std::runtime_error(s.message());
+}
+
+}  // namespace
+
+base::Status LoadConsumerConfig(const std::string& path, ConsumerOptions* options) {
+  nlohmann::json j;
+  if (base::Status s = base::ReadJsonFile(path, &j); !s.ok()) return s;
+  if (!j.is_object()) return base::Status::Invalid("not a JSON object");
   for (const auto& [key, v] : j.items()) {
     if (key == "settings") {
-      if (!v.is_object()) return "'settings' must be an object of aggregator name -> settings object";
+      if (!v.is_object()) return base::Status::Invalid("'settings' must be an object of aggregator name -> settings object");
       for (const auto& [name, object] : v.items()) {
-        if (!Registry().count(name)) return "settings." + name + ": no aggregator has that name";
-        if (!object.is_object()) return "settings." + name + " must be an object";
+        if (!Registry().count(name)) return base::Status::Invalid("settings." + name + ": no aggregator has that name");
+        if (!object.is_object()) return base::Status::Invalid("settings." + name + " must be an object");
       }
       options->settings = v;
       continue;
     }
-    if (key != "aggregators") return "unknown key '" + key + "' (allowed: aggregators, settings)";
-    if (!v.is_object()) return "'aggregators' must be an object of type -> [names]";
+    if (key != "aggregators") return base::Status::Invalid("unknown key '" + key + "' (allowed: aggregators, settings)");
+    if (!v.is_object()) return base::Status::Invalid("'aggregators' must be an object of type -> [names]");
     for (const auto& [type, names] : v.items()) {
-      if (type != "*" && !proto::IsValidType(type)) return "aggregators." + type + ": not an event type nor \"*\"";
-      if (!names.is_array()) return "aggregators." + type + ": must be an array of aggregator names";
+      if (type != "*" && !proto::IsValidType(type)) return base::Status::Invalid("aggregators." + type + ": not an event type nor \"*\"");
+      if (!names.is_array()) return base::Status::Invalid("aggregators." + type + ": must be an array of aggregator names");
       std::vector<std::string> list;
       for (const auto& n : names) {
-        if (!n.is_string()) return "aggregators." + type + ": names must be strings";
+        if (!n.is_string()) return base::Status::Invalid("aggregators." + type + ": names must be strings");
         list.push_back(n.get<std::string>());
       }
       if (type == "*") {
@@ -51,10 +58,10 @@ std::string LoadConsumerConfig(const std::string& path, ConsumerOptions* options
   return {};
 }
 
-Consumer::Consumer(ConsumerOptions options)
-    : options_(std::move(options)), redis_(options_.redis) {
+Consumer::Consumer(ConsumerOptions options, const base::Clock& clock)
+    : options_(std::move(options)), clock_(clock), redis_(options_.redis) {
   // Housekeeping waits one period: a consumer restarted in a loop does not repeat it.
-  next_housekeeping_ = std::chrono::steady_clock::now() + options_.housekeeping_every;
+  next_housekeeping_ = clock_.Steady() + options_.housekeeping_every;
   using K = http::Metrics::Kind;
   for (const char* name :
        {"read", "stored", "duplicates", "invalid", "errors", "claimed", "dead_lettered", "trimmed"}) {
@@ -85,9 +92,10 @@ Consumer::Consumer(ConsumerOptions options)
     static const nlohmann::json kNone = nlohmann::json::object();
     const nlohmann::json& settings = options_.settings.contains(name) ? options_.settings.at(name) : kNone;
     try {
-      aggregators_.emplace(name, it->second({*db_, settings, [this](const proto::Event& e) {
-                                                 if (writer_->InsertDerived(e)) ++stats_.derived;
-                                               }}));
+      auto emit = [this](const proto::Event& e) {
+        if (writer_->InsertDerived(e)) ++stats_.derived;
+      };
+      aggregators_.emplace(name, it->second({*db_, settings, emit, clock_}));
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(std::string("aggregator '") + name + "': " + e.what());
     }
@@ -98,7 +106,7 @@ Consumer::Consumer(ConsumerOptions options)
 }
 
 void Consumer::RefreshTypes() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.Steady();
   if (now < next_refresh_) return;
   next_refresh_ = now + options_.types_refresh;
   if (options_.type == "all") {
@@ -112,19 +120,18 @@ void Consumer::RefreshTypes() {
   }
   // Groups may vanish (Redis restarted without persistence): make sure they exist.
   for (auto& [type, reader] : readers_) {
-    if (auto err = reader.EnsureGroups(redis_); !err.empty()) throw std::runtime_error(err);
+    OrAbandonRound(reader.EnsureGroups(redis_));
   }
 }
 
 void Consumer::Publish() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.Steady();
   if (now < next_publish_) return;
   next_publish_ = now + options_.publish_every;
   int64_t lag = 0;
   for (auto& [type, reader] : readers_) {
-    std::string err;
-    int64_t n = queue::TypeBacklog(redis_, type, options_.shards, &err);
-    if (n < 0) throw std::runtime_error(err);
+    int64_t n = 0;
+    OrAbandonRound(queue::TypeBacklog(redis_, type, options_.shards, &n));
     lag += n;
   }
   stats_.lag = lag;
@@ -138,7 +145,7 @@ void Consumer::Publish() {
       {"dead_lettered", double(s.dead_lettered)}, {"trimmed", double(s.trimmed)}, {"derived", double(s.derived)},
       {"last_batch_seconds", s.last_batch_seconds}, {"lag", double(s.lag)}};
   const std::string key = queue::ConsumerStatsKey(options_.name);
-  queue::Command hset = {"HSET", key, "type", options_.type, "updated_ms", std::to_string(proto::NowMs())};
+  queue::Command hset = {"HSET", key, "type", options_.type, "updated_ms", std::to_string(clock_.WallMs())};
   for (const auto& [k, v] : values) {
     hset.push_back(k);
     // Counts as integers; only the latency has a fraction.
@@ -157,11 +164,11 @@ void Consumer::Publish() {
 }
 
 void Consumer::Housekeeping() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.Steady();
   if (now < next_housekeeping_) return;
   next_housekeeping_ = now + options_.housekeeping_every;
   try {
-    const int64_t now_ms = proto::NowMs();
+    const int64_t now_ms = clock_.WallMs();
     auto r = store::RunRetention(*db_, options_.retention, now_ms);
     stats_.events_expired += static_cast<uint64_t>(r.events_deleted);
     stats_.minutes_folded += static_cast<uint64_t>(r.minutes_folded);
@@ -191,12 +198,12 @@ void Consumer::Housekeeping() {
 }
 
 void Consumer::Tick(bool drained) {
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.Steady();
   // Only with the streams drained is an aggregator's view current: a consumer catching
   // up after downtime must not judge hosts silent whose heartbeats it has not read yet.
   if (!drained || now < next_tick_) return;
   next_tick_ = now + options_.tick_every;
-  const int64_t now_ms = proto::NowMs();
+  const int64_t now_ms = clock_.WallMs();
   for (auto& [name, aggregator] : aggregators_) {
     try {
       store::Transaction tx(*db_);
@@ -209,20 +216,19 @@ void Consumer::Tick(bool drained) {
 }
 
 void Consumer::ClaimIdle() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.Steady();
   if (now < next_claim_) return;
   next_claim_ = now + options_.claim_every;
   for (auto& [type, reader] : readers_) {
-    std::string err;
-    int64_t n = reader.ClaimIdle(redis_, options_.claim_idle, &err);
-    if (n < 0) throw std::runtime_error(err);
+    int64_t n = 0;
+    OrAbandonRound(reader.ClaimIdle(redis_, options_.claim_idle, &n));
     if (n > 0) {
       stats_.claimed += static_cast<uint64_t>(n);
       spdlog::info("consumer {}: took over {} entries of '{}' idle in other consumers", options_.name, n, type);
     }
     // Keep Redis memory bounded: drop what every consumer of the type acknowledged.
-    int64_t trimmed = queue::TrimAcknowledged(redis_, type, options_.shards, &err);
-    if (trimmed < 0) throw std::runtime_error(err);
+    int64_t trimmed = 0;
+    OrAbandonRound(queue::TrimAcknowledged(redis_, type, options_.shards, &trimmed));
     stats_.trimmed += static_cast<uint64_t>(trimmed);
   }
 }
@@ -259,7 +265,7 @@ const std::vector<std::string>& Consumer::AggregatorsFor(const std::string& type
 }
 
 void Consumer::Store(const std::vector<proto::Event>& events) {
-  auto started = std::chrono::steady_clock::now();
+  auto started = std::chrono::steady_clock::now();  // a measurement: real time, whatever the clock
   // Raw rows and every aggregate in one transaction: all of the batch or none.
   store::Transaction tx(*db_);
   std::vector<size_t> fresh_index;
@@ -286,7 +292,7 @@ size_t Consumer::RunOnce() {
     bool drained = true;  // every shard returned less than a full read
     for (auto& [type, reader] : readers_) {
       std::vector<queue::Entry> got;
-      if (auto err = reader.Read(redis_, options_.batch, &got); !err.empty()) throw std::runtime_error(err);
+      OrAbandonRound(reader.Read(redis_, options_.batch, &got));
       drained = drained && got.size() < options_.batch;
       if (!got.empty()) by_type[type] = std::move(got);
     }
@@ -298,7 +304,7 @@ size_t Consumer::RunOnce() {
       for (const auto& entry : got) {
         ++handled;
         proto::Event e;
-        std::string err = entry.payload.empty() ? "entry has no event field" : proto::Deserialize(entry.payload, &e);
+        std::string err = entry.payload.empty() ? "entry has no event field" : proto::Deserialize(entry.payload, &e).message();
         if (!err.empty()) {
           // The proxy validated it, so this is corruption or a foreign writer: no retry
           // will help. Keep it, with why, where an operator can look.
@@ -323,9 +329,7 @@ size_t Consumer::RunOnce() {
       }
     }
     for (const auto& d : dead) {
-      if (auto err = readers_.at(d.type).DeadLetter(redis_, *d.entry, d.error); !err.empty()) {
-        throw std::runtime_error(err);
-      }
+      OrAbandonRound(readers_.at(d.type).DeadLetter(redis_, *d.entry, d.error));
       failures_.erase(d.entry->stream + " " + d.entry->id);
       ++stats_.dead_lettered;
       spdlog::error("consumer {}: entry {} of {} moved to {}: {}", options_.name, d.entry->id, d.entry->stream,
@@ -341,7 +345,7 @@ size_t Consumer::RunOnce() {
       failures_.erase(entry->stream + " " + entry->id);
     }
     for (auto& [type, entries] : done) {
-      if (auto err = readers_.at(type).Ack(redis_, entries); !err.empty()) throw std::runtime_error(err);
+      OrAbandonRound(readers_.at(type).Ack(redis_, entries));
     }
     if (std::find(stored.begin(), stored.end(), false) != stored.end()) {
       for (auto& [type, reader] : readers_) reader.RereadPending();

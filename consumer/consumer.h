@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
+#include "base/status.h"
 #include "consumer/aggregator.h"
 #include "http/metrics.h"
 #include "queue/redis.h"
@@ -59,13 +61,13 @@ struct ConsumerStats {
   int64_t lag = 0;                // events of its types not yet stored, at the last publish
 };
 
-// Reads the consumer's JSON config file into `options`; returns "" or what is wrong
-// (naming the key).
-std::string LoadConsumerConfig(const std::string& path, ConsumerOptions* options);
+// Reads the consumer's JSON config file into `options`; an error names the key.
+base::Status LoadConsumerConfig(const std::string& path, ConsumerOptions* options);
 
 class Consumer {
  public:
-  explicit Consumer(ConsumerOptions options);
+  // Every decision by time (ticks, housekeeping, retention, publishing) uses `clock`.
+  explicit Consumer(ConsumerOptions options, const base::Clock& clock = base::SystemClock());
   // One round: refresh types if due, read every shard, store, acknowledge. Returns the
   // number of entries handled; throws nothing (errors are logged and counted, and
   // entries stay pending to be read again).
@@ -103,6 +105,7 @@ class Consumer {
   void Store(const std::vector<proto::Event>& events);
 
   ConsumerOptions options_;
+  const base::Clock& clock_;
   queue::Redis redis_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::EventWriter> writer_;
@@ -110,11 +113,7 @@ class Consumer {
   const std::vector<std::string>& AggregatorsFor(const std::string& type) const;
   std::map<std::string, std::unique_ptr<Aggregator>> aggregators_;  // by name, one instance each
   std::map<std::string, queue::GroupReader> readers_;
-  std::chrono::steady_clock::time_point next_refresh_{};
-  std::chrono::steady_clock::time_point next_claim_{};
-  std::chrono::steady_clock::time_point next_publish_{};
-  std::chrono::steady_clock::time_point next_housekeeping_{};
-  std::chrono::steady_clock::time_point next_tick_{};
+  base::Clock::SteadyTime next_refresh_{}, next_claim_{}, next_publish_{}, next_housekeeping_{}, next_tick_{};
   http::Metrics metrics_;
   std::map<std::string, int> failures_;  // "<stream> <id>" -> times it failed on its own
   ConsumerStats stats_;

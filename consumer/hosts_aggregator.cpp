@@ -48,6 +48,7 @@ class HostsAggregator : public Aggregator {
  public:
   HostsAggregator(const AggregatorContext& c, int64_t offline_after_ms)
       : emit_(c.emit),
+        clock_(c.clock),
         offline_after_ms_(offline_after_ms),
         get_(c.db, "SELECT state, last_seen, timeout_ms, agent_version FROM host_status WHERE host = ?1"),
         insert_(c.db,
@@ -77,7 +78,7 @@ class HostsAggregator : public Aggregator {
         s.heartbeat = e;
       }
     }
-    const int64_t now = proto::NowMs();
+    const int64_t now = clock_.WallMs();
     for (const auto& [host, seen] : hosts) Update(std::string(host), seen, now);
   }
 
@@ -158,6 +159,7 @@ class HostsAggregator : public Aggregator {
   }
 
   std::function<void(const proto::Event&)> emit_;
+  const base::Clock& clock_;
   int64_t offline_after_ms_;
   store::Statement get_, insert_, update_, silent_, offline_;
 };

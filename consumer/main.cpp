@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
 
+#include "base/logging.h"
 #include "consumer/consumer.h"
 #include "queue/redis_address.h"
 #include "http/endpoint.h"
@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   using namespace argus;
   CLI::App app{"argus-consumer: reads a type's Redis streams through its consumer group into SQLite"};
   consumer::ConsumerOptions opts;
-  std::string level = "info";
+  base::LogFlags log;
   queue::RedisFlags redis;
   app.add_option("--type", opts.type, "event type to consume, or 'all' to follow every type")->required();
   redis.Add(app, "the streams are read from");
@@ -58,16 +58,13 @@ int main(int argc, char** argv) {
                  "times an entry may fail on its own before it goes to the dead-letter stream")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  app.add_option("--log-level", level, "trace, debug, info, warn, error")->capture_default_str();
+  log.Add(app);
   CLI11_PARSE(app, argc, argv);
-  // Logs go to stderr: stdout stays free for what a program is asked to print.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("argus-consumer"));
-  spdlog::set_level(spdlog::level::from_str(level));
+  log.Start("argus-consumer");
   opts.claim_idle = std::chrono::seconds(claim_idle_s);
   if (!config_path.empty()) {
-    std::string err = consumer::LoadConsumerConfig(config_path, &opts);
-    if (!err.empty()) {
-      spdlog::error("--config {}: {}", config_path, err);
+    if (base::Status s = consumer::LoadConsumerConfig(config_path, &opts); !s.ok()) {
+      spdlog::error("--config {}: {}", config_path, s.message());
       return 2;
     }
   }
@@ -76,15 +73,11 @@ int main(int argc, char** argv) {
     spdlog::error("--type '{}' is not a valid type ([a-z0-9][a-z0-9_.-]{{0,63}}) nor 'all'", opts.type);
     return 2;
   }
-  if (auto err = redis.Apply(&opts.redis); !err.empty()) {
-    spdlog::error("{}", err);
+  if (base::Status s = redis.Apply(&opts.redis); !s.ok()) {
+    spdlog::error("{}", s.message());
     return 2;
   }
-  if (opts.name.empty()) {
-    char host[256] = {0};
-    gethostname(host, sizeof(host) - 1);
-    opts.name = std::string(host) + "-" + opts.type;
-  }
+  if (opts.name.empty()) opts.name = base::HostName() + "-" + opts.type;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   try {
@@ -94,9 +87,10 @@ int main(int argc, char** argv) {
     std::thread metrics_thread;
     http::Router router;
     if (!metrics_listen.empty()) {
-      std::string err;
-      auto mep = http::ParseEndpoint(metrics_listen, &err);
-      if (!mep) throw std::runtime_error("--metrics: " + err);
+      http::Endpoint mep;
+      if (base::Status s = http::ParseEndpoint(metrics_listen, &mep); !s.ok()) {
+        throw std::runtime_error("--metrics: " + s.message());
+      }
       router.Add(boost::beast::http::verb::get, "/metrics",
                  [&c](const http::Request&, const http::Peer&) { return http::MetricsResponse(c.metrics()); });
       router.Add(boost::beast::http::verb::get, "/healthz", [&c](const http::Request&, const http::Peer&) {
@@ -104,7 +98,7 @@ int main(int argc, char** argv) {
                            : http::Unavailable("the last round failed; see the log");
       });
       http::ServerOptions so;
-      so.listen = *mep;
+      so.listen = mep;
       so.threads = 1;
       so.name = "argus-consumer";
       metrics_server = std::make_unique<http::Server>(
@@ -112,7 +106,7 @@ int main(int argc, char** argv) {
       metrics_server->Start();
       metrics_server->ExportMetrics(c.metrics(), "argus_consumer");
       metrics_thread = std::thread([&] { metrics_server->Run(); });
-      spdlog::info("argus-consumer {}: metrics on {}:{}", opts.name, mep->host, metrics_server->port());
+      spdlog::info("argus-consumer {}: metrics on {}:{}", opts.name, mep.host, metrics_server->port());
     }
     spdlog::info("argus-consumer {}: type {} from redis {} into {}", opts.name, opts.type,
                  opts.redis.ToString(), opts.db_path);

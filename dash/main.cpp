@@ -31,19 +31,18 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   flags.StartLogging("argus-dash");
   try {
-    std::string err;
-    auto ep = http::ParseEndpoint(listen, &err);
-    if (!ep) throw std::runtime_error("--listen: " + err);
+    http::Endpoint ep;
+    if (base::Status s = http::ParseEndpoint(listen, &ep); !s.ok()) throw std::runtime_error("--listen: " + s.message());
     opts.connections = static_cast<size_t>(std::max(threads, 1));
     opts.query_timeout = std::chrono::milliseconds(query_timeout_ms);
     if (!redis.address.empty()) {
       queue::RedisOptions r;
-      if (auto e = redis.Apply(&r); !e.empty()) throw std::runtime_error(e);
+      if (base::Status s = redis.Apply(&r); !s.ok()) throw std::runtime_error(s.message());
       opts.redis = r;
     }
     dash::DashService service(opts);
     http::ServerOptions sopts;
-    sopts.listen = *ep;
+    sopts.listen = ep;
     // Queries run on handler threads of their own (one per store connection); the I/O
     // threads only accept, read and write.
     sopts.threads = threads;
@@ -51,7 +50,7 @@ int main(int argc, char** argv) {
     sopts.name = "argus-dash";
     sopts.body_limit = 64 * 1024;
     flags.Serve(sopts, service, "argus_dash", [&](uint16_t port) {
-      spdlog::info("argus-dash listening on {}://{}:{} over {}", flags.scheme(), ep->host, port, opts.db_path);
+      spdlog::info("argus-dash listening on {}://{}:{} over {}", flags.scheme(), ep.host, port, opts.db_path);
     });
   } catch (const std::exception& e) {
     spdlog::error("argus-dash: {}", e.what());

@@ -168,10 +168,9 @@ http::Response DashService::Pipeline(const http::Request& req, const http::Peer&
   auto redis = redis_->Acquire();
   std::vector<queue::TypeView> types;
   std::map<std::string, std::map<std::string, std::string>> consumers;
-  std::string err;
-  if (!queue::ReadPipeline(*redis, options_.shards, &types, &err) || !queue::ReadConsumers(*redis, &consumers, &err)) {
-    return http::Unavailable("redis: " + err);
-  }
+  base::Status s = queue::ReadPipeline(*redis, options_.shards, &types);
+  if (s.ok()) s = queue::ReadConsumers(*redis, &consumers);
+  if (!s.ok()) return http::Unavailable("redis: " + s.message());
   json t = json::array();
   for (const auto& v : types) {
     t.push_back({{"type", v.type}, {"length", v.length}, {"unread", v.unread}, {"pending", v.pending},
@@ -200,8 +199,9 @@ http::Response DashService::DeadLetters(const http::Request& req, const http::Pe
   if (!redis_) return JsonError(bhttp::status::service_unavailable, "the dash was started without --redis");
   auto redis = redis_->Acquire();
   std::vector<queue::DeadLetterView> dead;
-  std::string err;
-  if (!queue::ReadDeadLetters(*redis, *type, limit, &dead, &err)) return http::Unavailable("redis: " + err);
+  if (base::Status s = queue::ReadDeadLetters(*redis, *type, limit, &dead); !s.ok()) {
+    return http::Unavailable("redis: " + s.message());
+  }
   json out = json::array();
   for (const auto& d : dead) {
     json row = {{"dead_id", d.id}};

@@ -99,8 +99,8 @@ ClientResponse Client::Request(std::string_view method, std::string_view target,
     bool reused = impl_->connected();
     beast::error_code ec;
     if (!impl_->connected()) {
-      if (auto err = Connect(); !err.empty()) {
-        out.error = err;
+      if (base::Status s = Connect(); !s.ok()) {
+        out.error = s.message();
         return out;
       }
     }
@@ -136,12 +136,12 @@ ClientResponse Client::Request(std::string_view method, std::string_view target,
   return out;
 }
 
-std::string Client::Connect() {
+base::Status Client::Connect() {
   impl_->Reset();
   beast::error_code ec;
   tcp::resolver resolver(impl_->ioc);
   auto results = resolver.resolve(server_.host, std::to_string(server_.port), ec);
-  if (ec) return "cannot resolve " + server_.host + ": " + ec.message();
+  if (ec) return base::Status::Unavailable("cannot resolve " + server_.host + ": " + ec.message());
 
   if (server_.tls && !impl_->tls_ctx) {
     impl_->tls_ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
@@ -153,8 +153,9 @@ std::string Client::Connect() {
     }
     if (ec) {
       impl_->tls_ctx.reset();
-      return "cannot load trusted CAs " + (tls_.ca_file.empty() ? std::string("(system)") : tls_.ca_file) + ": " +
-             ec.message();
+      return base::Status::Unavailable("cannot load trusted CAs " +
+                                       (tls_.ca_file.empty() ? std::string("(system)") : tls_.ca_file) + ": " +
+                                       ec.message());
     }
   }
   if (server_.tls) {
@@ -181,12 +182,12 @@ std::string Client::Connect() {
     RunUntilDone(impl_->ioc, done);
     if (ec) {
       impl_->Reset();
-      return "TLS handshake with " + server_.ToString() + " failed: " + ec.message();
+      return base::Status::Unavailable("TLS handshake with " + server_.ToString() + " failed: " + ec.message());
     }
   }
   if (ec) {
     impl_->Reset();
-    return "cannot connect to " + server_.ToString() + ": " + ec.message();
+    return base::Status::Unavailable("cannot connect to " + server_.ToString() + ": " + ec.message());
   }
   return {};
 }

@@ -45,8 +45,8 @@ class Client {
 
  private:
   struct Impl;
-  // Opens the connection (and the TLS session); returns "" or why not.
-  std::string Connect();
+  // Opens the connection (and the TLS session).
+  base::Status Connect();
 
   Endpoint server_;
   std::chrono::milliseconds timeout_;

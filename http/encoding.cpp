@@ -6,14 +6,10 @@
 
 namespace argus::http {
 
-bool Gunzip(std::string_view in, size_t max_bytes, std::string* out, std::string* error, bool* too_large) {
-  *too_large = false;
+base::Status Gunzip(std::string_view in, size_t max_bytes, std::string* out) {
   z_stream zs{};
   // 15 + 32: a full window, and detect gzip or zlib headers by themselves.
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) {
-    *error = "cannot start inflating";
-    return false;
-  }
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) return base::Status::Unavailable("cannot start inflating");
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   out->clear();
@@ -24,32 +20,31 @@ bool Gunzip(std::string_view in, size_t max_bytes, std::string* out, std::string
     zs.avail_out = sizeof(buf);
     rc = inflate(&zs, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
-      *error = rc == Z_BUF_ERROR ? "the data ends early" : (zs.msg ? zs.msg : "corrupt data");
+      std::string why = rc == Z_BUF_ERROR ? "the data ends early" : (zs.msg ? zs.msg : "corrupt data");
       inflateEnd(&zs);
-      return false;
+      return base::Status::Invalid(why);
     }
     size_t got = sizeof(buf) - zs.avail_out;
     if (out->size() + got > max_bytes) {
-      *too_large = true;
-      *error = "inflates to more than " + std::to_string(max_bytes) + " bytes";
       inflateEnd(&zs);
-      return false;
+      return base::Status::TooLarge("inflates to more than " + std::to_string(max_bytes) + " bytes");
     }
     out->append(buf, got);
     if (rc == Z_OK && zs.avail_in == 0 && got == 0) {
-      *error = "the data ends early";
       inflateEnd(&zs);
-      return false;
+      return base::Status::Invalid("the data ends early");
     }
   }
   inflateEnd(&zs);
-  return true;
+  return {};
 }
 
-std::optional<std::string> Gzip(std::string_view in, int level) {
+base::Status Gzip(std::string_view in, int level, std::string* result) {
   z_stream zs{};
-  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
-  std::string out;
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return base::Status::Invalid("zlib refused to start compressing at level " + std::to_string(level));
+  }
+  std::string& out = *result;
   out.resize(deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
@@ -59,8 +54,8 @@ std::optional<std::string> Gzip(std::string_view in, int level) {
   const int rc = deflate(&zs, Z_FINISH);
   out.resize(zs.total_out);
   deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return std::nullopt;
-  return out;
+  if (rc != Z_STREAM_END) return base::Status::Unavailable("zlib could not compress (" + std::to_string(rc) + ")");
+  return {};
 }
 
 DecodedBody DecodeBody(const Request& req, size_t max_bytes) {
@@ -73,13 +68,12 @@ DecodedBody DecodeBody(const Request& req, size_t max_bytes) {
     r.error = "Content-Encoding '" + std::string(encoding.substr(0, 40)) + "' is not supported (use gzip or none)";
     return r;
   }
-  std::string error;
-  bool too_large = false;
   std::string inflated;
-  if (!Gunzip(req.body(), max_bytes, &inflated, &error, &too_large)) {
+  if (base::Status s = Gunzip(req.body(), max_bytes, &inflated); !s.ok()) {
+    const bool too_large = s.code() == base::Status::Code::kTooLarge;
     r.status = too_large ? 413 : 400;
     r.error = "Content-Encoding " + std::string(encoding) +
-              (too_large ? ": the body " + error : ": the body is not valid (" + error + ")");
+              (too_large ? ": the body " + s.message() : ": the body is not valid (" + s.message() + ")");
     return r;
   }
   r.inflated = std::move(inflated);

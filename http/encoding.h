@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
 #include "http/router.h"
 
 namespace argus::http {
@@ -21,10 +22,10 @@ struct DecodedBody {
 };
 DecodedBody DecodeBody(const Request& req, size_t max_bytes);
 
-// Inflates gzip or zlib data; false (with *error) when corrupt or over `max_bytes`.
-bool Gunzip(std::string_view in, size_t max_bytes, std::string* out, std::string* error, bool* too_large);
+// Inflates gzip or zlib data: Invalid when corrupt, TooLarge when over `max_bytes`.
+base::Status Gunzip(std::string_view in, size_t max_bytes, std::string* out);
 
-// Compresses to the gzip format; nullopt when zlib fails (no memory, a level outside 0-9).
-[[nodiscard]] std::optional<std::string> Gzip(std::string_view in, int level = 6);
+// Compresses to the gzip format; fails when zlib does (no memory, a level outside 0-9).
+base::Status Gzip(std::string_view in, int level, std::string* out);
 
 }  // namespace argus::http

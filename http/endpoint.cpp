@@ -4,7 +4,7 @@
 
 namespace argus::http {
 
-std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* error) {
+base::Status ParseEndpoint(std::string_view text, Endpoint* out) {
   const std::string_view original = text;
   bool tls = false;
   if (text.starts_with("https://")) {
@@ -16,8 +16,7 @@ std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* error)
   if (!text.empty() && text.back() == '/') text.remove_suffix(1);
   auto colon = text.rfind(':');
   if (colon == std::string_view::npos) {
-    *error = "'" + std::string(original) + "' is not HOST:PORT";
-    return std::nullopt;
+    return base::Status::Invalid("'" + std::string(original) + "' is not HOST:PORT");
   }
   std::string_view host = text.substr(0, colon);
   std::string_view port = text.substr(colon + 1);
@@ -27,14 +26,12 @@ std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* error)
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (ec != std::errc() || ptr != port.data() + port.size() || value > 65535 || port.empty()) {
-    *error = "'" + std::string(original) + "' has no valid port (0-65535)";
-    return std::nullopt;
+    return base::Status::Invalid("'" + std::string(original) + "' has no valid port (0-65535)");
   }
-  Endpoint ep;
-  ep.host = host.empty() ? "127.0.0.1" : std::string(host);
-  ep.port = static_cast<uint16_t>(value);
-  ep.tls = tls;
-  return ep;
+  out->host = host.empty() ? "127.0.0.1" : std::string(host);
+  out->port = static_cast<uint16_t>(value);
+  out->tls = tls;
+  return {};
 }
 
 }  // namespace argus::http

@@ -2,9 +2,10 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "base/status.h"
 
 namespace argus::http {
 
@@ -16,8 +17,7 @@ struct Endpoint {
 };
 
 // Accepts "host:port", "[v6]:port" and ":port" (host 127.0.0.1), optionally after
-// "http://" or "https://" (then tls is set). On failure returns nullopt and puts the
-// reason in *error.
-std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* error);
+// "http://" or "https://" (then tls is set).
+base::Status ParseEndpoint(std::string_view text, Endpoint* out);
 
 }  // namespace argus::http

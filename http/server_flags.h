@@ -5,21 +5,21 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "base/logging.h"
 #include "http/server.h"
 
 namespace argus::http {
 
 struct ServerFlags {
-  std::string log_level = "info";
+  base::LogFlags log;
   bool access_log = false;
   std::string tls_cert, tls_key;
   size_t max_connections_per_ip = kDefaultMaxConnectionsPerIp;
 
   void Add(CLI::App& app) {
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+    log.Add(app);
     app.add_flag("--access-log", access_log, "log every request at info level (peer, method, path, status)");
     app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS (with --tls-key)")
         ->check(CLI::ExistingFile);
@@ -29,12 +29,8 @@ struct ServerFlags {
         ->capture_default_str();
   }
 
-  // Call right after parsing: logs go to stderr (stdout stays free for what a program
-  // is asked to print), at the chosen level, named after `program`.
-  void StartLogging(const std::string& program) const {
-    spdlog::set_default_logger(spdlog::stderr_color_mt(program));
-    spdlog::set_level(spdlog::level::from_str(log_level));
-  }
+  // Call right after parsing (see base::LogFlags::Start).
+  void StartLogging(const std::string& program) const { log.Start(program); }
 
   // Call after parsing, once `options` exists (set the log level before anything logs).
   void Apply(ServerOptions& options) const {

@@ -218,26 +218,26 @@ bool RemoteFileAllowed(const std::string& path, const std::vector<std::string>& 
   return false;
 }
 
-std::string ValidateAgentConfig(const nlohmann::json& config, ConfigScope scope, const RemotePolicy& policy) {
+base::Status ValidateAgentConfig(const nlohmann::json& config, ConfigScope scope, const RemotePolicy& policy) {
   if (scope == ConfigScope::kRemote && config.is_object()) {
     // Said before the schema, in words: these are refused for what they could do.
     if (auto c = config.find("cron"); c != config.end() && c->is_object() && c->contains("dir")) {
-      return At("cron.dir", "is local-only: a remote config cannot choose the folder of programs an agent runs");
+      return base::Status::Invalid(At("cron.dir", "is local-only: a remote config cannot choose the folder of programs an agent runs"));
     }
     if (config.contains("allow_remote_files")) {
-      return At("allow_remote_files", "is local-only: only an agent's own config widens what it may read");
+      return base::Status::Invalid(At("allow_remote_files", "is local-only: only an agent's own config widens what it may read"));
     }
   }
-  if (auto err = Schema(scope)(config, ""); !err.empty()) return err;
+  if (auto err = Schema(scope)(config, ""); !err.empty()) return base::Status::Invalid(err);
   if (scope == ConfigScope::kRemote && config.contains("files")) {
     const json& files = config["files"];
     for (size_t i = 0; i < files.size(); ++i) {
       const std::string& p = files[i]["path"].get_ref<const std::string&>();
       if (!RemoteFileAllowed(p, policy.allow_files)) {
-        return At("files[" + std::to_string(i) + "].path",
+        return base::Status::Invalid(At("files[" + std::to_string(i) + "].path",
                   "\"" + p + "\" is not allowed for a remote config" +
                       (policy.allow_files.empty() ? std::string(" (the allow list is empty: allow_remote_files)")
-                                                  : " (not in allow_remote_files)"));
+                                                  : " (not in allow_remote_files)")));
       }
     }
   }

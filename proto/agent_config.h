@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/status.h"
+
 namespace argus::proto {
 
 enum class ConfigScope {
@@ -23,9 +25,9 @@ struct RemotePolicy {
   std::vector<std::string> allow_files;  // globs; empty: no remote `files` entry at all
 };
 
-// Returns an empty string when `config` follows the schema, else "<path>: <problem>".
+// Ok when `config` follows the schema, else Invalid with "<path>: <problem>".
 // With kRemote, `policy` says which files a remote `files` entry may name.
-std::string ValidateAgentConfig(const nlohmann::json& config, ConfigScope scope,
+base::Status ValidateAgentConfig(const nlohmann::json& config, ConfigScope scope,
                                 const RemotePolicy& policy = {});
 
 // Whether a remote config may follow `path` (a path or a glob) given the allowed globs.

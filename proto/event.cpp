@@ -328,15 +328,16 @@ std::string Serialize(const Event& e) {
   return out;
 }
 
-std::string Deserialize(std::string_view text, Event* out) {
+base::Status Deserialize(std::string_view text, Event* out) {
   Limits lenient;
   lenient.max_event_bytes = SIZE_MAX;
   dom::parser& parser = ThreadParser(2 * lenient.max_depth + 2);
   dom::element doc;
   if (auto code = parser.parse(text.data(), text.size(), true).get(doc); code) {
-    return std::string("stored event is not valid JSON (") + simdjson::error_message(code) + ")";
+    return base::Status::Invalid(std::string("stored event is not valid JSON (") + simdjson::error_message(code) + ")");
   }
-  return DecodeFields(doc, lenient, /*stored=*/true, out);
+  if (std::string err = DecodeFields(doc, lenient, /*stored=*/true, out); !err.empty()) return base::Status::Invalid(err);
+  return {};
 }
 
 bool IsJsonObject(std::string_view text, size_t max_depth) {

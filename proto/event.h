@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
+
 namespace argus::proto {
 
 enum class Priority { kNormal, kHigh };
@@ -83,8 +85,8 @@ bool ForEachNumber(std::string_view content, size_t max_fields,
 std::string JsonString(std::string_view s);
 
 // Reads an event back from a stream entry (the proxy's output, so recv_ts and addr
-// are allowed). Returns an empty string on success, else the reason.
-std::string Deserialize(std::string_view text, Event* out);
+// are allowed). Invalid when it is not an event, with the reason.
+base::Status Deserialize(std::string_view text, Event* out);
 
 // Whether `text` is one JSON object (whitespace around it allowed) nested at most
 // `max_depth` deep, in valid UTF-8. The agent's extraction of JSON from log lines:

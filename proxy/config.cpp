@@ -1,11 +1,10 @@
 #include "proxy/config.h"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
+#include "base/file.h"
 #include "queue/redis_address.h"
 
 namespace argus::proxy {
@@ -15,10 +14,11 @@ using nlohmann::json;
 
 http::Endpoint EndpointField(const json& v, const std::string& key) {
   if (!v.is_string()) throw std::runtime_error("'" + key + "' must be a string HOST:PORT");
-  std::string err;
-  auto ep = http::ParseEndpoint(v.get<std::string>(), &err);
-  if (!ep) throw std::runtime_error("'" + key + "': " + err);
-  return *ep;
+  http::Endpoint ep;
+  if (base::Status s = http::ParseEndpoint(v.get<std::string>(), &ep); !s.ok()) {
+    throw std::runtime_error("'" + key + "': " + s.message());
+  }
+  return ep;
 }
 
 size_t SizeField(const json& v, const std::string& key) {
@@ -52,28 +52,24 @@ bool MaySend(std::string_view type, bool agent_path, const Token& token) {
   return agent_path && (type == "argus.agent" || type == "argus.cron_error");
 }
 
-void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read config file " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    throw std::runtime_error("config file " + path + " is not a JSON object");
-  }
+base::Status LoadConfigFile(const std::string& path, ProxyOptions* opts) {
+  json j;
+  if (base::Status s = base::ReadJsonFile(path, &j); !s.ok()) return s.Prefixed("config file: ");
+  if (!j.is_object()) return base::Status::Invalid("config file " + path + " is not a JSON object");
+  // The field readers throw, so that each says its key once; the error stops here.
   try {
     for (const auto& [key, v] : j.items()) {
       if (key == "listen") {
         opts->listen = EndpointField(v, key);
       } else if (key == "redis") {
         if (!v.is_string()) throw std::runtime_error("'redis' must be a string HOST:PORT or redis://[USER@]HOST:PORT");
-        if (auto err = queue::ParseRedisAddress(v.get<std::string>(), &opts->redis); !err.empty()) {
-          throw std::runtime_error("'redis': " + err);
+        if (base::Status s = queue::ParseRedisAddress(v.get<std::string>(), &opts->redis); !s.ok()) {
+          throw std::runtime_error("'redis': " + s.message());
         }
       } else if (key == "redis_password_file") {
         if (!v.is_string()) throw std::runtime_error("'redis_password_file' must be a string (a file's path)");
-        if (auto err = queue::ReadRedisPasswordFile(v.get<std::string>(), &opts->redis); !err.empty()) {
-          throw std::runtime_error("'redis_password_file': " + err);
+        if (base::Status s = queue::ReadRedisPasswordFile(v.get<std::string>(), &opts->redis); !s.ok()) {
+          throw std::runtime_error("'redis_password_file': " + s.message());
         }
       } else if (key == "threads") {
         opts->threads = static_cast<int>(SizeField(v, key));
@@ -137,8 +133,9 @@ void LoadConfigFile(const std::string& path, ProxyOptions* opts) {
       }
     }
   } catch (const std::runtime_error& e) {
-    throw std::runtime_error("config file " + path + ": " + e.what());
+    return base::Status::Invalid("config file " + path + ": " + e.what());
   }
+  return {};
 }
 
 }  // namespace argus::proxy

@@ -58,7 +58,7 @@ struct ProxyOptions {
 };
 
 // Reads a config file into `opts` (fields present override the defaults). Unknown
-// keys are errors that name the key. Throws std::runtime_error.
-void LoadConfigFile(const std::string& path, ProxyOptions* opts);
+// keys are errors that name the key.
+base::Status LoadConfigFile(const std::string& path, ProxyOptions* opts);
 
 }  // namespace argus::proxy

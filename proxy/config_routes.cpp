@@ -44,8 +44,8 @@ http::Response ProxyService::GetConfig(const http::Request& req, const http::Pee
   queue::RemoteConfig rc;
   {
     auto redis = pool_.Acquire();
-    if (auto err = queue::LoadRemoteConfig(*redis, &rc); !err.empty()) {
-      return http::Unavailable("the config store (redis) is unavailable: " + err);
+    if (base::Status st = queue::LoadRemoteConfig(*redis, &rc); !st.ok()) {
+      return http::Unavailable("the config store (redis) is unavailable: " + st.message());
     }
   }
   auto inm = req.find(bhttp::field::if_none_match);
@@ -76,15 +76,16 @@ http::Response ProxyService::PutConfig(const http::Request& req, const http::Pee
   if (proto::JsonDepth(text, 64) > 64) return JsonError(bhttp::status::bad_request, "the config nests deeper than 64 levels");
   json config = json::parse(text, nullptr, false);
   if (config.is_discarded()) return JsonError(bhttp::status::bad_request, "the body is not valid JSON");
-  if (auto err = proto::ValidateAgentConfig(config, proto::ConfigScope::kRemote, options_.remote_policy); !err.empty()) {
-    return JsonError(bhttp::status::bad_request, "invalid config: " + err);
+  if (base::Status st = proto::ValidateAgentConfig(config, proto::ConfigScope::kRemote, options_.remote_policy);
+      !st.ok()) {
+    return JsonError(bhttp::status::bad_request, "invalid config: " + st.message());
   }
   const bool dry_run = http::QueryParams(std::string_view(req.target().data(), req.target().size()))["dry_run"] == "1";
 
   auto redis = pool_.Acquire();
   queue::RemoteConfig current;
-  if (auto err = queue::LoadRemoteConfig(*redis, &current); !err.empty()) {
-    return http::Unavailable("the config store (redis) is unavailable: " + err);
+  if (base::Status st = queue::LoadRemoteConfig(*redis, &current); !st.ok()) {
+    return http::Unavailable("the config store (redis) is unavailable: " + st.message());
   }
   json changes = json::array();
   Diff(json::parse(current.json, nullptr, false), config, "", &changes);
@@ -92,8 +93,8 @@ http::Response ProxyService::PutConfig(const http::Request& req, const http::Pee
     return Json(bhttp::status::ok, {{"dry_run", true}, {"valid", true}, {"version", current.version}, {"changes", changes}});
   }
   int64_t version = 0;
-  if (auto err = queue::StoreRemoteConfig(*redis, config.dump(), &version); !err.empty()) {
-    return http::Unavailable("the config store (redis) is unavailable: " + err);
+  if (base::Status st = queue::StoreRemoteConfig(*redis, config.dump(), &version); !st.ok()) {
+    return http::Unavailable("the config store (redis) is unavailable: " + st.message());
   }
   spdlog::info("remote config version {} stored by {} ({} changes)", version, peer.addr, changes.size());
   auto res = Json(bhttp::status::ok, {{"version", version}, {"changes", changes}});
@@ -105,7 +106,8 @@ http::Response ProxyService::GetConfigCompat(const http::Request&, const http::P
   queue::RemoteConfig rc;
   {
     auto redis = pool_.Acquire();
-    if (auto err = queue::LoadRemoteConfig(*redis, &rc); !err.empty()) {
+    if (base::Status st = queue::LoadRemoteConfig(*redis, &rc); !st.ok()) {
+      spdlog::warn("TOP-Argus config: the config store is unavailable: {}", st.message());
       auto res = Json(bhttp::status::service_unavailable, {{"status", -1}, {"error", "config store unavailable"}});
       res.set(bhttp::field::retry_after, "5");
       return res;

@@ -37,16 +37,17 @@ int main(int argc, char** argv) {
   flags.StartLogging("argus-proxy");
   try {
     proxy::ProxyOptions opts;
-    if (!config.empty()) proxy::LoadConfigFile(config, &opts);
-    std::string err;
+    if (!config.empty()) {
+      if (base::Status s = proxy::LoadConfigFile(config, &opts); !s.ok()) throw std::runtime_error(s.message());
+    }
     if (app.count("--listen") || config.empty()) {
-      auto ep = http::ParseEndpoint(listen, &err);
-      if (!ep) throw std::runtime_error("--listen: " + err);
-      opts.listen = *ep;
+      if (base::Status s = http::ParseEndpoint(listen, &opts.listen); !s.ok()) {
+        throw std::runtime_error("--listen: " + s.message());
+      }
     }
     // The config file's "redis" stands unless --redis is given.
-    if (auto e = redis.Apply(&opts.redis, app.count("--redis") || config.empty()); !e.empty()) {
-      throw std::runtime_error(e);
+    if (base::Status s = redis.Apply(&opts.redis, app.count("--redis") || config.empty()); !s.ok()) {
+      throw std::runtime_error(s.message());
     }
     for (auto& t : tokens) opts.tokens.push_back({t, ""});
     if (!admin_token.empty()) opts.admin_token = admin_token;

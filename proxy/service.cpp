@@ -20,14 +20,15 @@ namespace {
 
 }  // namespace
 
-ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
+ProxyService::ProxyService(ProxyOptions options, size_t redis_connections, const base::Clock& clock)
     : options_(std::move(options)),
+      clock_(clock),
       admin_(options_.admin_token),
       pool_(redis_connections, [this] { return std::make_unique<queue::Redis>(options_.redis); }) {
   admin_.admin = true;
   std::random_device rd;
   id_prefix_ = "p" + proto::Hex64((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
-                                  static_cast<uint64_t>(proto::NowMs()));
+                                  static_cast<uint64_t>(base::SystemClock().WallMs()));
   using K = http::Metrics::Kind;
   metrics_.Describe("argus_proxy_events_accepted_total", K::kCounter, "Events appended to Redis.");
   metrics_.Describe("argus_proxy_events_rejected_total", K::kCounter, "Events refused, by reason.");
@@ -38,8 +39,6 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections)
                     "Failed Redis reads or trims of the once-a-second backlog poll (last backlogs kept).");
   metrics_.Describe("argus_proxy_backlog_events", K::kGauge,
                     "Events of a type in Redis not yet stored by a consumer (unread + unacknowledged).");
-  metrics_.Describe("argus_proxy_trimmed_entries_total", K::kCounter,
-                    "Stream entries removed after every consumer acknowledged them.");
   metrics_.Describe("argus_proxy_throttled_total", K::kCounter,
                     "Batches refused for flow control, by reason (rate, backlog).");
   metrics_.DescribeHistogram("argus_proxy_batch_events", "Events per accepted batch.",
@@ -89,23 +88,14 @@ void ProxyService::PollBacklog(std::stop_token stop) {
       std::map<std::string, int64_t> fresh;
       std::string failed;  // the first error of this round, logged once
       for (const auto& type : types.strings()) {
-        std::string err;
-        std::vector<queue::ShardState> shards;
-        if (!queue::ReadShards(redis, type, options_.shards, &shards, &err)) {
+        int64_t n = 0;
+        if (base::Status s = queue::TypeBacklog(redis, type, options_.shards, &n); !s.ok()) {
           // The type keeps its last backlog: an error must not read as "nothing waiting"
           // and turn flow control off for it.
           metrics_.Add("argus_proxy_poll_errors_total");
-          if (failed.empty()) failed = err;
+          if (failed.empty()) failed = s.message();
           fresh[type] = Backlog(type);
           continue;
-        }
-        int64_t n = queue::Backlog(shards);
-        // Keep stream memory bounded: drop what every consumer has acknowledged.
-        if (int64_t trimmed = queue::TrimAcknowledged(redis, shards, &err); trimmed > 0) {
-          metrics_.Add("argus_proxy_trimmed_entries_total", {}, static_cast<double>(trimmed));
-        } else if (trimmed < 0) {
-          metrics_.Add("argus_proxy_poll_errors_total");
-          if (failed.empty()) failed = "trim of '" + type + "': " + err;
         }
         fresh[type] = n;
         metrics_.Set("argus_proxy_backlog_events", {{"type", type}}, static_cast<double>(n));
@@ -119,9 +109,10 @@ void ProxyService::PollBacklog(std::stop_token stop) {
       std::lock_guard lock(limits_mu_);
       known_types_ = std::set<std::string>(names.begin(), names.end());
     }
-    // Sleep in slices so destruction does not wait a whole period.
-    auto until = std::chrono::steady_clock::now() + options_.backlog_poll;
-    while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
+    // Sleep in slices so destruction does not wait a whole period, and a test's clock
+    // is seen moving.
+    const auto until = clock_.Steady() + options_.backlog_poll;
+    while (!stop.stop_requested() && clock_.Steady() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -144,12 +135,12 @@ const Token* ProxyService::Authenticate(std::string_view presented) const {
 }
 
 void ProxyService::Refuse(proto::BatchResult& batch, const char* reason,
-                          const std::function<std::string(const proto::Event&)>& why) {
+                          const std::function<base::Status(const proto::Event&)>& check) {
   size_t kept = 0;
   bool refused = false;
   for (size_t i = 0; i < batch.events.size(); ++i) {
-    std::string problem = why(batch.events[i]);
-    if (problem.empty()) {
+    base::Status problem = check(batch.events[i]);
+    if (problem.ok()) {
       if (kept != i) {
         batch.events[kept] = std::move(batch.events[i]);
         batch.event_index[kept] = batch.event_index[i];
@@ -158,7 +149,7 @@ void ProxyService::Refuse(proto::BatchResult& batch, const char* reason,
       continue;
     }
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", reason}});
-    batch.rejected.push_back({batch.event_index[i], std::move(problem)});
+    batch.rejected.push_back({batch.event_index[i], problem.message()});
     refused = true;
   }
   batch.events.resize(kept);
@@ -169,39 +160,40 @@ void ProxyService::Refuse(proto::BatchResult& batch, const char* reason,
   }
 }
 
-std::optional<std::string> ProxyService::Admit(proto::BatchResult& batch, bool agent_path, const Token& token,
-                                               const http::Peer& peer) {
+base::Status ProxyService::Admit(proto::BatchResult& batch, bool agent_path, const Token& token,
+                                 const http::Peer& peer) {
   for (size_t i = 0; i < batch.rejected.size(); ++i) {
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "invalid_event"}});
   }
-  Refuse(batch, "reserved_type", [&](const proto::Event& e) -> std::string {
-    if (MaySend(e.type, agent_path, token)) return {};
-    return "type '" + e.type + "' is reserved for Argus itself" + (agent_path ? "" : " (send it to /api/v1/events)");
+  Refuse(batch, "reserved_type", [&](const proto::Event& e) {
+    if (MaySend(e.type, agent_path, token)) return base::Status::Ok();
+    return base::Status::Invalid("type '" + e.type + "' is reserved for Argus itself" +
+                                 (agent_path ? "" : " (send it to /api/v1/events)"));
   });
   const bool had_events = !batch.events.empty();
-  std::string last;
+  base::Status last;
   std::lock_guard lock(limits_mu_);  // once per batch, not per event
   Refuse(batch, "limit", [&](const proto::Event& e) {
-    std::string why = OverLimit(token, e, peer);
-    if (!why.empty()) last = why;
-    return why;
+    base::Status within = WithinLimits(token, e, peer);
+    if (!within.ok()) last = within;
+    return within;
   });
-  if (had_events && batch.events.empty() && !last.empty()) return last;
-  return std::nullopt;
+  if (had_events && batch.events.empty()) return last;
+  return {};
 }
 
-std::string ProxyService::OverLimit(const Token& token, const proto::Event& e, const http::Peer& peer) {
+base::Status ProxyService::WithinLimits(const Token& token, const proto::Event& e, const http::Peer& peer) {
   const std::string& host = !token.host.empty() ? token.host : !e.host.empty() ? e.host : peer.addr;
   if (!known_types_.count(e.type)) {
     auto& mine = token_types_[&token];
     if (!mine.count(e.type)) {
       if (known_types_.size() >= options_.max_types) {
-        return "type '" + e.type + "' would be new, and the proxy already has " + std::to_string(known_types_.size()) +
-               " types (limits.max_types)";
+        return base::Status::TooLarge("type '" + e.type + "' would be new, and the proxy already has " +
+                                      std::to_string(known_types_.size()) + " types (limits.max_types)");
       }
       if (mine.size() >= options_.max_types_per_token) {
-        return "type '" + e.type + "' would be new, and this token already introduced " +
-               std::to_string(mine.size()) + " types (limits.max_types_per_token)";
+        return base::Status::TooLarge("type '" + e.type + "' would be new, and this token already introduced " +
+                                      std::to_string(mine.size()) + " types (limits.max_types_per_token)");
       }
       mine.insert(e.type);
     }
@@ -210,8 +202,8 @@ std::string ProxyService::OverLimit(const Token& token, const proto::Event& e, c
   auto& hosts = token_hosts_[&token];
   if (!hosts.count(host)) {
     if (hosts.size() >= options_.max_hosts_per_token) {
-      return "host '" + host.substr(0, 64) + "' would be new, and this token already sent " +
-             std::to_string(hosts.size()) + " hosts (limits.max_hosts_per_token)";
+      return base::Status::TooLarge("host '" + host.substr(0, 64) + "' would be new, and this token already sent " +
+                                    std::to_string(hosts.size()) + " hosts (limits.max_hosts_per_token)");
     }
     hosts.insert(host);
   }
@@ -240,8 +232,8 @@ http::Response ProxyService::PostEvents(const http::Request& req, const http::Pe
     metrics_.Add("argus_proxy_events_rejected_total", {{"reason", "bad_request"}});
     return JsonError(static_cast<bhttp::status>(batch.status), batch.error);
   }
-  if (auto limit = Admit(batch, /*agent_path=*/true, *token, peer)) {
-    return JsonError(bhttp::status::bad_request, "nothing accepted: " + *limit);
+  if (base::Status s = Admit(batch, /*agent_path=*/true, *token, peer); !s.ok()) {
+    return JsonError(bhttp::status::bad_request, "nothing accepted: " + s.message());
   }
   Outcome outcome = Ingest(*token, batch.events, peer);
   if (outcome.status != 200) {
@@ -275,7 +267,7 @@ ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto
   }
   const RateLimit& rate = token.rate ? *token.rate : options_.rate;
   if (int64_t wait = rate_limiter_.Admit(token.admin ? "admin" : std::to_string(&token - options_.tokens.data()), rate,
-                                         static_cast<double>(events.size()), RateLimiter::Clock::now());
+                                         static_cast<double>(events.size()), clock_.Steady());
       wait > 0) {
     metrics_.Add("argus_proxy_throttled_total", {{"reason", "rate"}});
     return {429,
@@ -284,7 +276,7 @@ ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto
             static_cast<int>(wait)};
   }
 
-  int64_t now = proto::NowMs();
+  const int64_t now = clock_.WallMs();
   for (auto& e : events) {
     e.recv_ts = now;
     e.addr = peer.addr;
@@ -306,12 +298,12 @@ ProxyService::Outcome ProxyService::Ingest(const Token& token, std::vector<proto
   if (!events.empty()) {
     auto redis = pool_.Acquire();
     auto started = std::chrono::steady_clock::now();
-    std::string err = queue::AppendEvents(*redis, events, options_.shards);
+    base::Status s = queue::AppendEvents(*redis, events, options_.shards);
     metrics_.Observe("argus_proxy_redis_append_seconds", {},
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (!err.empty()) {
+    if (!s.ok()) {
       metrics_.Add("argus_proxy_redis_errors_total");
-      spdlog::warn("append of {} events failed: {}", events.size(), err);
+      spdlog::warn("append of {} events failed: {}", events.size(), s.message());
       return {503, "the event queue (redis) is unavailable; retry later", 1};
     }
   }

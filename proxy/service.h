@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "base/clock.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "proxy/config.h"
@@ -24,7 +25,8 @@ namespace argus::proxy {
 class ProxyService {
  public:
   // `redis_connections`: pool size; normally the server's thread count.
-  ProxyService(ProxyOptions options, size_t redis_connections);
+  // Rate limits, backlog polls and receive times follow `clock`.
+  ProxyService(ProxyOptions options, size_t redis_connections, const base::Clock& clock = base::SystemClock());
   ~ProxyService();
 
   http::Response Handle(const http::Request& req, const http::Peer& peer);
@@ -58,17 +60,17 @@ class ProxyService {
   // The matching token (an agent token or the admin token), or nullptr. Every
   // configured token is compared, in constant time.
   const Token* Authenticate(std::string_view presented) const;
-  // Moves the events for which `why` gives a reason to the rejected ones, counted
-  // under `reason`.
-  void Refuse(proto::BatchResult& batch, const char* reason, const std::function<std::string(const proto::Event&)>& why);
+  // Moves the events that `check` fails to the rejected ones (with its message),
+  // counted under `reason`.
+  void Refuse(proto::BatchResult& batch, const char* reason, const std::function<base::Status(const proto::Event&)>& check);
   // What every ingest path does after decoding: counts the invalid events, then
-  // refuses reserved types (MaySend) and events over the limits on types and hosts. Returns a 400 answer when nothing of a non-empty batch
-  // is left and a limit was the reason, else nullopt.
-  std::optional<std::string> Admit(proto::BatchResult& batch, bool agent_path, const Token& token,
-                                   const http::Peer& peer);
-  // "" when `e` stays within the type and host limits (and counts it), else the limit.
-  // Called with limits_mu_ held.
-  std::string OverLimit(const Token& token, const proto::Event& e, const http::Peer& peer);
+  // refuses reserved types (MaySend) and events over the limits on types and hosts.
+  // Fails (the 400 answer) when nothing of a non-empty batch is left and a limit was
+  // the reason.
+  base::Status Admit(proto::BatchResult& batch, bool agent_path, const Token& token, const http::Peer& peer);
+  // Ok when `e` stays within the type and host limits (and counts it), else TooLarge
+  // naming the limit. Called with limits_mu_ held.
+  base::Status WithinLimits(const Token& token, const proto::Event& e, const http::Peer& peer);
   std::string AssignId();
   // Once a period: every type's backlog, for the 503 decision and /metrics; and trims
   // acknowledged entries.
@@ -76,6 +78,7 @@ class ProxyService {
   int64_t Backlog(const std::string& type) const;
 
   ProxyOptions options_;
+  const base::Clock& clock_;
   Token admin_;  // options_.admin_token as a sender; never matches when that is empty
   http::Pool<queue::Redis> pool_;
   http::Metrics metrics_;  // before router_, which counts into it

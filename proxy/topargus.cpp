@@ -69,8 +69,8 @@ http::Response ProxyService::PostAlarm(const http::Request& req, const http::Pee
   }
   auto batch = proto::DecodeBatch(json{{"events", events}}.dump(), options_.limits);
   if (!batch.error.empty()) return Answer(bhttp::status::ok, -2, batch.error);
-  if (auto limit = Admit(batch, /*agent_path=*/false, *token, peer)) {
-    return Answer(bhttp::status::bad_request, -1, "nothing accepted: " + *limit);
+  if (base::Status s = Admit(batch, /*agent_path=*/false, *token, peer); !s.ok()) {
+    return Answer(bhttp::status::bad_request, -1, "nothing accepted: " + s.message());
   }
 
   Outcome outcome = Ingest(*token, batch.events, peer);

@@ -22,17 +22,14 @@ std::map<std::string, std::string> Pairs(const std::vector<std::string>& flat) {
 
 std::string ConsumerStatsKey(std::string_view name) { return std::string(kConsumerPrefix) + std::string(name); }
 
-bool ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out, std::string* error) {
+base::Status ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out) {
   auto types = redis.Run({"SMEMBERS", std::string(kTypesKey)});
-  if (!types.ok()) {
-    *error = types.error;
-    return false;
-  }
+  if (!types.ok()) return base::Status::Unavailable(types.error);
   auto names = types.strings();
   std::sort(names.begin(), names.end());
   for (const auto& type : names) {
     std::vector<ShardState> state;
-    if (!ReadShards(redis, type, shards, &state, error)) return false;
+    if (base::Status st = ReadShards(redis, type, shards, &state); !st.ok()) return st;
     TypeView v;
     v.type = type;
     for (const auto& s : state) {
@@ -48,29 +45,21 @@ bool ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out, std::str
   for (const auto& v : *out) lengths.push_back({"XLEN", DeadLetterKey(v.type)});
   auto replies = redis.Pipeline(lengths);
   for (size_t i = 0; i < replies.size(); ++i) {
-    if (!replies[i].ok()) {
-      *error = replies[i].error;
-      return false;
-    }
+    if (!replies[i].ok()) return base::Status::Unavailable(replies[i].error);
     (*out)[i].dead_letters = replies[i].integer();
   }
-  return true;
+  return {};
 }
 
-bool ReadConsumers(Redis& redis, std::map<std::string, std::map<std::string, std::string>>* out,
-                   std::string* error) {
+base::Status ReadConsumers(Redis& redis, std::map<std::string, std::map<std::string, std::string>>* out) {
   std::string cursor = "0";
   std::vector<std::string> keys;
   do {
     auto r = redis.Run({"SCAN", cursor, "MATCH", std::string(kConsumerPrefix) + "*", "COUNT", "1000"});
-    if (!r.ok()) {
-      *error = r.error;
-      return false;
-    }
+    if (!r.ok()) return base::Status::Unavailable(r.error);
     const redisReply* raw = r.reply.get();
     if (raw->type != REDIS_REPLY_ARRAY || raw->elements != 2) {
-      *error = "unexpected SCAN reply";
-      return false;
+      return base::Status::Unavailable("unexpected SCAN reply");
     }
     cursor.assign(raw->element[0]->str, raw->element[0]->len);
     for (size_t i = 0; i < raw->element[1]->elements; ++i) {
@@ -81,24 +70,18 @@ bool ReadConsumers(Redis& redis, std::map<std::string, std::map<std::string, std
   for (const auto& key : keys) reads.push_back({"HGETALL", key});
   auto replies = redis.Pipeline(reads);
   for (size_t i = 0; i < replies.size(); ++i) {
-    if (!replies[i].ok()) {
-      *error = replies[i].error;
-      return false;
-    }
+    if (!replies[i].ok()) return base::Status::Unavailable(replies[i].error);
     auto fields = Pairs(replies[i].strings());
     // Empty: it expired between SCAN and HGETALL.
     if (!fields.empty()) (*out)[keys[i].substr(kConsumerPrefix.size())] = std::move(fields);
   }
-  return true;
+  return {};
 }
 
-bool ReadDeadLetters(Redis& redis, std::string_view type, int64_t count, std::vector<DeadLetterView>* out,
-                     std::string* error) {
+base::Status ReadDeadLetters(Redis& redis, std::string_view type, int64_t count,
+                             std::vector<DeadLetterView>* out) {
   auto r = redis.Run({"XREVRANGE", DeadLetterKey(type), "+", "-", "COUNT", std::to_string(count)});
-  if (!r.ok()) {
-    *error = r.error;
-    return false;
-  }
+  if (!r.ok()) return base::Status::Unavailable(r.error);
   const redisReply* raw = r.reply.get();
   for (size_t i = 0; raw->type == REDIS_REPLY_ARRAY && i < raw->elements; ++i) {
     const redisReply* entry = raw->element[i];
@@ -112,7 +95,7 @@ bool ReadDeadLetters(Redis& redis, std::string_view type, int64_t count, std::ve
     v.fields = Pairs(flat);
     out->push_back(std::move(v));
   }
-  return true;
+  return {};
 }
 
 }  // namespace argus::queue

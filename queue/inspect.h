@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "queue/redis.h"
 
 namespace argus::queue {
@@ -20,12 +21,11 @@ struct TypeView {
   int64_t length = 0, unread = 0, pending = 0, backlog = 0, dead_letters = 0;
 };
 
-// Every type in argus:types; false (with *error) when Redis fails.
-bool ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out, std::string* error);
+// Every type in argus:types.
+base::Status ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out);
 
 // Every consumer that published recently: name -> its counters as published.
-bool ReadConsumers(Redis& redis, std::map<std::string, std::map<std::string, std::string>>* out,
-                   std::string* error);
+base::Status ReadConsumers(Redis& redis, std::map<std::string, std::map<std::string, std::string>>* out);
 
 struct DeadLetterView {
   std::string id;                             // in the dead-letter stream
@@ -33,7 +33,7 @@ struct DeadLetterView {
 };
 
 // The newest `count` dead letters of `type`, newest first.
-bool ReadDeadLetters(Redis& redis, std::string_view type, int64_t count, std::vector<DeadLetterView>* out,
-                     std::string* error);
+base::Status ReadDeadLetters(Redis& redis, std::string_view type, int64_t count,
+                             std::vector<DeadLetterView>* out);
 
 }  // namespace argus::queue

@@ -73,22 +73,19 @@ void Redis::Drop() {
   ctx_ = nullptr;
 }
 
-bool Redis::EnsureConnected(std::string* error) {
-  if (ctx_) return true;
+base::Status Redis::EnsureConnected() {
+  if (ctx_) return {};
   auto now = std::chrono::steady_clock::now();
   if (now < next_attempt_) {
-    *error = "redis " + options_.host + ":" + std::to_string(options_.port) +
-             " is unreachable (waiting before reconnecting)";
-    return false;
+    return base::Status::Unavailable("redis " + options_.ToString() + " is unreachable (waiting before reconnecting)");
   }
   redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port,
                                             ToTimeval(options_.timeout));
   if (!c || c->err) {
-    *error = "cannot connect to redis " + options_.host + ":" + std::to_string(options_.port) +
-             ": " + (c ? c->errstr : "out of memory");
+    std::string why = "cannot connect to redis " + options_.ToString() + ": " + (c ? c->errstr : "out of memory");
     if (c) redisFree(c);
     next_attempt_ = now + options_.reconnect_backoff;
-    return false;
+    return base::Status::Unavailable(why);
   }
   redisSetTimeout(c, ToTimeval(options_.timeout));
   if (!options_.password.empty()) {
@@ -100,15 +97,15 @@ bool Redis::EnsureConnected(std::string* error) {
     ToArgv(auth, &argv, &lens);
     Reply login = Wrap(c, redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
     if (!login.ok()) {
-      *error = "redis " + options_.ToString() + " refused the login" +
-               (options_.user.empty() ? "" : " of user '" + options_.user + "'") + ": " + login.error;
       redisFree(c);
       next_attempt_ = now + options_.reconnect_backoff;
-      return false;
+      return base::Status::Unavailable("redis " + options_.ToString() + " refused the login" +
+                                       (options_.user.empty() ? "" : " of user '" + options_.user + "'") + ": " +
+                                       login.error);
     }
   }
   ctx_ = c;
-  return true;
+  return {};
 }
 
 
@@ -119,14 +116,14 @@ Reply Redis::Run(const Command& cmd) {
 
 std::vector<Reply> Redis::Pipeline(const std::vector<Command>& commands) {
   std::vector<Reply> out(commands.size());
-  std::string error;
-  if (!EnsureConnected(&error)) {
+  if (base::Status s = EnsureConnected(); !s.ok()) {
     for (auto& r : out) {
       r.transport = true;
-      r.error = error;
+      r.error = s.message();
     }
     return out;
   }
+  std::string error;
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& cmd : commands) {

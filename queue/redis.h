@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
+
 struct redisContext;
 struct redisReply;
 
@@ -68,7 +70,7 @@ class Redis {
   const RedisOptions& options() const { return options_; }
 
  private:
-  bool EnsureConnected(std::string* error);
+  base::Status EnsureConnected();
   void Drop();
 
   RedisOptions options_;

@@ -11,44 +11,46 @@
 
 namespace argus::queue {
 
-std::string ParseRedisAddress(std::string_view text, RedisOptions* out) {
+base::Status ParseRedisAddress(std::string_view text, RedisOptions* out) {
   if (text.starts_with("rediss://")) {
-    return "rediss:// (Redis over TLS) is not supported: Debian's hiredis 0.14 has no TLS. Keep Redis on loopback "
-           "or a private network and write redis://HOST:PORT";
+    return base::Status::Invalid(
+        "rediss:// (Redis over TLS) is not supported: Debian's hiredis 0.14 has no TLS. Keep Redis on loopback "
+        "or a private network and write redis://HOST:PORT");
   }
   std::string user, password;
   std::string hostport(text);
   if (text.starts_with("redis://")) {
     auto url = boost::urls::parse_uri(text);
-    if (!url) return "not a redis:// URL: " + url.error().message();
+    if (!url) return base::Status::Invalid("not a redis:// URL: " + url.error().message());
     if (url->has_userinfo()) {
       user = url->user();
       password = url->password();
       // redis://:PASSWORD@… is the default user's password, as redis-cli reads it.
     }
     if (!url->encoded_path().empty() && url->encoded_path() != "/") {
-      return "a redis:// URL names no database (Argus uses database 0): drop '" + std::string(url->encoded_path()) + "'";
+      return base::Status::Invalid("a redis:// URL names no database (Argus uses database 0): drop '" +
+                                   std::string(url->encoded_path()) + "'");
     }
     hostport = std::string(url->encoded_host_and_port());
     if (url->port().empty()) hostport += ":6379";
   }
-  std::string err;
-  auto ep = http::ParseEndpoint(hostport, &err);
-  if (!ep || ep->tls) return ep ? "'" + hostport + "' is not HOST:PORT" : err;
-  out->host = ep->host;
-  out->port = ep->port;
+  http::Endpoint ep;
+  if (base::Status s = http::ParseEndpoint(hostport, &ep); !s.ok()) return s;
+  if (ep.tls) return base::Status::Invalid("'" + hostport + "' is not HOST:PORT");
+  out->host = ep.host;
+  out->port = ep.port;
   out->user = user;
   if (!password.empty()) out->password = password;
   return {};
 }
 
-std::string ReadRedisPasswordFile(const std::string& path, RedisOptions* out) {
+base::Status ReadRedisPasswordFile(const std::string& path, RedisOptions* out) {
   std::ifstream in(path);
-  if (!in) return "cannot read the Redis password file " + path;
+  if (!in) return base::Status::NotFound("cannot read the Redis password file " + path);
   std::string line;
   std::getline(in, line);
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.empty()) return "the Redis password file " + path + " is empty";
+  if (line.empty()) return base::Status::Invalid("the Redis password file " + path + " is empty");
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH)) {
     spdlog::warn("the Redis password file {} is readable by everyone (chmod o-r)", path);
@@ -67,12 +69,12 @@ void RedisFlags::Add(CLI::App& app, const std::string& what) {
       ->check(CLI::ExistingFile);
 }
 
-std::string RedisFlags::Apply(RedisOptions* out, bool address_too) const {
+base::Status RedisFlags::Apply(RedisOptions* out, bool address_too) const {
   if (address_too) {
-    if (auto err = ParseRedisAddress(address, out); !err.empty()) return "--redis: " + err;
+    if (base::Status s = ParseRedisAddress(address, out); !s.ok()) return s.Prefixed("--redis: ");
   }
   if (!password_file.empty()) {
-    if (auto err = ReadRedisPasswordFile(password_file, out); !err.empty()) return "--redis-password-file: " + err;
+    if (base::Status s = ReadRedisPasswordFile(password_file, out); !s.ok()) return s.Prefixed("--redis-password-file: ");
   }
   return {};
 }

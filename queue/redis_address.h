@@ -14,12 +14,12 @@ namespace argus::queue {
 
 // Sets host, port and (from a URL) user and password. `rediss://` is refused: the
 // hiredis of Debian 12 (0.14) has no TLS, and Argus will not fall back to clear text
-// silently. Returns "" or what is wrong, never echoing a password.
-std::string ParseRedisAddress(std::string_view text, RedisOptions* out);
+// silently. The error says what is wrong, never echoing a password.
+base::Status ParseRedisAddress(std::string_view text, RedisOptions* out);
 
 // Sets the password from the first line of `path` (a trailing newline is not part of
-// it). Returns "" or what is wrong. Warns when others may read the file.
-std::string ReadRedisPasswordFile(const std::string& path, RedisOptions* out);
+// it). Warns when others may read the file.
+base::Status ReadRedisPasswordFile(const std::string& path, RedisOptions* out);
 
 // The --redis and --redis-password-file flags, declared once for every program.
 struct RedisFlags {
@@ -28,9 +28,9 @@ struct RedisFlags {
 
   // `what` says what the program uses Redis for, in --redis's help.
   void Add(CLI::App& app, const std::string& what);
-  // Fills `out` from the flags; returns "" or what is wrong, naming the flag. Without
-  // `address_too` only the password file is applied (the address came from elsewhere).
-  std::string Apply(RedisOptions* out, bool address_too = true) const;
+  // Fills `out` from the flags; the error names the flag. Without `address_too` only
+  // the password file is applied (the address came from elsewhere).
+  base::Status Apply(RedisOptions* out, bool address_too = true) const;
 };
 
 }  // namespace argus::queue

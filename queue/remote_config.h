@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "base/status.h"
 #include "queue/redis.h"
 
 namespace argus::queue {
@@ -17,9 +18,9 @@ struct RemoteConfig {
   std::string json = "{}";
 };
 
-// Returns an empty string on success, else the Redis error.
-std::string LoadRemoteConfig(Redis& redis, RemoteConfig* out);
+// Reads the stored config (version 0 and "{}" when none is).
+base::Status LoadRemoteConfig(Redis& redis, RemoteConfig* out);
 // Stores `json` and bumps the version in one step; `*version` gets the new version.
-std::string StoreRemoteConfig(Redis& redis, const std::string& json, int64_t* version);
+base::Status StoreRemoteConfig(Redis& redis, const std::string& json, int64_t* version);
 
 }  // namespace argus::queue

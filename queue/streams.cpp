@@ -21,7 +21,7 @@ int ShardOf(std::string_view partition_key, int shards) {
   return static_cast<int>(proto::Fnv1a64(partition_key) % static_cast<uint64_t>(shards));
 }
 
-std::string AppendEvents(Redis& redis, const std::vector<proto::Event>& events, int shards) {
+base::Status AppendEvents(Redis& redis, const std::vector<proto::Event>& events, int shards) {
   if (events.empty()) return {};
   std::vector<Command> cmds;
   cmds.reserve(events.size() + 4);
@@ -34,7 +34,7 @@ std::string AppendEvents(Redis& redis, const std::vector<proto::Event>& events, 
   for (auto t : types) cmds.push_back({"SADD", std::string(kTypesKey), std::string(t)});
   auto replies = redis.Pipeline(cmds);
   for (const auto& r : replies) {
-    if (!r.ok()) return r.error;
+    if (!r.ok()) return base::Status::Unavailable(r.error);
   }
   return {};
 }
@@ -70,7 +70,7 @@ bool IdLess(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-bool ReadShards(Redis& redis, std::string_view type, int shards, std::vector<ShardState>* out, std::string* error) {
+base::Status ReadShards(Redis& redis, std::string_view type, int shards, std::vector<ShardState>* out) {
   const std::string group = GroupName(type);
   std::vector<Command> cmds;
   for (int s = 0; s < shards; ++s) {
@@ -85,10 +85,7 @@ bool ReadShards(Redis& redis, std::string_view type, int shards, std::vector<Sha
     const Reply& groups = replies[3 * static_cast<size_t>(s) + 1];
     const Reply& pending = replies[3 * static_cast<size_t>(s) + 2];
     for (const Reply* r : {&len, &groups, &pending}) {
-      if (r->transport || (r == &len && !r->ok())) {
-        *error = r->error;
-        return false;
-      }
+      if (r->transport || (r == &len && !r->ok())) return base::Status::Unavailable(r->error);
     }
     ShardState st;
     st.key = StreamKey(type, s);
@@ -131,7 +128,7 @@ bool ReadShards(Redis& redis, std::string_view type, int shards, std::vector<Sha
     }
     out->push_back(std::move(st));
   }
-  return true;
+  return {};
 }
 
 int64_t Backlog(const std::vector<ShardState>& shards) {
@@ -140,32 +137,33 @@ int64_t Backlog(const std::vector<ShardState>& shards) {
   return total;
 }
 
-int64_t TrimAcknowledged(Redis& redis, const std::vector<ShardState>& shards, std::string* error) {
+base::Status TrimAcknowledged(Redis& redis, const std::vector<ShardState>& shards, int64_t* removed) {
   std::vector<Command> trims;
   for (const auto& st : shards) {
     // MINID removes ids below the bound; the bound itself (pending, or the last one
     // delivered) stays.
     if (!st.trim_below.empty()) trims.push_back({"XTRIM", st.key, "MINID", st.trim_below});
   }
-  int64_t removed = 0;
+  *removed = 0;
   for (const auto& r : redis.Pipeline(trims)) {
-    if (!r.ok()) {
-      *error = r.error;
-      return -1;
-    }
-    removed += r.integer();
+    if (!r.ok()) return base::Status::Unavailable(r.error);
+    *removed += r.integer();
   }
-  return removed;
+  return {};
 }
 
-int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string* error) {
+base::Status TypeBacklog(Redis& redis, std::string_view type, int shards, int64_t* backlog) {
   std::vector<ShardState> states;
-  return ReadShards(redis, type, shards, &states, error) ? Backlog(states) : -1;
+  base::Status s = ReadShards(redis, type, shards, &states);
+  *backlog = s.ok() ? Backlog(states) : 0;
+  return s;
 }
 
-int64_t TrimAcknowledged(Redis& redis, std::string_view type, int shards, std::string* error) {
+base::Status TrimAcknowledged(Redis& redis, std::string_view type, int shards, int64_t* removed) {
   std::vector<ShardState> states;
-  return ReadShards(redis, type, shards, &states, error) ? TrimAcknowledged(redis, states, error) : -1;
+  *removed = 0;
+  if (base::Status s = ReadShards(redis, type, shards, &states); !s.ok()) return s;
+  return TrimAcknowledged(redis, states, removed);
 }
 
 GroupReader::GroupReader(std::string type, int shards, std::string consumer)
@@ -174,12 +172,12 @@ GroupReader::GroupReader(std::string type, int shards, std::string consumer)
   pending_done_.assign(keys_.size(), false);
 }
 
-std::string GroupReader::EnsureGroups(Redis& redis) {
+base::Status GroupReader::EnsureGroups(Redis& redis) {
   std::vector<Command> cmds;
   for (const auto& k : keys_) cmds.push_back({"XGROUP", "CREATE", k, group_, "0", "MKSTREAM"});
   auto replies = redis.Pipeline(cmds);
   for (const auto& r : replies) {
-    if (!r.ok() && r.error.rfind("BUSYGROUP", 0) != 0) return r.error;
+    if (!r.ok() && r.error.rfind("BUSYGROUP", 0) != 0) return base::Status::Unavailable(r.error);
   }
   return {};
 }
@@ -217,7 +215,7 @@ void CollectEntries(const redisReply* reply, std::vector<Entry>* out, size_t* go
 
 }  // namespace
 
-std::string GroupReader::Read(Redis& redis, size_t count, std::vector<Entry>* out) {
+base::Status GroupReader::Read(Redis& redis, size_t count, std::vector<Entry>* out) {
   // One command per shard: shards may live on different cluster nodes.
   std::vector<Command> cmds;
   for (size_t s = 0; s < keys_.size(); ++s) {
@@ -230,10 +228,10 @@ std::string GroupReader::Read(Redis& redis, size_t count, std::vector<Entry>* ou
     if (!r.ok()) {
       if (r.error.rfind("NOGROUP", 0) == 0) {
         // The stream was deleted (or Redis restarted empty): recreate and go on.
-        if (auto err = EnsureGroups(redis); !err.empty()) return err;
+        if (base::Status s = EnsureGroups(redis); !s.ok()) return s;
         continue;
       }
-      return r.error;
+      return base::Status::Unavailable(r.error);
     }
     size_t got = 0;
     CollectEntries(r.reply.get(), out, &got);
@@ -242,8 +240,8 @@ std::string GroupReader::Read(Redis& redis, size_t count, std::vector<Entry>* ou
   return {};
 }
 
-int64_t GroupReader::ClaimIdle(Redis& redis, std::chrono::milliseconds min_idle, std::string* error) {
-  int64_t claimed = 0;
+base::Status GroupReader::ClaimIdle(Redis& redis, std::chrono::milliseconds min_idle, int64_t* claimed) {
+  *claimed = 0;
   for (size_t s = 0; s < keys_.size(); ++s) {
     std::string cursor = "0-0";
     // A few pages per call at most: the next call goes on where this one stopped.
@@ -252,33 +250,32 @@ int64_t GroupReader::ClaimIdle(Redis& redis, std::chrono::milliseconds min_idle,
                           "COUNT", "500", "JUSTID"});
       if (!r.ok()) {
         if (r.error.rfind("NOGROUP", 0) == 0) break;
-        *error = r.error;
-        return -1;
+        return base::Status::Unavailable(r.error);
       }
       // [next cursor, [ids], [deleted ids]]
       const redisReply* reply = r.reply.get();
       if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) break;
       size_t n = reply->element[1]->type == REDIS_REPLY_ARRAY ? reply->element[1]->elements : 0;
       if (n > 0) pending_done_[s] = false;
-      claimed += static_cast<int64_t>(n);
+      *claimed += static_cast<int64_t>(n);
       cursor.assign(reply->element[0]->str, reply->element[0]->len);
       if (cursor == "0-0") break;
     }
   }
-  return claimed;
+  return {};
 }
 
-std::string GroupReader::DeadLetter(Redis& redis, const Entry& entry, const std::string& error) {
+base::Status GroupReader::DeadLetter(Redis& redis, const Entry& entry, const std::string& error) {
   auto replies = redis.Pipeline({{"XADD", DeadLetterKey(type_), "*", "stream", entry.stream, "id", entry.id, "error",
                                   error, "consumer", consumer_, std::string(kEventField), entry.payload},
                                  {"XACK", entry.stream, group_, entry.id}});
   for (const auto& r : replies) {
-    if (!r.ok()) return r.error;
+    if (!r.ok()) return base::Status::Unavailable(r.error);
   }
   return {};
 }
 
-std::string GroupReader::Ack(Redis& redis, const std::vector<Entry>& entries) {
+base::Status GroupReader::Ack(Redis& redis, const std::vector<Entry>& entries) {
   std::vector<Command> cmds;
   for (const auto& key : keys_) {
     Command cmd{"XACK", key, group_};
@@ -289,7 +286,7 @@ std::string GroupReader::Ack(Redis& redis, const std::vector<Entry>& entries) {
   }
   if (cmds.empty()) return {};
   for (const auto& r : redis.Pipeline(cmds)) {
-    if (!r.ok()) return r.error;
+    if (!r.ok()) return base::Status::Unavailable(r.error);
   }
   return {};
 }

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "proto/event.h"
 #include "queue/redis.h"
 
@@ -25,10 +26,10 @@ std::string GroupName(std::string_view type);
 // Shard of an event: a stable hash of its partition key (the host by default).
 int ShardOf(std::string_view partition_key, int shards);
 
-// Appends validated events. Returns an empty string once Redis acknowledged every
-// one, else the error; on error some events may have been appended, which is safe
-// because the store ignores ids it already has.
-std::string AppendEvents(Redis& redis, const std::vector<proto::Event>& events, int shards);
+// Appends validated events. Ok once Redis acknowledged every one, else Unavailable;
+// on error some events may have been appended, which is safe because the store
+// ignores ids it already has.
+base::Status AppendEvents(Redis& redis, const std::vector<proto::Event>& events, int shards);
 
 // One shard of a type as its consumer group sees it, read in one round trip for both
 // flow control (the backlog) and trimming.
@@ -41,8 +42,8 @@ struct ShardState {
   std::string trim_below;  // every id below this is acknowledged; empty: none known
 };
 
-// Reads every shard of `type`; false (with *error) when Redis fails.
-bool ReadShards(Redis& redis, std::string_view type, int shards, std::vector<ShardState>* out, std::string* error);
+// Reads every shard of `type`.
+base::Status ReadShards(Redis& redis, std::string_view type, int shards, std::vector<ShardState>* out);
 
 // Events not yet stored: unread plus unacknowledged per shard; a shard without the
 // group counts its whole length.
@@ -50,13 +51,13 @@ int64_t Backlog(const std::vector<ShardState>& shards);
 
 // Removes the entries every consumer acknowledged: below both the group's oldest
 // pending entry and the last entry it delivered. Entries never delivered or not yet
-// acknowledged are kept; a shard without the group is left alone. Returns how many
-// were removed, or -1 with *error.
-int64_t TrimAcknowledged(Redis& redis, const std::vector<ShardState>& shards, std::string* error);
+// acknowledged are kept; a shard without the group is left alone. `*removed` gets how
+// many were removed.
+base::Status TrimAcknowledged(Redis& redis, const std::vector<ShardState>& shards, int64_t* removed);
 
 // The two above with their own read, for callers that need only one.
-int64_t TypeBacklog(Redis& redis, std::string_view type, int shards, std::string* error);
-int64_t TrimAcknowledged(Redis& redis, std::string_view type, int shards, std::string* error);
+base::Status TypeBacklog(Redis& redis, std::string_view type, int shards, int64_t* backlog);
+base::Status TrimAcknowledged(Redis& redis, std::string_view type, int shards, int64_t* removed);
 
 // One entry read from a stream by a consumer group.
 struct Entry {
@@ -71,19 +72,19 @@ class GroupReader {
   GroupReader(std::string type, int shards, std::string consumer);
 
   // Creates the group on every shard (MKSTREAM, from the start); idempotent.
-  std::string EnsureGroups(Redis& redis);
+  base::Status EnsureGroups(Redis& redis);
   // Reads up to `count` entries per shard: first this consumer's own pending entries
   // (left by a crash before XACK), then new ones. Non-blocking.
-  std::string Read(Redis& redis, size_t count, std::vector<Entry>* out);
+  base::Status Read(Redis& redis, size_t count, std::vector<Entry>* out);
   // Acknowledges entries (after the store committed them).
-  std::string Ack(Redis& redis, const std::vector<Entry>& entries);
+  base::Status Ack(Redis& redis, const std::vector<Entry>& entries);
   // After a failed store or ack: read this consumer's pending entries again first.
   void RereadPending() { pending_done_.assign(keys_.size(), false); }
   // Takes over entries pending in other consumers (crashed, gone) for longer than
-  // `min_idle`; they are read next as this consumer's own. Returns how many, or -1.
-  int64_t ClaimIdle(Redis& redis, std::chrono::milliseconds min_idle, std::string* error);
+  // `min_idle`; they are read next as this consumer's own. `*claimed` gets how many.
+  base::Status ClaimIdle(Redis& redis, std::chrono::milliseconds min_idle, int64_t* claimed);
   // Moves an entry to the type's dead-letter stream with `error`, and acknowledges it.
-  std::string DeadLetter(Redis& redis, const Entry& entry, const std::string& error);
+  base::Status DeadLetter(Redis& redis, const Entry& entry, const std::string& error);
 
   const std::string& type() const { return type_; }
 

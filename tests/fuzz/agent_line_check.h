@@ -43,7 +43,7 @@ inline std::string CheckAgentLine(std::string_view line) {
     e.content = m->content;
     proto::Event back;
     std::string text = proto::Serialize(e);
-    if (auto err = proto::Deserialize(text, &back); !err.empty()) return "event does not read back: " + err;
+    if (auto s = proto::Deserialize(text, &back); !s.ok()) return "event does not read back: " + s.message();
     if (nlohmann::json::parse(back.content) != content) return "content changed on the way: " + text;
   }
   return {};

@@ -23,7 +23,7 @@ inline std::string CheckDecode(std::string_view body) {
   for (const auto& e : r.events) {
     proto::Event back;
     std::string text = proto::Serialize(e);
-    if (auto err = proto::Deserialize(text, &back); !err.empty()) return "round trip failed: " + err + " for " + text;
+    if (auto s = proto::Deserialize(text, &back); !s.ok()) return "round trip failed: " + s.message() + " for " + text;
     if (back.type != e.type || back.content != e.content || back.host != e.host || back.id != e.id ||
         back.ts != e.ts || back.priority != e.priority) {
       return "round trip changed the event: " + text;

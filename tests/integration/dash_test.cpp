@@ -47,9 +47,9 @@ TEST_SUITE("dash") {
     testing::RedisServer redis;
     testing::TempDir dir;
     queue::Redis r({"127.0.0.1", redis.port()});
-    REQUIRE(queue::AppendEvents(r, {Ev("app", "a1", "web-1", R"({"ok":1})"), Ev("app", "a2", "web-1", R"({"bad":1})"),
+    REQUIRE_OK(queue::AppendEvents(r, {Ev("app", "a1", "web-1", R"({"ok":1})"), Ev("app", "a2", "web-1", R"({"bad":1})"),
                                     Ev("argus.agent", "hb", "web-1", R"({"version":"1.2.3","interval_s":30})")},
-                                4) == "");
+                                4));
     consumer::ConsumerOptions o;
     o.redis = {"127.0.0.1", redis.port()};
     o.db_path = dir / "a.db";

@@ -389,7 +389,7 @@ TEST_SUITE("e2e") {
     // No --cron-dir and no -f here: those flags would override the remote keys anyway.
     queue::Redis redis(p.redis.options());
     int64_t version = 0;
-    REQUIRE(queue::StoreRemoteConfig(redis, json{{"cron", {{"dir", p.dir / "evil"}}}}.dump(), &version) == "");
+    REQUIRE_OK(queue::StoreRemoteConfig(redis, json{{"cron", {{"dir", p.dir / "evil"}}}}.dump(), &version));
     testing::WriteFile(p.dir / "agent.json",
                        json{{"config_pull_interval_s", 5}, {"files", {{{"path", p.dir / "app.log"}}}}}.dump());
     p.agent = std::make_unique<testing::Process>(
@@ -399,8 +399,8 @@ TEST_SUITE("e2e") {
         p.dir / "agent.log");
     REQUIRE_MESSAGE(testing::WaitFor([&] { return p.agent->Log().find("cron.dir: is local-only") != std::string::npos; }, 30s),
                     p.Logs());
-    REQUIRE(queue::StoreRemoteConfig(redis, json{{"files", {{{"path", p.dir / "secret"}, {"from", "head"}}}}}.dump(),
-                                     &version) == "");
+    REQUIRE_OK(queue::StoreRemoteConfig(redis, json{{"files", {{{"path", p.dir / "secret"}, {"from", "head"}}}}}.dump(),
+                                     &version));
     const std::string refusal = "\"" + (p.dir / "secret") + "\" is not allowed for a remote config";
     REQUIRE_MESSAGE(testing::WaitFor([&] { return p.agent->Log().find(refusal) != std::string::npos; }, 30s), p.Logs());
     // Had either been applied, the script would have run and the secret been read at once.

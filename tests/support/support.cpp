@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "base/file.h"
+#include "http/encoding.h"
 #include "queue/redis.h"
 
 namespace argus::testing {
@@ -58,10 +60,15 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeou
 }
 
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text;
+  base::ReadFile(path, &text).IgnoreError();  // missing reads as empty, as documented
+  return text;
+}
+
+std::string Gzipped(std::string_view text, int level) {
+  std::string out;
+  if (base::Status s = http::Gzip(text, level, &out); !s.ok()) throw std::runtime_error(s.message());
+  return out;
 }
 
 int RunCommand(const std::string& command, std::string* output) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "queue/redis.h"
+#include "tests/support/checks.h"
 
 namespace argus::testing {
 
@@ -36,7 +37,11 @@ std::string BinDir();
 // Polls `cond` every 50 ms until true or `timeout`; returns the last result.
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
 
+// The file's contents; empty when it does not exist (yet).
 std::string ReadFile(const std::string& path);
+
+// `text` gzip-compressed (throws when zlib refuses).
+std::string Gzipped(std::string_view text, int level = 6);
 
 // Runs a shell command; returns its exit status and puts stdout+stderr in *output.
 int RunCommand(const std::string& command, std::string* output);

@@ -10,6 +10,7 @@
 
 #include "agent/cron.h"
 #include "agent/rules.h"
+#include "base/clock.h"
 #include "tests/support/support.h"
 
 using namespace argus;
@@ -24,7 +25,7 @@ TEST_SUITE("agent::cron") {
     auto tcp = agent::RunScript(dir + "/tcp_port.sh", {"ARGUS_TCP_TARGETS=127.0.0.1:" + std::to_string(closed)}, 10s, 1 << 20);
     std::vector<proto::Event> evs;
     REQUIRE(tcp.exit_status == 0);
-    REQUIRE(agent::ParseScriptOutput(tcp.out, "tcp_port.sh", "h", 0, &evs) == "");
+    REQUIRE_OK(agent::ParseScriptOutput(tcp.out, "tcp_port.sh", "h", 0, &evs));
     REQUIRE(evs.size() == 1);
     CHECK(evs[0].type == "tcp_port");
     CHECK(nlohmann::json::parse(evs[0].content)["up"] == 0);
@@ -33,7 +34,7 @@ TEST_SUITE("agent::cron") {
     auto proc = agent::RunScript(dir + "/process_alive.sh", {"ARGUS_PROCESSES=sleep no-such-process"}, 10s, 1 << 20);
     evs.clear();
     REQUIRE(proc.exit_status == 0);
-    REQUIRE(agent::ParseScriptOutput(proc.out, "process_alive.sh", "h", 0, &evs) == "");
+    REQUIRE_OK(agent::ParseScriptOutput(proc.out, "process_alive.sh", "h", 0, &evs));
     REQUIRE(evs.size() == 2);
     CHECK(nlohmann::json::parse(evs[0].content)["running"] == 1);  // the sleeper
     CHECK(nlohmann::json::parse(evs[1].content)["running"] == 0);
@@ -41,7 +42,7 @@ TEST_SUITE("agent::cron") {
     auto disk = agent::RunScript(dir + "/disk_usage.sh", {}, 10s, 1 << 20);
     evs.clear();
     REQUIRE(disk.exit_status == 0);
-    REQUIRE(agent::ParseScriptOutput(disk.out, "disk_usage.sh", "h", 0, &evs) == "");
+    REQUIRE_OK(agent::ParseScriptOutput(disk.out, "disk_usage.sh", "h", 0, &evs));
     CHECK(!evs.empty());
   }
 
@@ -60,7 +61,22 @@ TEST_SUITE("agent::cron") {
     std::string pidfile = dir / "child.pid";
     // The child ignores nothing special but outlives its parent unless the group is killed.
     testing::WriteFile(dir / "hang.sh", "#!/bin/sh\nsleep 300 &\necho $! > " + pidfile + "\nsleep 300\n", 0755);
-    auto run = agent::RunScript(dir / "hang.sh", {}, 500ms, 1 << 20);
+    // The timeout is on a clock that moves only when told: the script has all the real
+    // time it needs to start, however loaded the machine.
+    base::ManualClock clock;
+    agent::ScriptRun run;
+    std::atomic<bool> returned{false};
+    std::thread runner([&] {
+      run = agent::RunScript(dir / "hang.sh", {}, 3s, 1 << 20, nullptr, clock);
+      returned = true;
+    });
+    REQUIRE(testing::WaitFor([&] { return !testing::ReadFile(pidfile).empty(); }, 20s));
+    clock.Advance(2999ms);
+    std::this_thread::sleep_for(300ms);  // three of RunScript's wake-ups: a wrong deadline would act now
+    const bool early = returned.load();
+    clock.Advance(1ms);
+    runner.join();
+    CHECK_FALSE(early);
     CHECK(run.timed_out);
     CHECK(run.exit_status == 128 + SIGTERM);
     int child = std::stoi(testing::ReadFile(pidfile));
@@ -70,40 +86,40 @@ TEST_SUITE("agent::cron") {
 
   TEST_CASE("output forms: object, array, JSON lines, content or flat fields") {
     std::vector<proto::Event> evs;
-    CHECK(agent::ParseScriptOutput(R"({"type":"a","v":1})", "s", "h", 60000, &evs) == "");
+    CHECK_OK(agent::ParseScriptOutput(R"({"type":"a","v":1})", "s", "h", 60000, &evs));
     REQUIRE(evs.size() == 1);
     CHECK(nlohmann::json::parse(evs[0].content) == nlohmann::json{{"v", 1}});
     CHECK(evs[0].ts == 60000);
     CHECK(evs[0].host == "h");
     evs.clear();
-    CHECK(agent::ParseScriptOutput(R"([{"type":"a","content":{"x":2}},{"type":"b","priority":"high"}])", "s", "h", 0, &evs) == "");
+    CHECK_OK(agent::ParseScriptOutput(R"([{"type":"a","content":{"x":2}},{"type":"b","priority":"high"}])", "s", "h", 0, &evs));
     REQUIRE(evs.size() == 2);
     CHECK(nlohmann::json::parse(evs[0].content) == nlohmann::json{{"x", 2}});
     CHECK(evs[1].priority == proto::Priority::kHigh);
     CHECK(evs[0].id != evs[1].id);
     evs.clear();
-    CHECK(agent::ParseScriptOutput("{\"type\":\"a\"}\n\n{\"type\":\"b\"}\n", "s", "h", 0, &evs) == "");
+    CHECK_OK(agent::ParseScriptOutput("{\"type\":\"a\"}\n\n{\"type\":\"b\"}\n", "s", "h", 0, &evs));
     CHECK(evs.size() == 2);
     evs.clear();
-    CHECK(agent::ParseScriptOutput("", "s", "h", 0, &evs) == "script printed nothing");
-    CHECK(agent::ParseScriptOutput("{\"v\":1}", "s", "h", 0, &evs) == "output item 0 has no valid \"type\"");
-    CHECK(agent::ParseScriptOutput("not json", "s", "h", 0, &evs).find("output is neither JSON nor JSON lines") == 0);
+    CHECK(agent::ParseScriptOutput("", "s", "h", 0, &evs).message() == "script printed nothing");
+    CHECK(agent::ParseScriptOutput("{\"v\":1}", "s", "h", 0, &evs).message() == "output item 0 has no valid \"type\"");
+    CHECK(agent::ParseScriptOutput("not json", "s", "h", 0, &evs).message().find("output is neither JSON nor JSON lines") == 0);
   }
 
   TEST_CASE("output nested a million deep is refused without building it") {
     std::vector<proto::Event> evs;
-    CHECK(agent::ParseScriptOutput(std::string(1 << 20, '['), "deep.sh", "h", 0, &evs) ==
+    CHECK(agent::ParseScriptOutput(std::string(1 << 20, '['), "deep.sh", "h", 0, &evs).message() ==
           "output nests deeper than 64 levels");
     std::string lines = "{\"type\":\"ok\"}\n" + std::string(100, '[') + "\n";
-    CHECK(agent::ParseScriptOutput(lines, "deep.sh", "h", 0, &evs) == "output nests deeper than 64 levels");
+    CHECK(agent::ParseScriptOutput(lines, "deep.sh", "h", 0, &evs).message() == "output nests deeper than 64 levels");
     CHECK(evs.empty());
   }
 
   TEST_CASE("ids depend on host, script and slot only, so a rerun repeats them") {
     std::vector<proto::Event> a, b, c;
-    agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 60000, &a);
-    agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 60000, &b);
-    agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 120000, &c);
+    REQUIRE_OK(agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 60000, &a));
+    REQUIRE_OK(agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 60000, &b));
+    REQUIRE_OK(agent::ParseScriptOutput(R"({"type":"a"})", "s", "h", 120000, &c));
     CHECK(a[0].id == b[0].id);
     CHECK(a[0].id != c[0].id);
   }
@@ -146,17 +162,17 @@ TEST_SUITE("agent::cron") {
     testing::WriteFile(dir / "good.sh", script("good"), 0755);
     testing::WriteFile(dir / "group_writable.sh", script("group_writable"), 0775);
     testing::WriteFile(dir / "world_writable.sh", script("world_writable"), 0757);
-    CHECK(agent::ScriptTrustProblem(dir / "good.sh") == "");
-    CHECK(agent::ScriptTrustProblem(dir / "group_writable.sh") == "is writable by group or others (chmod go-w)");
+    CHECK_OK(agent::CheckScriptTrust(dir / "good.sh"));
+    CHECK(agent::CheckScriptTrust(dir / "group_writable.sh").message() == "is writable by group or others (chmod go-w)");
     size_t expected_refused = 2;
     if (::geteuid() == 0) {
       // Owned by someone else (nobody): refused, as is a symlink that someone else owns.
       testing::WriteFile(dir / "foreign.sh", script("foreign"), 0755);
       REQUIRE(::chown((dir / "foreign.sh").c_str(), 65534, 65534) == 0);
-      CHECK(agent::ScriptTrustProblem(dir / "foreign.sh").rfind("is owned by uid 65534", 0) == 0);
+      CHECK(agent::CheckScriptTrust(dir / "foreign.sh").message().rfind("is owned by uid 65534", 0) == 0);
       REQUIRE(::symlink((dir / "good.sh").c_str(), (dir / "link.sh").c_str()) == 0);
       REQUIRE(::lchown((dir / "link.sh").c_str(), 65534, 65534) == 0);
-      CHECK(agent::ScriptTrustProblem(dir / "link.sh") == "is a symlink owned by uid 65534");
+      CHECK(agent::CheckScriptTrust(dir / "link.sh").message() == "is a symlink owned by uid 65534");
       expected_refused += 2;
     }
     agent::CronOptions o;
@@ -207,20 +223,26 @@ TEST_SUITE("agent::cron") {
     o.timeout = 3s;
     o.scripts["quick.sh"].interval = 1s;
     o.host = "h";
-    agent::CronRunner runner(o);
+    // Timeouts run on a clock that stands still until the test moves it: hang.sh cannot
+    // time out early on a slow machine, and quick.sh has all the real time it needs.
+    base::ManualClock clock;
+    agent::CronRunner runner(o, clock);
     auto now = std::chrono::system_clock::time_point(std::chrono::seconds(6000));
     std::vector<proto::Event> got;
-    // quick.sh runs every (simulated) second and reports while hang.sh is still hanging.
-    for (int i = 0; got.size() < 3 && i < 200; ++i) {
-      auto evs = runner.RunDue(now + std::chrono::seconds(i / 20));
+    // quick.sh runs every (simulated) second and reports while hang.sh hangs. The next
+    // second comes only once quick.sh reported, so it is never due while it runs.
+    int slot = 0;
+    REQUIRE(testing::WaitFor([&] {
+      auto evs = runner.RunDue(now + std::chrono::seconds(slot));
+      if (!evs.empty()) ++slot;
       got.insert(got.end(), evs.begin(), evs.end());
-      std::this_thread::sleep_for(10ms);
-    }
-    REQUIRE(got.size() >= 3);
+      return got.size() >= 3;
+    }, 60s));
     for (const auto& e : got) CHECK(e.type == "quick");
     CHECK(runner.counters().timeouts == 0);  // hang.sh is still running
     runner.RunDue(now + 60s);                // hang.sh due again while it runs: skipped
     CHECK(runner.counters().skipped == 1);
+    clock.Advance(3s);  // now hang.sh's time is up
     auto rest = runner.Drain();
     CHECK(runner.counters().timeouts == 1);
     bool killed = false;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/outbox.h"
+#include "tests/support/support.h"
 
 using namespace argus;
 using namespace std::chrono_literals;
@@ -108,7 +109,8 @@ TEST_SUITE("agent::outbox") {
     REQUIRE(box.Push(Ev("b")));
     std::atomic<int> result{-1};
     std::thread producer([&] { result = box.Push(Ev("c")) ? 1 : 0; });
-    std::this_thread::sleep_for(50ms);
+    // The producer counts itself as paused (under the lock) before it waits for room.
+    REQUIRE(testing::WaitFor([&] { return box.counters().paused == 1; }, 20s));
     CHECK(result.load() == -1);  // still waiting for room
     auto b = box.PopBatch(1, 1 << 20, 10ms);
     CHECK(b.size() == 1);
@@ -119,7 +121,7 @@ TEST_SUITE("agent::outbox") {
       box.Push(Ev("d"));
       result = box.Push(Ev("e")) ? 1 : 0;
     });
-    std::this_thread::sleep_for(50ms);
+    REQUIRE(testing::WaitFor([&] { return box.counters().paused == 2; }, 20s));  // "e" waits
     box.Close();
     blocked.join();
     CHECK(result.load() == 0);

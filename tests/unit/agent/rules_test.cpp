@@ -13,8 +13,7 @@ namespace {
 
 std::vector<agent::Rule> Rules(const json& config, int global_rate = 1000) {
   std::vector<agent::Rule> rules;
-  std::string err = agent::BuildRules(config, "rules", global_rate, &rules);
-  REQUIRE_MESSAGE(err.empty(), err);
+  REQUIRE_OK(agent::BuildRules(config, "rules", global_rate, &rules));
   return rules;
 }
 
@@ -88,7 +87,7 @@ TEST_SUITE("agent::rules") {
   TEST_CASE("a regex that does not compile is named with its path") {
     std::vector<agent::Rule> rules;
     auto err = agent::BuildRules(json::parse(R"J([{"regex":"(unclosed","type":"t"}])J"), "files[2].rules", 1000, &rules);
-    CHECK(err.rfind("files[2].rules[0].regex: does not compile: ", 0) == 0);
+    CHECK(err.message().rfind("files[2].rules[0].regex: does not compile: ", 0) == 0);
   }
 }
 
@@ -105,7 +104,7 @@ TEST_SUITE("agent::config") {
       "cron": {"dir": "/etc/argus/cron.d", "interval_s": 30, "scripts": {"disk.sh": {"interval_s": 300}}},
       "labels": {"role": "web"}, "spool": {"max_bytes": 1000000}, "memory_budget_bytes": 33554432,
       "config_pull_interval_s": 60, "system": {"interval_s": 10}, "heartbeat": {"interval_s": 15}})J");
-    REQUIRE(agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &o) == "");
+    REQUIRE_OK(agent::ApplyAgentConfig(config, proto::ConfigScope::kLocal, &o));
     REQUIRE(o.ship.proxies.size() == 2);
     CHECK(o.ship.proxies[1].ToString() == "10.0.0.2:9090");
     CHECK(o.labels.at("role") == "web");
@@ -127,15 +126,16 @@ TEST_SUITE("agent::config") {
 
     agent::AgentOptions untouched;
     untouched.host = "kept";
-    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"host":"x","filez":[]})J"), proto::ConfigScope::kLocal, &untouched)
+    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"host":"x","filez":[]})J"), proto::ConfigScope::kLocal, &untouched).message()
               .rfind("filez: unknown key", 0) == 0);
     CHECK(agent::ApplyAgentConfig(json::parse(R"J({"host":"x","files":[{"path":"a","rules":[{"regex":"(","type":"t"}]}]})J"),
                                   proto::ConfigScope::kLocal, &untouched)
+              .message()
               .rfind("files[0].rules[0].regex: does not compile", 0) == 0);
     CHECK(untouched.host == "kept");  // a refused config changes nothing
-    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"token":"t"})J"), proto::ConfigScope::kRemote, &untouched)
+    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"token":"t"})J"), proto::ConfigScope::kRemote, &untouched).message()
               .rfind("token: unknown key", 0) == 0);
-    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"proxies":["nohost"]})J"), proto::ConfigScope::kLocal, &untouched)
+    CHECK(agent::ApplyAgentConfig(json::parse(R"J({"proxies":["nohost"]})J"), proto::ConfigScope::kLocal, &untouched).message()
               .rfind("proxies[0]: ", 0) == 0);
   }
 
@@ -148,14 +148,14 @@ TEST_SUITE("agent::config") {
     agent::AgentOptions o;
     auto remote = json::parse(R"J({"files":[{"path":"/var/log/b.log"},{"path":"/var/log/c.log"}],
                                    "cron":{"timeout_s":5},"topargus":{"anything":1}})J");
-    REQUIRE(agent::BuildOptions(agent::AgentOptions{}, sources, remote, &o) == "");
+    REQUIRE_OK(agent::BuildOptions(agent::AgentOptions{}, sources, remote, &o));
     CHECK(o.cron.dir == "/etc/argus/cron.d");  // the remote cron keys lie over the local ones
     REQUIRE(o.files.size() == 2);  // replaced whole, not merged
     CHECK(o.files[0].path == "/var/log/b.log");
     CHECK(o.labels.at("role") == "web");  // a key the remote config lacks stays local
     CHECK(o.cron.interval == std::chrono::seconds(30));
     CHECK(o.cron.timeout == std::chrono::seconds(3));
-    CHECK(agent::BuildOptions(agent::AgentOptions{}, sources, json::parse(R"J({"state_dir":"/x"})J"), &o)
+    CHECK(agent::BuildOptions(agent::AgentOptions{}, sources, json::parse(R"J({"state_dir":"/x"})J"), &o).message()
               .rfind("remote config: state_dir: unknown key", 0) == 0);
   }
 
@@ -165,7 +165,7 @@ TEST_SUITE("agent::config") {
     agent::AgentOptions o;
     o.cron.dir = "unchanged";
     auto refused = [&](const char* remote) {
-      return agent::BuildOptions(agent::AgentOptions{}, sources, json::parse(remote), &o);
+      return agent::BuildOptions(agent::AgentOptions{}, sources, json::parse(remote), &o).message();
     };
     CHECK(refused(R"J({"cron":{"dir":"/usr/sbin"}})J") ==
           "remote config: cron.dir: is local-only: a remote config cannot choose the folder of programs an agent runs");

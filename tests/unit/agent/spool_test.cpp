@@ -13,8 +13,8 @@ TEST_SUITE("agent::spool") {
     {
       agent::Spool s(dir / "spool", 1 << 20);
       CHECK(s.empty());
-      CHECK(s.Append("one", 1).empty());
-      CHECK(s.Append("two", 2).empty());
+      CHECK_OK(s.Append("one", 1));
+      CHECK_OK(s.Append("two", 2));
       CHECK(s.counters().spooled == 3);
     }
     testing::WriteFile(dir / "spool/junk.tmp", "half written");
@@ -25,7 +25,7 @@ TEST_SUITE("agent::spool") {
     CHECK(a->gzipped == "one");
     CHECK(a->events == 1);
     s.Pop(*a);
-    CHECK(s.Append("three", 3).empty());
+    CHECK_OK(s.Append("three", 3));
     auto b = s.Front();
     REQUIRE(b);
     CHECK(b->gzipped == "two");
@@ -38,14 +38,18 @@ TEST_SUITE("agent::spool") {
   TEST_CASE("when full, the oldest batches are dropped and their events counted") {
     testing::TempDir dir;
     agent::Spool s(dir / "spool", 25);
-    CHECK(s.Append(std::string(10, 'a'), 5).empty());
-    CHECK(s.Append(std::string(10, 'b'), 6).empty());
-    CHECK(s.Append(std::string(10, 'c'), 7).empty());  // 30 > 25: "a" goes
+    CHECK_OK(s.Append(std::string(10, 'a'), 5));
+    CHECK_OK(s.Append(std::string(10, 'b'), 6));
+    CHECK_OK(s.Append(std::string(10, 'c'), 7));  // 30 > 25: "a" goes
     CHECK(s.counters().dropped == 5);
     CHECK(s.counters().bytes == 20);
     CHECK(s.Front()->gzipped == std::string(10, 'b'));
     // Larger than the whole spool: refused, counted.
-    CHECK(s.Append(std::string(100, 'x'), 9).find("does not fit") != std::string::npos);
+    {
+      base::Status big = s.Append(std::string(100, 'x'), 9);
+      CHECK(big.code() == base::Status::Code::kTooLarge);
+      CHECK(big.message().find("does not fit") != std::string::npos);
+    }
     CHECK(s.counters().dropped == 14);
   }
 }

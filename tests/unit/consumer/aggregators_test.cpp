@@ -25,13 +25,15 @@ proto::Event Ev(const std::string& type, const std::string& host, int64_t ts, co
   return e;
 }
 
-// One aggregator over an in-memory store, with the events it derives collected.
+// One aggregator over an in-memory store, with the events it derives collected, on a
+// clock that moves only when the test says.
 struct Harness {
   explicit Harness(const std::string& name, nlohmann::json settings = nlohmann::json::object())
       : db(store::Database::Open(":memory:")), writer(*db), settings_(std::move(settings)) {
-    aggregator = consumer::Registry().at(name)({*db, settings_, [this](const proto::Event& e) {
-                                                  if (writer.InsertDerived(e)) derived.push_back(e);
-                                                }});
+    auto emit = [this](const proto::Event& e) {
+      if (writer.InsertDerived(e)) derived.push_back(e);
+    };
+    aggregator = consumer::Registry().at(name)({*db, settings_, emit, clock});
   }
   void Apply(const std::vector<proto::Event>& events) {
     store::Transaction tx(*db);
@@ -40,16 +42,24 @@ struct Harness {
     aggregator->Apply(fresh);
     tx.Commit();
   }
-  void Tick(int64_t now) {
+  // Moves the clock on by `ms`, then ticks as the consumer does.
+  void TickAfter(int64_t ms) {
+    clock.Advance(std::chrono::milliseconds(ms));
     store::Transaction tx(*db);
-    aggregator->Tick(now);
+    aggregator->Tick(clock.WallMs());
     tx.Commit();
+  }
+  std::string State(const std::string& host) {
+    store::Statement s(*db, "SELECT state FROM host_status WHERE host = ?1");
+    s.Bind(1, host);
+    return s.Step() ? s.Text(0) : "(none)";
   }
   std::vector<std::string> Changes() const {
     std::vector<std::string> out;
     for (const auto& e : derived) out.push_back(e.host + " " + nlohmann::json::parse(e.content)["change"].get<std::string>());
     return out;
   }
+  base::ManualClock clock;
   std::unique_ptr<store::Database> db;
   store::EventWriter writer;
   nlohmann::json settings_;
@@ -62,7 +72,7 @@ struct Harness {
 TEST_SUITE("hosts aggregator") {
   TEST_CASE("a heartbeat adds the host, online, with its agent version") {
     Harness h("hosts");
-    const int64_t now = proto::NowMs();
+    const int64_t now = h.clock.WallMs();
     h.Apply({Ev("argus.agent", "web-1", now, R"({"version":"0.4.0","interval_s":30})")});
     store::Statement s(*h.db, "SELECT state, agent_version, timeout_ms, heartbeat FROM host_status WHERE host = 'web-1'");
     REQUIRE(s.Step());
@@ -76,36 +86,38 @@ TEST_SUITE("hosts aggregator") {
 
   TEST_CASE("silence past the timeout turns a host offline once, a sign of life brings it back") {
     Harness h("hosts");
-    const int64_t now = proto::NowMs();
-    h.Apply({Ev("argus.agent", "db-1", now - 200000, R"({"version":"1","interval_s":30})"),
+    const int64_t now = h.clock.WallMs();
+    h.Apply({Ev("argus.agent", "db-1", now - 90001, R"({"version":"1","interval_s":30})"),
+             Ev("argus.agent", "db-0", now - 90000, R"({"version":"1","interval_s":30})"),
              Ev("argus.agent", "db-2", now, R"({"version":"1","interval_s":30})")});
-    // db-1's heartbeat was 200 s ago, beyond 90 s: it is added as offline.
-    CHECK(h.Changes() == std::vector<std::string>{"db-1 added", "db-2 added"});
-    store::Statement state(*h.db, "SELECT state FROM host_status WHERE host = ?1");
-    state.Bind(1, "db-1");
-    REQUIRE(state.Step());
-    CHECK(state.Text(0) == "offline");
-    state.Reset();
+    // The timeout is three 30 s intervals. db-1 was last heard 1 ms beyond it: added as
+    // offline; db-0 exactly at it: still online.
+    CHECK(h.Changes() == std::vector<std::string>{"db-0 added", "db-1 added", "db-2 added"});
+    CHECK(h.State("db-1") == "offline");
+    CHECK(h.State("db-0") == "online");
 
-    h.Tick(now + 60000);
-    CHECK(h.derived.size() == 2);  // db-2 is 60 s quiet: within its timeout
-    h.Tick(now + 91000);
-    h.Tick(now + 95000);  // a second tick, or a second consumer, concludes nothing new
-    REQUIRE(h.derived.size() == 3);
-    CHECK(h.Changes()[2] == "db-2 offline");
-    CHECK(h.derived[2].priority == proto::Priority::kHigh);
-
-    h.Apply({Ev("argus.agent", "db-2", proto::NowMs(), R"({"version":"2","interval_s":30})")});
+    h.TickAfter(1);  // now db-0 is 1 ms past its timeout
+    CHECK(h.Changes().back() == "db-0 offline");
+    h.TickAfter(89999);
+    CHECK(h.derived.size() == 4);  // db-2 is exactly 90 s quiet: within its timeout
+    CHECK(h.State("db-2") == "online");
+    h.TickAfter(1);
+    h.TickAfter(4000);  // a second tick, or a second consumer, concludes nothing new
     REQUIRE(h.derived.size() == 5);
-    CHECK(h.Changes()[3] == "db-2 online");
-    CHECK(h.Changes()[4] == "db-2 version");
-    auto content = nlohmann::json::parse(h.derived[4].content);
+    CHECK(h.Changes()[4] == "db-2 offline");
+    CHECK(h.derived[4].priority == proto::Priority::kHigh);
+
+    h.Apply({Ev("argus.agent", "db-2", h.clock.WallMs(), R"({"version":"2","interval_s":30})")});
+    REQUIRE(h.derived.size() == 7);
+    CHECK(h.Changes()[5] == "db-2 online");
+    CHECK(h.Changes()[6] == "db-2 version");
+    auto content = nlohmann::json::parse(h.derived[6].content);
     CHECK(content["previous"] == "1");
     CHECK(content["current"] == "2");
     // Derived events are stored, and do not count as events the host sent.
     store::Statement stored(*h.db, "SELECT count(*) FROM events WHERE type = 'argus.host'");
     REQUIRE(stored.Step());
-    CHECK(stored.Int(0) == 5);
+    CHECK(stored.Int(0) == 7);
     store::Statement sent(*h.db, "SELECT count(*) FROM hosts");
     REQUIRE(sent.Step());
     CHECK(sent.Int(0) == 0);
@@ -113,11 +125,10 @@ TEST_SUITE("hosts aggregator") {
 
   TEST_CASE("any event is a sign of life, the timeout falls back to the setting") {
     Harness h("hosts", {{"offline_after_s", 10}});
-    const int64_t now = proto::NowMs();
-    h.Apply({Ev("app", "legacy", now, "{}")});
-    h.Tick(now + 5000);
+    h.Apply({Ev("app", "legacy", h.clock.WallMs(), "{}")});
+    h.TickAfter(10000);
     CHECK(h.Changes() == std::vector<std::string>{"legacy added"});
-    h.Tick(now + 11000);
+    h.TickAfter(1);
     CHECK(h.Changes() == std::vector<std::string>{"legacy added", "legacy offline"});
   }
 

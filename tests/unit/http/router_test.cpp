@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "tests/support/checks.h"
 #include "http/endpoint.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -73,31 +74,25 @@ TEST_SUITE("http::router") {
 
 TEST_SUITE("http::endpoint") {
   TEST_CASE("parses HOST:PORT forms and names bad ones") {
-    std::string err;
-    auto a = ParseEndpoint("127.0.0.1:9090", &err);
-    REQUIRE(a);
-    CHECK(a->host == "127.0.0.1");
-    CHECK(a->port == 9090);
-    auto b = ParseEndpoint(":80", &err);
-    REQUIRE(b);
-    CHECK(b->host == "127.0.0.1");
-    auto c = ParseEndpoint("[::1]:5", &err);
-    REQUIRE(c);
-    CHECK(c->host == "::1");
-    CHECK_FALSE(ParseEndpoint("localhost", &err));
-    CHECK(err == "'localhost' is not HOST:PORT");
-    CHECK_FALSE(ParseEndpoint("h:70000", &err));
-    CHECK_FALSE(ParseEndpoint("h:x", &err));
-    CHECK_FALSE(ParseEndpoint("h:", &err));
-    auto tls = ParseEndpoint("https://proxy.example:9443/", &err);
-    REQUIRE(tls);
-    CHECK(tls->tls);
-    CHECK(tls->host == "proxy.example");
-    CHECK(tls->port == 9443);
-    CHECK(tls->ToString() == "https://proxy.example:9443");
-    auto plain = ParseEndpoint("http://h:1", &err);
-    REQUIRE(plain);
-    CHECK_FALSE(plain->tls);
+    Endpoint a, b, c, tls, plain, bad;
+    REQUIRE_OK(ParseEndpoint("127.0.0.1:9090", &a));
+    CHECK(a.host == "127.0.0.1");
+    CHECK(a.port == 9090);
+    REQUIRE_OK(ParseEndpoint(":80", &b));
+    CHECK(b.host == "127.0.0.1");
+    REQUIRE_OK(ParseEndpoint("[::1]:5", &c));
+    CHECK(c.host == "::1");
+    CHECK(ParseEndpoint("localhost", &bad).message() == "'localhost' is not HOST:PORT");
+    CHECK(ParseEndpoint("h:70000", &bad).message() == "'h:70000' has no valid port (0-65535)");
+    CHECK_FALSE(ParseEndpoint("h:x", &bad).ok());
+    CHECK_FALSE(ParseEndpoint("h:", &bad).ok());
+    REQUIRE_OK(ParseEndpoint("https://proxy.example:9443/", &tls));
+    CHECK(tls.tls);
+    CHECK(tls.host == "proxy.example");
+    CHECK(tls.port == 9443);
+    CHECK(tls.ToString() == "https://proxy.example:9443");
+    REQUIRE_OK(ParseEndpoint("http://h:1", &plain));
+    CHECK_FALSE(plain.tls);
   }
 }
 

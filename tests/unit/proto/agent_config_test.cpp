@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "tests/support/checks.h"
 #include "proto/agent_config.h"
 
 using argus::proto::ConfigScope;
@@ -39,44 +40,44 @@ json DesignExample() {
 TEST_SUITE("proto::agent_config") {
   TEST_CASE("the DESIGN.md example is a valid local config, remote without agent-only keys") {
     json c = DesignExample();
-    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal) == "");
-    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).find("cron.dir: is local-only") == 0);
+    CHECK_OK(ValidateAgentConfig(c, ConfigScope::kLocal));
+    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).message().find("cron.dir: is local-only") == 0);
     c["cron"].erase("dir");
-    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).find("proxies: unknown key") == 0);
+    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).message().find("proxies: unknown key") == 0);
     c.erase("proxies");
     c.erase("token");
     c.erase("state_dir");
-    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).find("files[0].path: \"/var/log/app/*.log\" is not allowed") == 0);
-    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote, {{"/var/log/app/*.log"}}) == "");
-    CHECK(ValidateAgentConfig(json::object(), ConfigScope::kRemote) == "");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).message().find("files[0].path: \"/var/log/app/*.log\" is not allowed") == 0);
+    CHECK_OK(ValidateAgentConfig(c, ConfigScope::kRemote, {{"/var/log/app/*.log"}}));
+    CHECK_OK(ValidateAgentConfig(json::object(), ConfigScope::kRemote));
   }
 
   TEST_CASE("errors point at the bad key") {
     json c = DesignExample();
     c["files"][0]["rules"][1]["sample_rate"] = 5000;
-    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal) == "files[0].rules[1].sample_rate: must be an integer from 0 to 1000");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).message() == "files[0].rules[1].sample_rate: must be an integer from 0 to 1000");
     c = DesignExample();
     c["batch"]["max_event"] = 5;
-    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).find("batch.max_event: unknown key (allowed here: max_bytes, max_delay_ms, max_events)") == 0);
+    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).message().find("batch.max_event: unknown key (allowed here: max_bytes, max_delay_ms, max_events)") == 0);
     c = DesignExample();
     c["files"][0]["rules"][0].erase("type");
-    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal) == "files[0].rules[0].type: is required");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).message() == "files[0].rules[0].type: is required");
     c = DesignExample();
     c["files"][0]["rules"][0].erase("match");
-    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal) == "files[0].rules[0]: needs \"match\" or \"regex\"");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).message() == "files[0].rules[0]: needs \"match\" or \"regex\"");
     c = DesignExample();
     c["files"][0]["rules"][0]["extract"] = {{"json_after", "x"}, {"kv", true}};
-    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal) == "files[0].rules[0].extract: must hold exactly one of json_after, kv");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).message() == "files[0].rules[0].extract: must hold exactly one of json_after, kv");
     c = DesignExample();
     c["files"][0]["from"] = "middle";
-    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal) == "files[0].from: must be one of \"head\", \"end\"");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).message() == "files[0].from: must be one of \"head\", \"end\"");
     c = DesignExample();
     c["cron"]["scripts"]["disk.sh"]["interval_s"] = "300";
-    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal) == "cron.scripts.disk.sh.interval_s: must be an integer from 1 to 86400");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).message() == "cron.scripts.disk.sh.interval_s: must be an integer from 1 to 86400");
     c = DesignExample();
     c["files"][0]["rules"][0]["type"] = "Bad Type";
-    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).find("files[0].rules[0].type: must be an event type") == 0);
-    CHECK(ValidateAgentConfig(json::array(), ConfigScope::kRemote) == "(top level): must be an object");
+    CHECK(ValidateAgentConfig(c, ConfigScope::kLocal).message().find("files[0].rules[0].type: must be an event type") == 0);
+    CHECK(ValidateAgentConfig(json::array(), ConfigScope::kRemote).message() == "(top level): must be an object");
   }
 
   TEST_CASE("remote file paths: an allowed glob itself, or a plain path an allowed glob matches") {
@@ -93,6 +94,6 @@ TEST_SUITE("proto::agent_config") {
     CHECK_FALSE(RemoteFileAllowed("/etc/shadow", allow));
     CHECK_FALSE(RemoteFileAllowed("/var/log/app/api.log", {}));
     json local = {{"allow_remote_files", {"relative/*.log"}}};
-    CHECK(ValidateAgentConfig(local, ConfigScope::kLocal).find("allow_remote_files[0]: must be an absolute path") == 0);
+    CHECK(ValidateAgentConfig(local, ConfigScope::kLocal).message().find("allow_remote_files[0]: must be an absolute path") == 0);
   }
 }

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/checks.h"
 #include "proto/event.h"
 #include "proto/hash.h"
 #include "proto/json_depth.h"
@@ -156,7 +157,7 @@ TEST_SUITE("proto::event") {
     e.recv_ts = 6;
     e.addr = "10.0.0.1";
     Event back;
-    REQUIRE(Deserialize(Serialize(e), &back) == "");
+    REQUIRE_OK(Deserialize(Serialize(e), &back));
     CHECK(back.type == e.type);
     CHECK(json::parse(back.content) == json::parse(e.content));
     CHECK(back.host == e.host);
@@ -165,7 +166,7 @@ TEST_SUITE("proto::event") {
     CHECK(back.priority == e.priority);
     CHECK(back.recv_ts == e.recv_ts);
     CHECK(back.addr == e.addr);
-    CHECK(Deserialize("{", &back).find("stored event is not valid JSON") == 0);
+    CHECK(Deserialize("{", &back).message().find("stored event is not valid JSON") == 0);
   }
 
   TEST_CASE("serialize escapes strings and replaces invalid UTF-8 rather than breaking JSON") {
@@ -175,7 +176,7 @@ TEST_SUITE("proto::event") {
     e.addr = "a\nb";
     std::string s = Serialize(e);
     Event back;
-    REQUIRE(Deserialize(s, &back) == "");
+    REQUIRE_OK(Deserialize(s, &back));
     CHECK(back.host == "h\xef\xbf\xbd\"q\\");
     CHECK(back.addr == "a\nb");
     CHECK(JsonString("a\"b\x01") == "\"a\\\"b\\u0001\"");

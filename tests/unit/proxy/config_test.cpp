@@ -13,7 +13,7 @@ TEST_SUITE("proxy::config") {
       "rate_limit":{"events_per_s":100,"burst":500},"backlog_limit":42,
       "limits":{"max_batch_events":50,"max_depth":8}})");
     proxy::ProxyOptions o;
-    proxy::LoadConfigFile(dir / "p.json", &o);
+    REQUIRE_OK(proxy::LoadConfigFile(dir / "p.json", &o));
     CHECK(o.listen.ToString() == "0.0.0.0:9999");
     CHECK(o.redis.ToString() == "10.1.2.3:7000");
     CHECK(o.shards == 8);
@@ -37,12 +37,8 @@ TEST_SUITE("proxy::config") {
     auto error_of = [&](const std::string& text) {
       testing::WriteFile(dir / "p.json", text);
       proxy::ProxyOptions o;
-      try {
-        proxy::LoadConfigFile(dir / "p.json", &o);
-      } catch (const std::runtime_error& e) {
-        return std::string(e.what());
-      }
-      return std::string("<accepted>");
+      base::Status s = proxy::LoadConfigFile(dir / "p.json", &o);
+      return s.ok() ? std::string("<accepted>") : s.message();
     };
     CHECK(error_of(R"({"colour":1})").find("unknown key 'colour'") != std::string::npos);
     CHECK(error_of(R"({"limits":{"max_body":1}})").find("unknown key 'limits.max_body'") != std::string::npos);
@@ -51,9 +47,11 @@ TEST_SUITE("proxy::config") {
     CHECK(error_of(R"({"rate_limit":{"per_s":1}})").find("unknown key 'rate_limit.per_s'") != std::string::npos);
     CHECK(error_of(R"({"rate_limit":{"events_per_s":-1}})").find("must be a number >= 0") != std::string::npos);
     CHECK(error_of(R"({"shards":0})").find("'shards' must be a positive integer") != std::string::npos);
-    CHECK(error_of("{").find("is not a JSON object") != std::string::npos);
+    CHECK(error_of("{").find("is not valid JSON") != std::string::npos);
+    CHECK(error_of("[]").find("is not a JSON object") != std::string::npos);
     proxy::ProxyOptions o;
-    CHECK_THROWS_WITH_AS(proxy::LoadConfigFile(dir / "missing.json", &o), doctest::Contains("cannot read"),
-                         std::runtime_error);
+    base::Status missing = proxy::LoadConfigFile(dir / "missing.json", &o);
+    CHECK(missing.code() == base::Status::Code::kNotFound);
+    CHECK(missing.message().find("cannot read") != std::string::npos);
   }
 }

@@ -1,4 +1,4 @@
-#include "agent/durable.h"
+#include "base/file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,16 +9,32 @@
 #include <fstream>
 #include <sstream>
 
-namespace argus::agent {
+namespace argus::base {
 
-bool ReadWholeFile(const std::string& path, std::string* out) {
+Status ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
+  if (!in) {
+    const int err = errno;
+    std::string why = "cannot read " + path + ": " + std::strerror(err);
+    return err == ENOENT ? Status::NotFound(why) : Status::Unavailable(why);
+  }
   std::stringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) return false;
+  if (in.bad()) return Status::Unavailable("cannot read " + path + ": read error");
   *out = std::move(ss).str();
-  return true;
+  return {};
+}
+
+Status ReadJsonFile(const std::string& path, nlohmann::json* out) {
+  std::string text;
+  if (Status s = ReadFile(path, &text); !s.ok()) return s;
+  try {
+    *out = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann's message carries the line and column.
+    return Status::Invalid(path + " is not valid JSON: " + e.what());
+  }
+  return {};
 }
 
 std::string DirOf(const std::string& path) {
@@ -27,10 +43,10 @@ std::string DirOf(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-std::string WriteFileDurably(const std::string& path, std::string_view data) {
+Status WriteFileDurably(const std::string& path, std::string_view data) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);
+  if (fd < 0) return Status::Unavailable("cannot create " + tmp + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -39,7 +55,7 @@ std::string WriteFileDurably(const std::string& path, std::string_view data) {
       std::string err = "cannot write " + tmp + ": " + std::strerror(errno);
       ::close(fd);
       ::unlink(tmp.c_str());
-      return err;
+      return Status::Unavailable(err);
     }
     done += static_cast<size_t>(n);
   }
@@ -47,13 +63,13 @@ std::string WriteFileDurably(const std::string& path, std::string_view data) {
     std::string err = "cannot sync " + tmp + ": " + std::strerror(errno);
     ::close(fd);
     ::unlink(tmp.c_str());
-    return err;
+    return Status::Unavailable(err);
   }
   ::close(fd);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::string err = "cannot rename " + tmp + ": " + std::strerror(errno);
     ::unlink(tmp.c_str());
-    return err;
+    return Status::Unavailable(err);
   }
   // The rename itself is durable only once the directory is synced.
   int dfd = ::open(DirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -64,4 +80,4 @@ std::string WriteFileDurably(const std::string& path, std::string_view data) {
   return {};
 }
 
-}  // namespace argus::agent
+}  // namespace argus::base
