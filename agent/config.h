@@ -1,4 +1,4 @@
-// The agent's config file (DESIGN.md "Agent config") applied onto AgentOptions. The
+// The agent's config file (docs/design.md "Agent config") applied onto AgentOptions. The
 // schema check names the path of a mistake (`files[0].rules[1].sample_rate`), and
 // rules are compiled here too, so a regex that does not compile is caught by
 // --check-config, before the agent runs with it.

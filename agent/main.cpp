@@ -2,19 +2,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "agent/agent.h"
-#include "base/file.h"
-#include "base/logging.h"
+#include "agent/checkpoints.h"
 #include "agent/config.h"
 #include "agent/tailer.h"
+#include "base/file.h"
+#include "base/logging.h"
 
 namespace {
 std::atomic<bool> g_stop{false}, g_reload{false};
@@ -36,38 +39,63 @@ std::vector<std::string> SplitCommas(const std::vector<std::string>& in) {
   return out;
 }
 
-// --dry-run: every file from its start through its rules; events to stdout as JSON lines.
+// --dry-run: every file from its start through its rules; events to stdout as JSON
+// lines. The lines come from a tailer of its own, so they are split exactly as the
+// agent splits them (a CR before the newline kept, a line over max_line_bytes cut, an
+// unterminated last line held back), and the ids are the ones the agent would send.
 int DryRun(const argus::agent::AgentOptions& opts) {
   using namespace argus;
-  agent::RuleCounters counters;
-  uint64_t lines = 0, events = 0;
-  for (const auto& f : opts.files) {
-    std::ifstream in(f.path, std::ios::binary);
-    if (!in) {
-      spdlog::error("--dry-run: cannot read {}", f.path);
-      return 2;
-    }
-    std::string line;
-    uint64_t offset = 0;
-    while (std::getline(in, line)) {
-      ++lines;
-      auto m = agent::Apply(f.rules, line, &counters);
-      if (m) {
-        proto::Event e;
-        e.type = m->rule->type;
-        e.host = opts.host;
-        e.id = "dry-run:" + f.path + ":" + std::to_string(offset);
-        e.priority = m->rule->priority;
-        e.content = std::move(m->content);
-        std::cout << proto::Serialize(e) << '\n';
-        ++events;
-      }
-      offset += line.size() + 1;
-    }
+  // Checkpoints in a scratch folder: the run must not move the agent's own.
+  std::string scratch = (std::filesystem::temp_directory_path() / "argus-dry-run-XXXXXX").string();
+  if (!::mkdtemp(scratch.data())) {
+    spdlog::error("--dry-run: cannot make a scratch folder: {}", std::strerror(errno));
+    return 2;
   }
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{scratch};
+  agent::Checkpoints checkpoints(scratch);
+  agent::TailerOptions to = opts.tail;
+  to.rescan_interval = std::chrono::milliseconds(0);
+  agent::Tailer tailer(checkpoints, to);
+  std::vector<agent::TailSource> sources;
+  for (const auto& f : opts.files) sources.push_back({f.path, /*from_head=*/true});
+  tailer.SetSources(sources);
+  agent::RuleCounters counters;
+  uint64_t events = 0;
+  std::vector<agent::Line> lines;
+  std::vector<agent::Progress> progress;
+  do {
+    lines.clear();
+    progress.clear();
+    tailer.Poll(&lines, &progress, 4 * 1024 * 1024);
+    for (const auto& line : lines) {
+      if (line.source >= opts.files.size()) continue;
+      auto m = agent::Apply(opts.files[line.source].rules, line.text, &counters);
+      if (!m) continue;
+      proto::Event e;
+      e.type = m->rule->type;
+      e.host = opts.host;
+      e.id = agent::LineEventId(opts.host, line);
+      e.priority = m->rule->priority;
+      e.content = std::move(m->content);
+      std::cout << proto::Serialize(e) << '\n';
+      ++events;
+    }
+  } while (!lines.empty());
   std::cout.flush();
-  spdlog::info("dry run: {} lines, {} events, {} sampled out, {} failed extraction", lines, events,
-               counters.sampled_out.load(), counters.extract_failed.load());
+  const auto& t = tailer.counters();
+  if (t.files.load() == 0) {
+    spdlog::error("--dry-run: no readable file matches {}", opts.files.size() == 1 ? opts.files[0].path : "the config's files");
+    return 2;
+  }
+  spdlog::info("dry run: {} files, {} lines, {} events, {} sampled out, {} failed extraction, {} long lines cut",
+               t.files.load(), t.lines.load(), events, counters.sampled_out.load(), counters.extract_failed.load(),
+               t.long_lines.load());
   return 0;
 }
 }  // namespace

@@ -154,7 +154,7 @@ std::string BuildRule(const json& r, const std::string& path, size_t i, int glob
   }
   rule.priority = r.value("priority", "normal") == "high" ? proto::Priority::kHigh : proto::Priority::kNormal;
   rule.sample_rate = std::min(r.value("sample_rate", 1000), global_sample_rate);
-  // Written "content.x" as in DESIGN.md, or plain "x": a path into the content either way.
+  // Written "content.x" as in docs/design.md, or plain "x": a path into the content either way.
   rule.sample_key = r.value("sample_key", "");
   if (rule.sample_key.rfind("content.", 0) == 0) rule.sample_key.erase(0, 8);
   out->push_back(std::move(rule));

@@ -49,10 +49,24 @@ struct AggregatorContext {
 // Builds an aggregator; throws std::invalid_argument naming the setting that is wrong.
 using AggregatorFactory = std::function<std::unique_ptr<Aggregator>(const AggregatorContext& context)>;
 
+// An aggregator and the tables it owns.
+struct AggregatorSpec {
+  AggregatorFactory make;
+  // Its schema as forward migrations (SQL), applied once per database before it is
+  // built (store::MigrateComponent, under the aggregator's name). Append only. Use
+  // CREATE ... IF NOT EXISTS where a table may predate its owner.
+  std::vector<std::string> migrations;
+};
+
 // Every known aggregator by name: the built-in ones and any registered.
-const std::map<std::string, AggregatorFactory>& Registry();
+const std::map<std::string, AggregatorSpec>& Registry();
 // Adds an aggregator (a plugin compiled in, or a test's). Call before consumers start;
 // not thread-safe.
-void RegisterAggregator(std::string name, AggregatorFactory factory);
+void RegisterAggregator(std::string name, AggregatorSpec spec);
+
+// Builds aggregator `name` over `context.db`, its tables migrated first. Throws
+// std::runtime_error naming an unknown aggregator (and the known ones) or a wrong
+// setting.
+std::unique_ptr<Aggregator> BuildAggregator(const std::string& name, const AggregatorContext& context);
 
 }  // namespace argus::consumer

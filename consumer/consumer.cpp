@@ -70,8 +70,6 @@ Consumer::Consumer(ConsumerOptions options, const base::Clock& clock)
   }
   metrics_.Describe("argus_consumer_last_batch_seconds", K::kGauge, "Time to store the last batch.");
   metrics_.Describe("argus_consumer_events_expired_total", K::kCounter, "Raw events removed by retention.");
-  metrics_.Describe("argus_consumer_rollup_cells_folded_total", K::kCounter,
-                    "One-minute rollup cells folded into one-hour cells.");
   metrics_.Describe("argus_consumer_lag", K::kGauge, "Events of this consumer's types not yet stored.");
   metrics_.Describe("argus_consumer_derived_total", K::kCounter,
                     "Events the aggregators derived and stored (argus.host changes).");
@@ -81,24 +79,14 @@ Consumer::Consumer(ConsumerOptions options, const base::Clock& clock)
   writer_ = std::make_unique<store::EventWriter>(*db_);
   std::vector<std::string> names = options_.aggregators;
   for (const auto& [type, list] : options_.aggregators_by_type) names.insert(names.end(), list.begin(), list.end());
+  auto emit = [this](const proto::Event& e) {
+    if (writer_->InsertDerived(e)) ++stats_.derived;
+  };
   for (const auto& name : names) {
-    auto it = Registry().find(name);
-    if (it == Registry().end()) {
-      std::string known;
-      for (const auto& [n, f] : Registry()) known += (known.empty() ? "" : ", ") + n;
-      throw std::runtime_error("unknown aggregator '" + name + "' (known: " + known + ")");
-    }
     if (aggregators_.count(name)) continue;
     static const nlohmann::json kNone = nlohmann::json::object();
     const nlohmann::json& settings = options_.settings.contains(name) ? options_.settings.at(name) : kNone;
-    try {
-      auto emit = [this](const proto::Event& e) {
-        if (writer_->InsertDerived(e)) ++stats_.derived;
-      };
-      aggregators_.emplace(name, it->second({*db_, settings, emit, clock_}));
-    } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(std::string("aggregator '") + name + "': " + e.what());
-    }
+    aggregators_.emplace(name, BuildAggregator(name, {*db_, settings, emit, clock_}));
   }
   if (options_.type != "all") {
     readers_.emplace(options_.type, queue::GroupReader(options_.type, options_.shards, options_.name));
@@ -137,7 +125,6 @@ void Consumer::Publish() {
   stats_.lag = lag;
   const auto& s = stats_;
   metrics_.Set("argus_consumer_events_expired_total", {}, double(s.events_expired));
-  metrics_.Set("argus_consumer_rollup_cells_folded_total", {}, double(s.minutes_folded));
   metrics_.Set("argus_consumer_aggregate_rows_expired_total", {}, double(s.aggregate_rows_expired));
   std::vector<std::pair<std::string, double>> values = {
       {"read", double(s.read)},         {"stored", double(s.stored)},   {"duplicates", double(s.duplicates)},
@@ -171,13 +158,12 @@ void Consumer::Housekeeping() {
     const int64_t now_ms = clock_.WallMs();
     auto r = store::RunRetention(*db_, options_.retention, now_ms);
     stats_.events_expired += static_cast<uint64_t>(r.events_deleted);
-    stats_.minutes_folded += static_cast<uint64_t>(r.minutes_folded);
-    if (r.events_deleted || r.minutes_folded || r.hours_deleted) {
-      spdlog::info("consumer {}: retention removed {} events, folded {} minute cells, removed {} hour cells{}",
-                   options_.name, r.events_deleted, r.minutes_folded, r.hours_deleted,
+    if (r.events_deleted) {
+      spdlog::info("consumer {}: retention removed {} events{}", options_.name, r.events_deleted,
                    r.done ? "" : " (more next time)");
     }
-    // Aggregators' own tables, a small transaction at a time.
+    // Aggregators' own tables (rollups folded and expired among them), a small
+    // transaction at a time.
     constexpr int64_t kDay = 86400000;
     const int64_t raw_cutoff = now_ms - options_.retention.raw_days * kDay;
     const int64_t summary_cutoff = now_ms - options_.retention.hourly_days * kDay;

@@ -56,7 +56,7 @@ struct ConsumerStats {
   uint64_t read = 0, stored = 0, duplicates = 0, invalid = 0, rounds = 0, errors = 0;
   uint64_t claimed = 0, dead_lettered = 0, trimmed = 0;
   uint64_t derived = 0;  // events the aggregators derived (argus.host changes)
-  uint64_t events_expired = 0, minutes_folded = 0, aggregate_rows_expired = 0;
+  uint64_t events_expired = 0, aggregate_rows_expired = 0;  // aggregate: rows folded or removed
   double last_batch_seconds = 0;  // time to store the last batch
   int64_t lag = 0;                // events of its types not yet stored, at the last publish
 };

@@ -1,6 +1,7 @@
 // `generic`: one-minute rollups (count, sum, min, max, last) of every numeric field of
 // every event's content, per (type, field, host), so a new script's numbers are
-// chartable with no code change.
+// chartable with no code change. As they age past the raw days, the minutes of whole
+// hours fold into one-hour rollups, which are kept for the summary days.
 #include "consumer/aggregator.h"
 #include "consumer/settings.h"
 
@@ -10,6 +11,8 @@
 
 namespace argus::consumer {
 namespace {
+
+constexpr int64_t kHourMs = 3600 * 1000;
 
 // Fields per event that get a rollup; content beyond that is still stored raw.
 constexpr size_t kMaxFields = 256;
@@ -35,7 +38,23 @@ struct Cell {
 class GenericAggregator : public Aggregator {
  public:
   explicit GenericAggregator(store::Database& db)
-      : upsert_(db,
+      : db_(db),
+        oldest_minute_(db, "SELECT min(minute) FROM rollups_1m WHERE minute < ?1"),
+        fold_(db,
+              "INSERT INTO rollups_1h(type, field, host, hour, count, sum, min, max, last, last_ts) "
+              "SELECT type, field, host, ?1, sum(count), sum(sum), min(min), max(max), "
+              "  (SELECT m2.last FROM rollups_1m m2 WHERE m2.type = m.type AND m2.field = m.field "
+              "     AND m2.host = m.host AND m2.minute >= ?1 AND m2.minute < ?2 "
+              "     ORDER BY m2.last_ts DESC LIMIT 1), "
+              "  max(last_ts) "
+              "FROM rollups_1m m WHERE minute >= ?1 AND minute < ?2 GROUP BY type, field, host "
+              "ON CONFLICT(type, field, host, hour) DO UPDATE SET count = count + excluded.count, "
+              "sum = sum + excluded.sum, min = min(min, excluded.min), max = max(max, excluded.max), "
+              "last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END, "
+              "last_ts = max(last_ts, excluded.last_ts)"),
+        drop_minutes_(db, "DELETE FROM rollups_1m WHERE minute >= ?1 AND minute < ?2"),
+        drop_hours_(db, "DELETE FROM rollups_1h WHERE hour < ?1"),
+        upsert_(db,
                 "INSERT INTO rollups_1m(type, field, host, minute, count, sum, min, max, last, last_ts) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
                 "ON CONFLICT(type, field, host, minute) DO UPDATE SET count = count + ?5, sum = sum + ?6, "
@@ -60,15 +79,71 @@ class GenericAggregator : public Aggregator {
     }
   }
 
+  // One step per call (the consumer calls again while a step changed rows, each in a
+  // transaction of its own): the oldest whole hour of minutes past the raw days folds
+  // into its hour cell, the insert and the delete together, so a minute is counted
+  // once; with none left, hour cells past the summary days go.
+  int64_t Expire(int64_t raw_cutoff_ms, int64_t summary_cutoff_ms) override {
+    const int64_t fold_cutoff = raw_cutoff_ms - ((raw_cutoff_ms % kHourMs) + kHourMs) % kHourMs;
+    oldest_minute_.Bind(1, fold_cutoff);
+    const bool has = oldest_minute_.Step() && !oldest_minute_.IsNull(0);
+    const int64_t minute = has ? oldest_minute_.Int(0) : 0;
+    oldest_minute_.Reset();
+    if (has) {
+      const int64_t hour = minute - ((minute % kHourMs) + kHourMs) % kHourMs;
+      fold_.Bind(1, hour).Bind(2, hour + kHourMs).Run();
+      drop_minutes_.Bind(1, hour).Bind(2, hour + kHourMs).Run();
+      return db_.Changes();
+    }
+    drop_hours_.Bind(1, summary_cutoff_ms).Run();
+    return db_.Changes();
+  }
+
  private:
-  store::Statement upsert_;
+  store::Database& db_;
+  store::Statement oldest_minute_, fold_, drop_minutes_, drop_hours_, upsert_;
 };
 
 }  // namespace
 
-std::unique_ptr<Aggregator> MakeGenericAggregator(const AggregatorContext& context) {
-  Settings("generic", context.settings, {});  // takes none; refuses any
-  return std::make_unique<GenericAggregator>(context.db);
+AggregatorSpec GenericAggregatorSpec() {
+  AggregatorSpec spec;
+  spec.make = [](const AggregatorContext& context) -> std::unique_ptr<Aggregator> {
+    Settings("generic", context.settings, {});  // takes none; refuses any
+    return std::make_unique<GenericAggregator>(context.db);
+  };
+  spec.migrations = {
+      // 1: the tables a store of schema 2 and 3 made (IF NOT EXISTS: such files have them).
+      R"sql(
+        CREATE TABLE IF NOT EXISTS rollups_1m(
+          type    TEXT NOT NULL,
+          field   TEXT NOT NULL,
+          host    TEXT NOT NULL,
+          minute  INTEGER NOT NULL,
+          count   INTEGER NOT NULL,
+          sum     REAL NOT NULL,
+          min     REAL NOT NULL,
+          max     REAL NOT NULL,
+          last    REAL NOT NULL,
+          last_ts INTEGER NOT NULL,
+          PRIMARY KEY (type, field, host, minute)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS rollups_1m_minute ON rollups_1m(minute);
+        CREATE TABLE IF NOT EXISTS rollups_1h(
+          type    TEXT NOT NULL,
+          field   TEXT NOT NULL,
+          host    TEXT NOT NULL,
+          hour    INTEGER NOT NULL,
+          count   INTEGER NOT NULL,
+          sum     REAL NOT NULL,
+          min     REAL NOT NULL,
+          max     REAL NOT NULL,
+          last    REAL NOT NULL,
+          last_ts INTEGER NOT NULL,
+          PRIMARY KEY (type, field, host, hour)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS rollups_1h_hour ON rollups_1h(hour);
+      )sql",
+  };
+  return spec;
 }
 
 }  // namespace argus::consumer

@@ -166,9 +166,28 @@ class HostsAggregator : public Aggregator {
 
 }  // namespace
 
-std::unique_ptr<Aggregator> MakeHostsAggregator(const AggregatorContext& context) {
-  Settings s("hosts", context.settings, {"offline_after_s"});
-  return std::make_unique<HostsAggregator>(context, s.Int("offline_after_s", 90, 1, 7 * 86400) * 1000);
+AggregatorSpec HostsAggregatorSpec() {
+  AggregatorSpec spec;
+  spec.make = [](const AggregatorContext& context) -> std::unique_ptr<Aggregator> {
+    Settings s("hosts", context.settings, {"offline_after_s"});
+    return std::make_unique<HostsAggregator>(context, s.Int("offline_after_s", 90, 1, 7 * 86400) * 1000);
+  };
+  spec.migrations = {
+      // 1: as a store of schema 5 made it (IF NOT EXISTS: such files have it).
+      R"sql(
+        CREATE TABLE IF NOT EXISTS host_status(
+          host           TEXT PRIMARY KEY,
+          state          TEXT NOT NULL,
+          state_since    INTEGER NOT NULL,
+          last_seen      INTEGER NOT NULL,
+          timeout_ms     INTEGER NOT NULL,
+          agent_version  TEXT NOT NULL,
+          last_heartbeat INTEGER,
+          heartbeat      TEXT) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS host_status_state ON host_status(state, last_seen);
+      )sql",
+  };
+  return spec;
 }
 
 }  // namespace argus::consumer

@@ -177,20 +177,61 @@ class PacketAggregator : public Aggregator {
 
 }  // namespace
 
-std::unique_ptr<Aggregator> MakePacketAggregator(const AggregatorContext& context) {
-  Settings s("packet", context.settings,
-             {"key", "direction_field", "send", "recv", "network_field", "hops_field", "expected_field",
-              "default_expected"});
-  PacketSettings p;
-  p.key = s.Strings("key", {"msg_id"});
-  p.direction_field = s.String("direction_field", "direction");
-  p.send_values = s.Strings("send", {"send"});
-  p.recv_values = s.Strings("recv", {"recv"});
-  p.network_field = s.String("network_field", "network");
-  p.hops_field = s.String("hops_field", "hops");
-  p.expected_field = s.String("expected_field", "expected");
-  p.default_expected = s.Int("default_expected", 1, 0, 1000000);
-  return std::make_unique<PacketAggregator>(context.db, std::move(p));
+AggregatorSpec PacketAggregatorSpec() {
+  AggregatorSpec spec;
+  spec.make = [](const AggregatorContext& context) -> std::unique_ptr<Aggregator> {
+    Settings s("packet", context.settings,
+               {"key", "direction_field", "send", "recv", "network_field", "hops_field", "expected_field",
+                "default_expected"});
+    PacketSettings p;
+    p.key = s.Strings("key", {"msg_id"});
+    p.direction_field = s.String("direction_field", "direction");
+    p.send_values = s.Strings("send", {"send"});
+    p.recv_values = s.Strings("recv", {"recv"});
+    p.network_field = s.String("network_field", "network");
+    p.hops_field = s.String("hops_field", "hops");
+    p.expected_field = s.String("expected_field", "expected");
+    p.default_expected = s.Int("default_expected", 1, 0, 1000000);
+    return std::make_unique<PacketAggregator>(context.db, std::move(p));
+  };
+  spec.migrations = {
+      // 1: as a store of schema 5 made them (IF NOT EXISTS: such files have them).
+      R"sql(
+        CREATE TABLE IF NOT EXISTS packet_messages(
+          msg           TEXT PRIMARY KEY,
+          network       TEXT NOT NULL,
+          sender        TEXT,
+          sent_ts       INTEGER,
+          expected      INTEGER NOT NULL,
+          receivers     INTEGER NOT NULL,
+          first_recv_ts INTEGER,
+          last_recv_ts  INTEGER,
+          recv_ts_sum   INTEGER NOT NULL,
+          hops_sum      INTEGER NOT NULL,
+          max_hops      INTEGER NOT NULL,
+          seen          INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS packet_messages_seen ON packet_messages(seen);
+        CREATE INDEX IF NOT EXISTS packet_messages_network ON packet_messages(network, sent_ts);
+        CREATE TABLE IF NOT EXISTS packet_receipts(
+          msg  TEXT NOT NULL,
+          host TEXT NOT NULL,
+          ts   INTEGER NOT NULL,
+          hops INTEGER NOT NULL,
+          PRIMARY KEY (msg, host)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS packet_networks_1m(
+          network   TEXT NOT NULL,
+          minute    INTEGER NOT NULL,
+          sent      INTEGER NOT NULL,
+          expected  INTEGER NOT NULL,
+          received  INTEGER NOT NULL,
+          hops_sum  INTEGER NOT NULL,
+          delay_sum INTEGER NOT NULL,
+          delay_max INTEGER NOT NULL,
+          PRIMARY KEY (network, minute)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS packet_networks_1m_minute ON packet_networks_1m(minute);
+      )sql",
+  };
+  return spec;
 }
 
 }  // namespace argus::consumer

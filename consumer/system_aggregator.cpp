@@ -110,9 +110,44 @@ class SystemAggregator : public Aggregator {
 
 }  // namespace
 
-std::unique_ptr<Aggregator> MakeSystemAggregator(const AggregatorContext& context) {
-  Settings("system", context.settings, {});
-  return std::make_unique<SystemAggregator>(context.db);
+AggregatorSpec SystemAggregatorSpec() {
+  AggregatorSpec spec;
+  spec.make = [](const AggregatorContext& context) -> std::unique_ptr<Aggregator> {
+    Settings("system", context.settings, {});
+    return std::make_unique<SystemAggregator>(context.db);
+  };
+  spec.migrations = {
+      // 1: as a store of schema 5 made them (IF NOT EXISTS: such files have them).
+      R"sql(
+        CREATE TABLE IF NOT EXISTS system_samples(
+          host             TEXT NOT NULL,
+          ts               INTEGER NOT NULL,
+          cpu_pct          REAL,
+          mem_total_bytes  INTEGER,
+          mem_used_bytes   INTEGER,
+          mem_pct          REAL,
+          load1            REAL,
+          load5            REAL,
+          load15           REAL,
+          net_rx_bytes_s   REAL,
+          net_tx_bytes_s   REAL,
+          net_rx_packets_s REAL,
+          net_tx_packets_s REAL,
+          disk_max_pct     REAL,
+          PRIMARY KEY (host, ts)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS system_samples_ts ON system_samples(ts);
+        CREATE TABLE IF NOT EXISTS system_disks(
+          host        TEXT NOT NULL,
+          mount       TEXT NOT NULL,
+          ts          INTEGER NOT NULL,
+          total_bytes INTEGER,
+          used_bytes  INTEGER,
+          pct         REAL,
+          PRIMARY KEY (host, mount, ts)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS system_disks_ts ON system_disks(ts);
+      )sql",
+  };
+  return spec;
 }
 
 }  // namespace argus::consumer

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "http/router.h"
 #include "proto/event.h"
 
 namespace argus::dash {
@@ -16,6 +17,15 @@ Params::Params(std::map<std::string, std::string> values, std::set<std::string> 
       return;
     }
   }
+}
+
+Params::Params(std::string_view target, std::set<std::string> allowed) {
+  std::map<std::string, std::string> values;
+  if (base::Status s = http::QueryParams(target, &values); !s.ok()) {
+    Fail(s.message());
+    return;
+  }
+  *this = Params(std::move(values), std::move(allowed));
 }
 
 void Params::Fail(std::string msg) {

@@ -49,23 +49,23 @@ DashService::DashService(DashOptions options)
         options_.connections, [this] { return std::make_unique<queue::Redis>(*options_.redis); });
   }
   // Every store-reading route: a query stopped at its deadline is a 503, not a 500.
-  auto bind = [this](auto fn) {
-    return [this, fn](const http::Request& r, const http::Peer& p) { return Bounded([&] { return (this->*fn)(r, p); }); };
+  auto bounded = [this](http::Handler route) {
+    return [this, route](const http::Request& r, const http::Peer& p) { return Bounded([&] { return route(r, p); }); };
   };
   using K = http::Metrics::Kind;
   metrics_.Describe("argus_dash_unauthorized_total", K::kCounter, "API calls refused for a missing or wrong read token.");
   metrics_.Describe("argus_dash_query_timeouts_total", K::kCounter, "Queries stopped at the query timeout (503).");
   router_.CountRequests(&metrics_, "argus_dash_requests_total");
-  router_.Add(bhttp::verb::get, "/api/v1/types", [this](const http::Request& r, const http::Peer&) {
-    return Bounded([&] { return Registry(r, store::Registry::kTypes); });
-  });
-  router_.Add(bhttp::verb::get, "/api/v1/hosts", [this](const http::Request& r, const http::Peer&) {
-    return Bounded([&] { return Registry(r, store::Registry::kHosts); });
-  });
-  router_.Add(bhttp::verb::get, "/api/v1/events", bind(&DashService::Events));
-  router_.Add(bhttp::verb::get, "/api/v1/pipeline", bind(&DashService::Pipeline));
-  router_.Add(bhttp::verb::get, "/api/v1/dead_letters", bind(&DashService::DeadLetters));
-  router_.Add(bhttp::verb::get, "/healthz", bind(&DashService::Healthz));
+  router_.Add(bhttp::verb::get, "/api/v1/types", bounded([this](const http::Request& r, const http::Peer&) {
+                return Registry(r, store::Registry::kTypes);
+              }));
+  router_.Add(bhttp::verb::get, "/api/v1/hosts", bounded([this](const http::Request& r, const http::Peer&) {
+                return Registry(r, store::Registry::kHosts);
+              }));
+  router_.Add(bhttp::verb::get, "/api/v1/events", bounded(http::Member(this, &DashService::Events)));
+  router_.Add(bhttp::verb::get, "/api/v1/pipeline", bounded(http::Member(this, &DashService::Pipeline)));
+  router_.Add(bhttp::verb::get, "/api/v1/dead_letters", bounded(http::Member(this, &DashService::DeadLetters)));
+  router_.Add(bhttp::verb::get, "/healthz", bounded(http::Member(this, &DashService::Healthz)));
   router_.Add(bhttp::verb::get, "/metrics",
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
 }
@@ -96,10 +96,10 @@ http::Response DashService::Bounded(const std::function<http::Response()>& route
 }
 
 http::Response DashService::Registry(const http::Request& req, store::Registry which) {
-  Params p(http::QueryParams(Target(req)), {"limit", "cursor"});
+  Params p(Target(req), {"limit", "cursor"});
   const int64_t limit = p.Int("limit", 1, 1000).value_or(1000);
   const std::string after = p.Text("cursor", 255).value_or("");
-  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  if (base::Status s = p.status(); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
   const char* key = which == store::Registry::kTypes ? "type" : "host";
   auto db = pool_.Acquire();
   StartQuery(*db);
@@ -126,7 +126,7 @@ http::Response DashService::Registry(const http::Request& req, store::Registry w
 }
 
 http::Response DashService::Events(const http::Request& req, const http::Peer&) {
-  Params p(http::QueryParams(Target(req)), {"type", "host", "since", "until", "limit", "cursor"});
+  Params p(Target(req), {"type", "host", "since", "until", "limit", "cursor"});
   store::EventQuery q;
   q.type = p.Type("type");
   q.host = p.Text("host", 255);
@@ -134,7 +134,7 @@ http::Response DashService::Events(const http::Request& req, const http::Peer&) 
   q.until = p.Int("until", 0, kMaxTs);
   q.limit = p.Int("limit", 1, 1000).value_or(100);
   auto cursor = p.Text("cursor", 64);
-  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  if (base::Status s = p.status(); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
   if (cursor) {
     q.after = ParseCursor(*cursor);
     if (!q.after) {
@@ -162,8 +162,8 @@ http::Response DashService::Events(const http::Request& req, const http::Peer&) 
 }
 
 http::Response DashService::Pipeline(const http::Request& req, const http::Peer&) {
-  Params p(http::QueryParams(Target(req)), {});
-  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  Params p(Target(req), {});
+  if (base::Status s = p.status(); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
   if (!redis_) return JsonError(bhttp::status::service_unavailable, "the dash was started without --redis");
   auto redis = redis_->Acquire();
   std::vector<queue::TypeView> types;
@@ -191,11 +191,11 @@ http::Response DashService::Pipeline(const http::Request& req, const http::Peer&
 }
 
 http::Response DashService::DeadLetters(const http::Request& req, const http::Peer&) {
-  Params p(http::QueryParams(Target(req)), {"type", "limit"});
+  Params p(Target(req), {"type", "limit"});
   auto type = p.Type("type");
   auto limit = p.Int("limit", 1, 1000).value_or(100);
-  if (p.error().empty() && !type) return JsonError(bhttp::status::bad_request, "parameter 'type' is required");
-  if (!p.error().empty()) return JsonError(bhttp::status::bad_request, p.error());
+  if (p.status().ok() && !type) return JsonError(bhttp::status::bad_request, "parameter 'type' is required");
+  if (base::Status s = p.status(); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
   if (!redis_) return JsonError(bhttp::status::service_unavailable, "the dash was started without --redis");
   auto redis = redis_->Acquire();
   std::vector<queue::DeadLetterView> dead;

@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 namespace argus::http {
@@ -26,49 +27,14 @@ std::string_view TargetPath(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string UrlDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-std::map<std::string, std::string> QueryParams(std::string_view target) {
-  std::map<std::string, std::string> out;
-  auto q = target.find('?');
-  if (q == std::string_view::npos) return out;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    std::string key = UrlDecode(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
-    out[std::move(key)] = std::move(value);
-  }
-  return out;
+base::Status QueryParams(std::string_view target, std::map<std::string, std::string>* out) {
+  out->clear();
+  auto url = boost::urls::parse_uri_reference(target);
+  if (!url) return base::Status::Invalid("the request target is not a valid URL (" + url.error().message() + ")");
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = true;  // as HTML forms send them
+  for (const auto& p : url->params(opts)) (*out)[std::string(p.key)] = p.has_value ? std::string(p.value) : "";
+  return {};
 }
 
 bool SecretEquals(std::string_view a, std::string_view b) {

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/status.h"
 #include "http/metrics.h"
 
 namespace argus::http {
@@ -31,10 +32,11 @@ Response JsonError(bhttp::status status, std::string_view message);
 // 503 with Retry-After: the caller should come back, nothing was done.
 Response Unavailable(std::string_view message, int retry_after_s = 1);
 
-// Path without the query string, and the decoded query parameters. A parameter given
-// twice keeps the last value.
+// Path without the query string, and the decoded query parameters (Boost.URL; `+` is a
+// space). A parameter given twice keeps the last value. Invalid for a malformed target
+// (a bad percent-escape, say).
 std::string_view TargetPath(std::string_view target);
-std::map<std::string, std::string> QueryParams(std::string_view target);
+base::Status QueryParams(std::string_view target, std::map<std::string, std::string>* out);
 
 // Constant-time comparison for secrets: runtime does not depend on where they differ.
 bool SecretEquals(std::string_view a, std::string_view b);
@@ -44,6 +46,12 @@ std::string_view BearerToken(const Request& req);
 
 // A /metrics answer in the Prometheus text format.
 Response MetricsResponse(Metrics& metrics);
+
+// A handler that calls `self->fn(request, peer)`: how a service routes to its members.
+template <class T>
+Handler Member(T* self, Response (T::*fn)(const Request&, const Peer&)) {
+  return [self, fn](const Request& r, const Peer& p) { return (self->*fn)(r, p); };
+}
 
 class Router {
  public:

@@ -13,13 +13,15 @@ namespace argus::proto {
 namespace {
 
 using nlohmann::json;
-// A rule checks one value found at `path`; it returns "" or the problem.
-using Rule = std::function<std::string(const json& v, const std::string& path)>;
+// A rule checks one value found at `path`: Invalid names the path and the problem.
+using Rule = std::function<base::Status(const json& v, const std::string& path)>;
 
-std::string At(const std::string& path, const std::string& problem) { return path + ": " + problem; }
+base::Status At(const std::string& path, const std::string& problem) {
+  return base::Status::Invalid(path + ": " + problem);
+}
 
 Rule String(size_t max_len = 4096) {
-  return [max_len](const json& v, const std::string& path) -> std::string {
+  return [max_len](const json& v, const std::string& path) -> base::Status {
     if (!v.is_string()) return At(path, "must be a string");
     if (v.get_ref<const std::string&>().size() > max_len) {
       return At(path, "is longer than " + std::to_string(max_len) + " characters");
@@ -29,7 +31,7 @@ Rule String(size_t max_len = 4096) {
 }
 
 Rule Int(int64_t min, int64_t max) {
-  return [min, max](const json& v, const std::string& path) -> std::string {
+  return [min, max](const json& v, const std::string& path) -> base::Status {
     if (!v.is_number_integer() || v.get<int64_t>() < min || v.get<int64_t>() > max) {
       return At(path, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
     }
@@ -38,7 +40,7 @@ Rule Int(int64_t min, int64_t max) {
 }
 
 Rule OneOf(std::vector<std::string> values) {
-  return [values](const json& v, const std::string& path) -> std::string {
+  return [values](const json& v, const std::string& path) -> base::Status {
     std::string list;
     for (const auto& x : values) list += (list.empty() ? "" : ", ") + ("\"" + x + "\"");
     if (!v.is_string() || std::find(values.begin(), values.end(), v.get<std::string>()) == values.end()) {
@@ -49,7 +51,7 @@ Rule OneOf(std::vector<std::string> values) {
 }
 
 Rule Type() {
-  return [](const json& v, const std::string& path) -> std::string {
+  return [](const json& v, const std::string& path) -> base::Status {
     if (!v.is_string() || !IsValidType(v.get<std::string>())) {
       return At(path, "must be an event type ([a-z0-9][a-z0-9_.-]{0,63})");
     }
@@ -58,17 +60,17 @@ Rule Type() {
 }
 
 Rule Bool() {
-  return [](const json& v, const std::string& path) -> std::string {
-    return v.is_boolean() ? std::string() : At(path, "must be true or false");
+  return [](const json& v, const std::string& path) -> base::Status {
+    return v.is_boolean() ? base::Status::Ok() : At(path, "must be true or false");
   };
 }
 
 Rule ArrayOf(Rule item, size_t max_items = 1000) {
-  return [item, max_items](const json& v, const std::string& path) -> std::string {
+  return [item, max_items](const json& v, const std::string& path) -> base::Status {
     if (!v.is_array()) return At(path, "must be an array");
     if (v.size() > max_items) return At(path, "has more than " + std::to_string(max_items) + " items");
     for (size_t i = 0; i < v.size(); ++i) {
-      if (auto err = item(v[i], path + "[" + std::to_string(i) + "]"); !err.empty()) return err;
+      if (base::Status s = item(v[i], path + "[" + std::to_string(i) + "]"); !s.ok()) return s;
     }
     return {};
   };
@@ -76,7 +78,7 @@ Rule ArrayOf(Rule item, size_t max_items = 1000) {
 
 // Every key of the object must be named in `fields`; `required` ones must be present.
 Rule Object(std::map<std::string, Rule> fields, std::vector<std::string> required = {}) {
-  return [fields, required](const json& v, const std::string& path) -> std::string {
+  return [fields, required](const json& v, const std::string& path) -> base::Status {
     if (!v.is_object()) return At(path.empty() ? "(top level)" : path, "must be an object");
     for (const auto& [key, value] : v.items()) {
       std::string sub = path.empty() ? key : path + "." + key;
@@ -86,7 +88,7 @@ Rule Object(std::map<std::string, Rule> fields, std::vector<std::string> require
         for (const auto& [k, r] : fields) allowed += (allowed.empty() ? "" : ", ") + k;
         return At(sub, "unknown key (allowed here: " + allowed + ")");
       }
-      if (auto err = it->second(value, sub); !err.empty()) return err;
+      if (base::Status s = it->second(value, sub); !s.ok()) return s;
     }
     for (const auto& key : required) {
       if (!v.contains(key)) return At(path.empty() ? key : path + "." + key, "is required");
@@ -97,11 +99,11 @@ Rule Object(std::map<std::string, Rule> fields, std::vector<std::string> require
 
 // Values of a map with free keys (labels, per-script settings).
 Rule MapOf(Rule value, size_t max_items = 1000) {
-  return [value, max_items](const json& v, const std::string& path) -> std::string {
+  return [value, max_items](const json& v, const std::string& path) -> base::Status {
     if (!v.is_object()) return At(path, "must be an object");
     if (v.size() > max_items) return At(path, "has more than " + std::to_string(max_items) + " keys");
     for (const auto& [key, x] : v.items()) {
-      if (auto err = value(x, path + "." + key); !err.empty()) return err;
+      if (base::Status s = value(x, path + "." + key); !s.ok()) return s;
     }
     return {};
   };
@@ -109,8 +111,8 @@ Rule MapOf(Rule value, size_t max_items = 1000) {
 
 Rule Extract() {
   auto fields = Object({{"json_after", String(256)}, {"kv", Bool()}});
-  return [fields](const json& v, const std::string& path) -> std::string {
-    if (auto err = fields(v, path); !err.empty()) return err;
+  return [fields](const json& v, const std::string& path) -> base::Status {
+    if (base::Status s = fields(v, path); !s.ok()) return s;
     if (v.size() != 1) return At(path, "must hold exactly one of json_after, kv");
     return {};
   };
@@ -128,8 +130,8 @@ Rule LogRule() {
                         {"sample_rate", Int(0, 1000)},
                         {"sample_key", String(256)}},
                        {"type"});
-  return [fields](const json& v, const std::string& path) -> std::string {
-    if (auto err = fields(v, path); !err.empty()) return err;
+  return [fields](const json& v, const std::string& path) -> base::Status {
+    if (base::Status s = fields(v, path); !s.ok()) return s;
     if (!v.contains("match") && !v.contains("regex")) return At(path, "needs \"match\" or \"regex\"");
     if (v.contains("regex")) {
       // Checked here too, so the proxy refuses a remote config no agent could use.
@@ -157,8 +159,8 @@ bool IsPlainAbsolute(const std::string& p) {
 }
 
 Rule AbsolutePath() {
-  return [](const json& v, const std::string& path) -> std::string {
-    if (auto err = String(4096)(v, path); !err.empty()) return err;
+  return [](const json& v, const std::string& path) -> base::Status {
+    if (base::Status s = String(4096)(v, path); !s.ok()) return s;
     if (!IsPlainAbsolute(v.get<std::string>())) {
       return At(path, "must be an absolute path without \".\" or \"..\" parts");
     }
@@ -191,7 +193,7 @@ const Rule& Schema(ConfigScope scope) {
       // The config served to original TOP-Argus agents by GET /api/config, in their own
       // format; Argus agents ignore it.
       {"topargus", [](const json& v, const std::string& path) {
-         return v.is_object() ? std::string() : At(path, "must be an object");
+         return v.is_object() ? base::Status::Ok() : At(path, "must be an object");
        }},
   };
   static const Rule kRemote = Object(kShared);
@@ -222,22 +224,22 @@ base::Status ValidateAgentConfig(const nlohmann::json& config, ConfigScope scope
   if (scope == ConfigScope::kRemote && config.is_object()) {
     // Said before the schema, in words: these are refused for what they could do.
     if (auto c = config.find("cron"); c != config.end() && c->is_object() && c->contains("dir")) {
-      return base::Status::Invalid(At("cron.dir", "is local-only: a remote config cannot choose the folder of programs an agent runs"));
+      return At("cron.dir", "is local-only: a remote config cannot choose the folder of programs an agent runs");
     }
     if (config.contains("allow_remote_files")) {
-      return base::Status::Invalid(At("allow_remote_files", "is local-only: only an agent's own config widens what it may read"));
+      return At("allow_remote_files", "is local-only: only an agent's own config widens what it may read");
     }
   }
-  if (auto err = Schema(scope)(config, ""); !err.empty()) return base::Status::Invalid(err);
+  if (base::Status s = Schema(scope)(config, ""); !s.ok()) return s;
   if (scope == ConfigScope::kRemote && config.contains("files")) {
     const json& files = config["files"];
     for (size_t i = 0; i < files.size(); ++i) {
       const std::string& p = files[i]["path"].get_ref<const std::string&>();
       if (!RemoteFileAllowed(p, policy.allow_files)) {
-        return base::Status::Invalid(At("files[" + std::to_string(i) + "].path",
+        return At("files[" + std::to_string(i) + "].path",
                   "\"" + p + "\" is not allowed for a remote config" +
                       (policy.allow_files.empty() ? std::string(" (the allow list is empty: allow_remote_files)")
-                                                  : " (not in allow_remote_files)")));
+                                                  : " (not in allow_remote_files)"));
       }
     }
   }

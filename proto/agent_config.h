@@ -1,4 +1,4 @@
-// The agent configuration schema of DESIGN.md ("Agent config"), shared by the agent
+// The agent configuration schema of docs/design.md ("Agent config"), shared by the agent
 // (its --config file) and the proxy (which validates the remote config before
 // storing it). Every key has a rule; an unknown key or a bad value is reported with
 // the path to it, e.g. `files[0].rules[1].sample_rate`.

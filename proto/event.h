@@ -1,4 +1,4 @@
-// The event contract of DESIGN.md: what an agent sends, what the proxy validates and
+// The event contract of docs/design.md: what an agent sends, what the proxy validates and
 // stamps, and what travels through Redis to the consumers. Parsing never throws; every
 // refusal carries a message a user can act on.
 //
@@ -22,7 +22,8 @@ enum class Priority { kNormal, kHigh };
 
 std::string_view PriorityName(Priority p);
 
-// Limits a client controls; every one is configurable on the proxy.
+// Limits on what a client sends. The sizes of a body and an event are set in the
+// proxy's config (`limits`); the lengths of an id and a host are fixed by the contract.
 struct Limits {
   size_t max_event_bytes = 64 * 1024;       // one event, as serialized JSON
   size_t max_depth = 32;                    // nesting of one event (the event object is 1)

@@ -1,4 +1,4 @@
-// Dotted paths into an event's content, as DESIGN.md writes them ("upstream.db_ms",
+// Dotted paths into an event's content, as docs/design.md writes them ("upstream.db_ms",
 // a rule's sample_key, an aggregator's key fields): each step a key of an object.
 #pragma once
 

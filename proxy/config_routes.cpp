@@ -80,7 +80,11 @@ http::Response ProxyService::PutConfig(const http::Request& req, const http::Pee
       !st.ok()) {
     return JsonError(bhttp::status::bad_request, "invalid config: " + st.message());
   }
-  const bool dry_run = http::QueryParams(std::string_view(req.target().data(), req.target().size()))["dry_run"] == "1";
+  std::map<std::string, std::string> query;
+  if (base::Status s = http::QueryParams(std::string_view(req.target().data(), req.target().size()), &query); !s.ok()) {
+    return JsonError(bhttp::status::bad_request, s.message());
+  }
+  const bool dry_run = query["dry_run"] == "1";
 
   auto redis = pool_.Acquire();
   queue::RemoteConfig current;

@@ -46,20 +46,17 @@ ProxyService::ProxyService(ProxyOptions options, size_t redis_connections, const
   metrics_.DescribeHistogram("argus_proxy_redis_append_seconds", "Time for Redis to acknowledge a batch's appends.",
                              {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
 
-  auto bind = [this](auto fn) {
-    return [this, fn](const http::Request& r, const http::Peer& p) { return (this->*fn)(r, p); };
-  };
   router_.CountRequests(&metrics_, "argus_proxy_requests_total");
-  router_.Add(bhttp::verb::post, "/api/v1/events", bind(&ProxyService::PostEvents));
-  router_.Add(bhttp::verb::get, "/healthz", bind(&ProxyService::Healthz));
-  router_.Add(bhttp::verb::get, "/api/v1/config", bind(&ProxyService::GetConfig));
-  router_.Add(bhttp::verb::put, "/api/v1/config", bind(&ProxyService::PutConfig));
+  router_.Add(bhttp::verb::post, "/api/v1/events", http::Member(this, &ProxyService::PostEvents));
+  router_.Add(bhttp::verb::get, "/healthz", http::Member(this, &ProxyService::Healthz));
+  router_.Add(bhttp::verb::get, "/api/v1/config", http::Member(this, &ProxyService::GetConfig));
+  router_.Add(bhttp::verb::put, "/api/v1/config", http::Member(this, &ProxyService::PutConfig));
   // TOP-Argus agents call these with and without a trailing slash.
   for (const char* path : {"/api/alarm", "/api/alarm/"}) {
-    router_.Add(bhttp::verb::post, path, bind(&ProxyService::PostAlarm));
+    router_.Add(bhttp::verb::post, path, http::Member(this, &ProxyService::PostAlarm));
   }
   for (const char* path : {"/api/config", "/api/config/"}) {
-    router_.Add(bhttp::verb::get, path, bind(&ProxyService::GetConfigCompat));
+    router_.Add(bhttp::verb::get, path, http::Member(this, &ProxyService::GetConfigCompat));
   }
   router_.Add(bhttp::verb::get, "/metrics",
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });

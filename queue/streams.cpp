@@ -170,6 +170,7 @@ GroupReader::GroupReader(std::string type, int shards, std::string consumer)
     : type_(std::move(type)), group_(GroupName(type_)), consumer_(std::move(consumer)) {
   for (int s = 0; s < shards; ++s) keys_.push_back(StreamKey(type_, s));
   pending_done_.assign(keys_.size(), false);
+  claim_cursors_.assign(keys_.size(), "0-0");
 }
 
 base::Status GroupReader::EnsureGroups(Redis& redis) {
@@ -216,7 +217,8 @@ void CollectEntries(const redisReply* reply, std::vector<Entry>* out, size_t* go
 }  // namespace
 
 base::Status GroupReader::Read(Redis& redis, size_t count, std::vector<Entry>* out) {
-  // One command per shard: shards may live on different cluster nodes.
+  // One command per shard, never one XREADGROUP over several: a command must not span
+  // two hash slots, which keeps the reads valid once shards are spread over nodes.
   std::vector<Command> cmds;
   for (size_t s = 0; s < keys_.size(); ++s) {
     cmds.push_back({"XREADGROUP", "GROUP", group_, consumer_, "COUNT", std::to_string(count),
@@ -243,7 +245,7 @@ base::Status GroupReader::Read(Redis& redis, size_t count, std::vector<Entry>* o
 base::Status GroupReader::ClaimIdle(Redis& redis, std::chrono::milliseconds min_idle, int64_t* claimed) {
   *claimed = 0;
   for (size_t s = 0; s < keys_.size(); ++s) {
-    std::string cursor = "0-0";
+    std::string& cursor = claim_cursors_[s];
     // A few pages per call at most: the next call goes on where this one stopped.
     for (int page = 0; page < 10; ++page) {
       auto r = redis.Run({"XAUTOCLAIM", keys_[s], group_, consumer_, std::to_string(min_idle.count()), cursor,

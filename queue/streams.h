@@ -1,4 +1,4 @@
-// The Redis layout of DESIGN.md ("Queue"): one stream per (type, shard) named
+// The Redis layout of docs/design.md ("Queue"): one stream per (type, shard) named
 // argus:ev:{<type>:<shard>}, the set argus:types, a consumer group argus:<type>; and the
 // two sides that use it: the proxy's pipelined append and the consumer's group read.
 #pragma once
@@ -94,6 +94,7 @@ class GroupReader {
   std::string consumer_;
   std::vector<std::string> keys_;
   std::vector<bool> pending_done_;  // per shard: own pending list drained
+  std::vector<std::string> claim_cursors_;  // per shard: where the next XAUTOCLAIM starts ("0-0": from the start)
 };
 
 }  // namespace argus::queue

@@ -10,6 +10,7 @@ PACKAGES=(
   doctest-dev libspdlog-dev libcli11-dev libssl-dev zlib1g-dev libre2-dev
   redis-server redis-tools sqlite3 curl python3 procps
   clang-14 libclang-rt-14-dev openssl
+  systemd  # systemd-analyze verifies the agent's unit file in the tests
 )
 for group in "$@"; do
   case "$group" in

@@ -1,5 +1,7 @@
 #include "store/reader.h"
 
+#include "store/schema.h"
+
 namespace argus::store {
 
 std::vector<RegistryRow> Reader::List(Registry which, const std::string& after, int64_t limit) {
@@ -14,6 +16,8 @@ std::vector<RegistryRow> Reader::List(Registry which, const std::string& after, 
 }
 
 std::map<std::string, HostStatusRow> Reader::HostStatuses(const std::vector<RegistryRow>& hosts) {
+  // The hosts aggregator's table: absent until a consumer with it has run.
+  if (!TableExists(db_, "host_status")) return {};
   Statement s(db_,
               "SELECT host, state, state_since, timeout_ms, agent_version, last_heartbeat FROM host_status "
               "WHERE host = ?1");

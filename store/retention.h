@@ -1,8 +1,8 @@
-// Keeps the store bounded: raw events for `raw_days` after the proxy received them (its
-// clock, not the agents': a host with a wrong clock must not lose fresh data), one-minute
-// rollups for `raw_days` of event time, then folded into one-hour rollups kept for
-// `hourly_days`. Every step is a small
-// transaction, so writers waiting on the database wait at most one of them.
+// Keeps the raw events bounded: each is kept for `raw_days` after the proxy received it
+// (its clock, not the agents': a host with a wrong clock must not lose fresh data).
+// Every step is a small transaction, so writers waiting on the database wait at most
+// one of them. Aggregators expire their own tables (Aggregator::Expire), with
+// `raw_days` for raw detail and `hourly_days` for summaries.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@ struct RetentionOptions {
 };
 
 struct RetentionResult {
-  int64_t events_deleted = 0, minutes_folded = 0, hours_deleted = 0, steps = 0;
+  int64_t events_deleted = 0, steps = 0;
   bool done = true;  // false when max_steps cut the run short
 };
 

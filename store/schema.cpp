@@ -11,11 +11,37 @@
 namespace argus::store {
 namespace {
 
-// Append only: a released migration is never edited, the next change is a new entry.
-const std::vector<const char*>& Migrations() {
-  static const std::vector<const char*> kMigrations = {
+// A migration is SQL, or a step that needs code. Migrations are append only: a
+// released step is never changed, except that the tables which aggregators now own
+// (rollups_*, demo_counts, host_status, system_*, packet_*) were taken out of steps 2
+// to 5. Their owners create them with IF NOT EXISTS, so a file made by an older build,
+// which has them already, and a new file, which gets them from their owners, end the
+// same.
+struct Migration {
+  const char* sql = nullptr;
+  void (*run)(Database& db) = nullptr;
+};
+
+// 8: the demo aggregator is an example now (docs/examples/), not a product feature:
+// its table goes where it is empty; one with rows is kept, and said so.
+void DropEmptyDemoTable(Database& db) {
+  if (!TableExists(db, "demo_counts")) return;
+  Statement count(db, "SELECT count(*) FROM demo_counts");
+  const int64_t rows = count.Step() ? count.Int(0) : 0;
+  count.Reset();
+  if (rows == 0) {
+    db.Exec("DROP TABLE demo_counts");
+  } else {
+    spdlog::warn("store {}: demo_counts has {} rows and is kept; the demo aggregator is an example now "
+                 "(docs/examples/demo_aggregator.cpp): DROP TABLE demo_counts when you are done with it",
+                 db.path(), rows);
+  }
+}
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
       // 1: raw events with per-host and per-type registries.
-      R"sql(
+      {R"sql(
         CREATE TABLE events(
           seq      INTEGER PRIMARY KEY,
           id       TEXT NOT NULL UNIQUE,
@@ -39,122 +65,19 @@ const std::vector<const char*>& Migrations() {
           first_seen INTEGER NOT NULL,
           last_seen  INTEGER NOT NULL,
           events     INTEGER NOT NULL) WITHOUT ROWID;
-      )sql",
-      // 2: one-minute rollups of every numeric content field (the generic aggregator).
-      R"sql(
-        CREATE TABLE rollups_1m(
-          type    TEXT NOT NULL,
-          field   TEXT NOT NULL,
-          host    TEXT NOT NULL,
-          minute  INTEGER NOT NULL,
-          count   INTEGER NOT NULL,
-          sum     REAL NOT NULL,
-          min     REAL NOT NULL,
-          max     REAL NOT NULL,
-          last    REAL NOT NULL,
-          last_ts INTEGER NOT NULL,
-          PRIMARY KEY (type, field, host, minute)) WITHOUT ROWID;
-      )sql",
-      // 3: one-hour rollups, folded from one-minute ones as those age out.
-      R"sql(
-        CREATE TABLE rollups_1h(
-          type    TEXT NOT NULL,
-          field   TEXT NOT NULL,
-          host    TEXT NOT NULL,
-          hour    INTEGER NOT NULL,
-          count   INTEGER NOT NULL,
-          sum     REAL NOT NULL,
-          min     REAL NOT NULL,
-          max     REAL NOT NULL,
-          last    REAL NOT NULL,
-          last_ts INTEGER NOT NULL,
-          PRIMARY KEY (type, field, host, hour)) WITHOUT ROWID;
-        CREATE INDEX rollups_1m_minute ON rollups_1m(minute);
-        CREATE INDEX events_recv_ts ON events(recv_ts);
-        CREATE INDEX rollups_1h_hour ON rollups_1h(hour);
-      )sql",
-      // 4: the demo aggregator's table (docs/aggregators.md).
-      R"sql(
-        CREATE TABLE demo_counts(
-          type   TEXT NOT NULL,
-          minute INTEGER NOT NULL,
-          events INTEGER NOT NULL,
-          PRIMARY KEY (type, minute)) WITHOUT ROWID;
-      )sql",
-      // 5: the hosts, system and packet aggregators (docs/aggregators.md).
-      R"sql(
-        CREATE TABLE host_status(
-          host           TEXT PRIMARY KEY,
-          state          TEXT NOT NULL,
-          state_since    INTEGER NOT NULL,
-          last_seen      INTEGER NOT NULL,
-          timeout_ms     INTEGER NOT NULL,
-          agent_version  TEXT NOT NULL,
-          last_heartbeat INTEGER,
-          heartbeat      TEXT) WITHOUT ROWID;
-        CREATE INDEX host_status_state ON host_status(state, last_seen);
-        CREATE TABLE system_samples(
-          host             TEXT NOT NULL,
-          ts               INTEGER NOT NULL,
-          cpu_pct          REAL,
-          mem_total_bytes  INTEGER,
-          mem_used_bytes   INTEGER,
-          mem_pct          REAL,
-          load1            REAL,
-          load5            REAL,
-          load15           REAL,
-          net_rx_bytes_s   REAL,
-          net_tx_bytes_s   REAL,
-          net_rx_packets_s REAL,
-          net_tx_packets_s REAL,
-          disk_max_pct     REAL,
-          PRIMARY KEY (host, ts)) WITHOUT ROWID;
-        CREATE INDEX system_samples_ts ON system_samples(ts);
-        CREATE TABLE system_disks(
-          host        TEXT NOT NULL,
-          mount       TEXT NOT NULL,
-          ts          INTEGER NOT NULL,
-          total_bytes INTEGER,
-          used_bytes  INTEGER,
-          pct         REAL,
-          PRIMARY KEY (host, mount, ts)) WITHOUT ROWID;
-        CREATE INDEX system_disks_ts ON system_disks(ts);
-        CREATE TABLE packet_messages(
-          msg           TEXT PRIMARY KEY,
-          network       TEXT NOT NULL,
-          sender        TEXT,
-          sent_ts       INTEGER,
-          expected      INTEGER NOT NULL,
-          receivers     INTEGER NOT NULL,
-          first_recv_ts INTEGER,
-          last_recv_ts  INTEGER,
-          recv_ts_sum   INTEGER NOT NULL,
-          hops_sum      INTEGER NOT NULL,
-          max_hops      INTEGER NOT NULL,
-          seen          INTEGER NOT NULL) WITHOUT ROWID;
-        CREATE INDEX packet_messages_seen ON packet_messages(seen);
-        CREATE INDEX packet_messages_network ON packet_messages(network, sent_ts);
-        CREATE TABLE packet_receipts(
-          msg  TEXT NOT NULL,
-          host TEXT NOT NULL,
-          ts   INTEGER NOT NULL,
-          hops INTEGER NOT NULL,
-          PRIMARY KEY (msg, host)) WITHOUT ROWID;
-        CREATE TABLE packet_networks_1m(
-          network   TEXT NOT NULL,
-          minute    INTEGER NOT NULL,
-          sent      INTEGER NOT NULL,
-          expected  INTEGER NOT NULL,
-          received  INTEGER NOT NULL,
-          hops_sum  INTEGER NOT NULL,
-          delay_sum INTEGER NOT NULL,
-          delay_max INTEGER NOT NULL,
-          PRIMARY KEY (network, minute)) WITHOUT ROWID;
-        CREATE INDEX packet_networks_1m_minute ON packet_networks_1m(minute);
-      )sql",
+      )sql"},
+      // 2: (the generic aggregator's one-minute rollups; its own now)
+      {"SELECT 1"},
+      // 3: retention by receive time (and the generic aggregator's one-hour rollups,
+      // its own now).
+      {"CREATE INDEX events_recv_ts ON events(recv_ts)"},
+      // 4: (the demo aggregator's table; an example now)
+      {"SELECT 1"},
+      // 5: (the hosts, system and packet aggregators' tables; their own now)
+      {"SELECT 1"},
       // 6: events are unique per (host, id), not per id: a host can no longer take the
       // ids of another host's future events (a bound token only ever writes its own host).
-      R"sql(
+      {R"sql(
         CREATE TABLE events_v6(
           seq      INTEGER PRIMARY KEY,
           id       TEXT NOT NULL,
@@ -174,11 +97,11 @@ const std::vector<const char*>& Migrations() {
         CREATE INDEX events_host_ts ON events(host, ts);
         CREATE INDEX events_ts ON events(ts);
         CREATE INDEX events_recv_ts ON events(recv_ts);
-      )sql",
+      )sql"},
       // 7: events of one type on one host, newest first (the dash's type+host filter).
-      R"sql(
-        CREATE INDEX events_type_host_ts ON events(type, host, ts);
-      )sql",
+      {"CREATE INDEX events_type_host_ts ON events(type, host, ts)"},
+      // 8: the demo table goes where it is empty.
+      {nullptr, DropEmptyDemoTable},
   };
   return kMigrations;
 }
@@ -213,7 +136,9 @@ int MigrateTo(Database& db, int version) {
   }
   for (int v = found; v < version; ++v) {
     spdlog::info("store {}: migrating schema {} -> {}", db.path(), v, v + 1);
-    db.Exec(Migrations()[static_cast<size_t>(v)]);
+    const Migration& m = Migrations()[static_cast<size_t>(v)];
+    if (m.sql) db.Exec(m.sql);
+    if (m.run) m.run(db);
   }
   if (found < version) {
     Statement set(db, has_row ? "UPDATE schema_version SET version = ?1"
@@ -222,6 +147,37 @@ int MigrateTo(Database& db, int version) {
   }
   tx.Commit();
   return found;
+}
+
+bool TableExists(Database& db, const std::string& table) {
+  Statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  s.Bind(1, table);
+  return s.Step();
+}
+
+void MigrateComponent(Database& db, const std::string& name, const std::vector<std::string>& migrations) {
+  db.Exec("CREATE TABLE IF NOT EXISTS component_schema(name TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID");
+  auto read = [&] {
+    Statement get(db, "SELECT version FROM component_schema WHERE name = ?1");
+    get.Bind(1, name);
+    return get.Step() ? get.Int(0) : int64_t{0};
+  };
+  const auto latest = static_cast<int64_t>(migrations.size());
+  if (read() == latest) return;  // the usual case, without a write lock
+  Transaction tx(db);
+  const int64_t found = read();  // again under the lock: another process may have done it
+  if (found > latest) {
+    throw std::runtime_error("database " + db.path() + " has " + name + " tables of version " + std::to_string(found) +
+                             ", newer than this build knows (" + std::to_string(latest) + "); upgrade Argus");
+  }
+  for (int64_t v = found; v < latest; ++v) {
+    spdlog::info("store {}: {} tables {} -> {}", db.path(), name, v, v + 1);
+    db.Exec(migrations[static_cast<size_t>(v)]);
+  }
+  Statement set(db, "INSERT INTO component_schema(name, version) VALUES (?1, ?2) "
+                    "ON CONFLICT(name) DO UPDATE SET version = excluded.version");
+  set.Bind(1, name).Bind(2, latest).Run();
+  tx.Commit();
 }
 
 }  // namespace argus::store

@@ -25,7 +25,9 @@ inline std::string CheckAgentLine(std::string_view line) {
                              R"J([{"regex":"W","include":["x"],"exclude":["y"],"type":"line"}])J",
                              R"J([{"match":"s","sample_rate":500,"sample_key":"content.line","type":"sampled"}])J"}) {
       std::vector<agent::Rule> rules;
-      agent::BuildRules(nlohmann::json::parse(spec), "rules", 1000, &rules);
+      if (base::Status s = agent::BuildRules(nlohmann::json::parse(spec), "rules", 1000, &rules); !s.ok()) {
+        throw std::logic_error("a fuzz rule set does not build: " + s.message());
+      }
       sets.push_back(std::move(rules));
     }
     return sets;

@@ -34,7 +34,7 @@ proto::Event Ev(const std::string& type, const std::string& id, const std::strin
 
 TEST_SUITE("dash") {
   TEST_CASE("pipeline, dead letters and host state, as an operator sees them") {
-    consumer::RegisterAggregator("refuse_bad", [](const consumer::AggregatorContext&) {
+    consumer::RegisterAggregator("refuse_bad", {[](const consumer::AggregatorContext&) {
       struct Refuse : consumer::Aggregator {
         void Apply(const std::vector<const proto::Event*>& fresh) override {
           for (const auto* e : fresh) {
@@ -43,7 +43,7 @@ TEST_SUITE("dash") {
         }
       };
       return std::unique_ptr<consumer::Aggregator>(new Refuse);
-    });
+    }, /*migrations=*/{}});
     testing::RedisServer redis;
     testing::TempDir dir;
     queue::Redis r({"127.0.0.1", redis.port()});

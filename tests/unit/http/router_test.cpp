@@ -42,14 +42,19 @@ TEST_SUITE("http::router") {
   }
 
   TEST_CASE("query parameters are decoded") {
-    auto q = QueryParams("/x?type=a%2Eb&host=web+01&empty=&flag&type2=%zz");
-    CHECK(q["type"] == "a.b");
+    std::map<std::string, std::string> q;
+    REQUIRE_OK(QueryParams("/x?type=a%2Eb&host=web+01&empty=&flag&type=a%2Ec&sp=%20", &q));
+    CHECK(q["type"] == "a.c");  // the last one counts
     CHECK(q["host"] == "web 01");
     CHECK(q["empty"] == "");
     CHECK(q.count("flag") == 1);
-    CHECK(q["type2"] == "%zz");
+    CHECK(q["sp"] == " ");
     CHECK(TargetPath("/x?y") == "/x");
-    CHECK(QueryParams("/x").empty());
+    REQUIRE_OK(QueryParams("/x", &q));
+    CHECK(q.empty());
+    argus::base::Status bad = QueryParams("/x?type=%zz", &q);
+    CHECK(bad.code() == argus::base::Status::Code::kInvalid);
+    CHECK(bad.message().find("not a valid URL") != std::string::npos);
   }
 
   TEST_CASE("secrets compare equal only when equal") {

@@ -10,7 +10,7 @@ using nlohmann::json;
 
 namespace {
 
-// The example from DESIGN.md ("Agent config").
+// The example from docs/design.md ("Agent config").
 json DesignExample() {
   return json::parse(R"json({
     "proxies": ["127.0.0.1:9090"], "token": "t", "host": "web-01",
@@ -38,7 +38,7 @@ json DesignExample() {
 }  // namespace
 
 TEST_SUITE("proto::agent_config") {
-  TEST_CASE("the DESIGN.md example is a valid local config, remote without agent-only keys") {
+  TEST_CASE("the docs/design.md example is a valid local config, remote without agent-only keys") {
     json c = DesignExample();
     CHECK_OK(ValidateAgentConfig(c, ConfigScope::kLocal));
     CHECK(ValidateAgentConfig(c, ConfigScope::kRemote).message().find("cron.dir: is local-only") == 0);

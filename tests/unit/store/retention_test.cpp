@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "base/clock.h"
+#include "consumer/aggregator.h"
 #include "store/database.h"
 #include "store/retention.h"
 #include "store/writer.h"
@@ -31,6 +33,26 @@ void Cell(store::Database& db, int64_t minute, int64_t count, double sum, double
   s.Bind(1, minute).Bind(2, count).Bind(3, sum).Bind(4, min).Bind(5, max).Bind(6, last).Bind(7, last_ts).Run();
 }
 
+// The generic aggregator over `db` (its tables made), and its expiry run as the
+// consumer runs it: a step per transaction until a step changes nothing.
+struct Rollups {
+  explicit Rollups(store::Database& db)
+      : db(db), generic(consumer::BuildAggregator("generic", {db, settings, [](const proto::Event&) {}, clock})) {}
+  int64_t Expire(int64_t raw_days = 7, int64_t hourly_days = 90) {
+    int64_t total = 0;
+    for (int64_t n = -1; n != 0; total += n) {
+      store::Transaction tx(db);
+      n = generic->Expire(kNow - raw_days * kDay, kNow - hourly_days * kDay);
+      tx.Commit();
+    }
+    return total;
+  }
+  store::Database& db;
+  const nlohmann::json settings = nlohmann::json::object();
+  base::ManualClock clock{kNow};
+  std::unique_ptr<consumer::Aggregator> generic;
+};
+
 int64_t Count(store::Database& db, const std::string& sql) {
   store::Statement s(db, sql);
   return s.Step() ? s.Int(0) : -1;
@@ -38,7 +60,7 @@ int64_t Count(store::Database& db, const std::string& sql) {
 
 }  // namespace
 
-TEST_SUITE("store::retention") {
+TEST_SUITE("store::retention and the generic aggregator's expiry") {
   TEST_CASE("raw events past their days are deleted in small steps, newer ones stay") {
     auto db = store::Database::Open(":memory:");
     store::EventWriter w(*db);
@@ -57,6 +79,7 @@ TEST_SUITE("store::retention") {
 
   TEST_CASE("old one-minute cells fold into one-hour cells exactly once, late cells add on") {
     auto db = store::Database::Open(":memory:");
+    Rollups rollups(*db);
     const int64_t old_hour = kNow - 10 * kDay;
     const int64_t h = old_hour - old_hour % kHour;
     Cell(*db, h, 2, 10, 4, 6, 6, h + 10);
@@ -64,8 +87,7 @@ TEST_SUITE("store::retention") {
     Cell(*db, h + 120000, 1, 7, 7, 7, 7, h + 125000);  // holds the latest sample of the hour
     const int64_t recent = kNow - kHour;
     Cell(*db, recent - recent % 60000, 1, 1, 1, 1, 1, recent);
-    auto r = store::RunRetention(*db, {}, kNow);
-    CHECK(r.minutes_folded == 3);
+    CHECK(rollups.Expire() == 3);  // three minute cells folded
     store::Statement hr(*db, "SELECT hour, count, sum, min, max, last, last_ts FROM rollups_1h");
     REQUIRE(hr.Step());
     CHECK(hr.Int(0) == h);
@@ -80,22 +102,22 @@ TEST_SUITE("store::retention") {
     CHECK(Count(*db, "SELECT count(*) FROM rollups_1m") == 1);  // the recent cell stays
 
     // Again: nothing changes.
-    store::RunRetention(*db, {}, kNow);
+    CHECK(rollups.Expire() == 0);
     CHECK(Count(*db, "SELECT count FROM rollups_1h") == 6);
 
     // A late event for that old hour makes a new minute cell; it is added, not lost.
     Cell(*db, h + 180000, 4, 40, 10, 10, 10, h + 180000);
-    store::RunRetention(*db, {}, kNow);
+    rollups.Expire();
     CHECK(Count(*db, "SELECT count FROM rollups_1h") == 10);
     CHECK(Count(*db, "SELECT CAST(last AS INTEGER) FROM rollups_1h") == 10);  // the newest sample now
   }
 
   TEST_CASE("one-hour cells past their days are deleted") {
     auto db = store::Database::Open(":memory:");
+    Rollups rollups(*db);
     db->Exec("INSERT INTO rollups_1h VALUES ('t','v','h'," + std::to_string(kNow - 91 * kDay) + ",1,1,1,1,1,0)");
     db->Exec("INSERT INTO rollups_1h VALUES ('t','v','h'," + std::to_string(kNow - 89 * kDay) + ",1,1,1,1,1,0)");
-    auto r = store::RunRetention(*db, {}, kNow);
-    CHECK(r.hours_deleted == 1);
+    CHECK(rollups.Expire() == 1);
     CHECK(Count(*db, "SELECT count(*) FROM rollups_1h") == 1);
   }
 }
