@@ -37,7 +37,7 @@ struct ProxyOptions {
   queue::RedisOptions redis;  // 127.0.0.1:6379, no password
   std::vector<Token> tokens;
   std::string admin_token;
-  int threads = 0;  // 0: two per core (see argus-proxy --help)
+  int threads = 0;  // handler threads; 0: two per core (see argus-proxy --help)
   int shards = 4;
   proto::Limits limits;
   RateLimit rate;                       // per token, in events; 0 = unlimited

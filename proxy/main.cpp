@@ -24,8 +24,9 @@ int main(int argc, char** argv) {
   app.add_option("--admin-token", admin_token, "token for admin calls (PUT /api/v1/config)");
   app.add_option("--config", config, "JSON config file (tokens, limits, ...); flags override it");
   app.add_option("--threads", threads,
-                 "server threads (default: two per core, since a request holds its thread while "
-                 "Redis appends its batch)");
+                 "handler threads, each with its own Redis connection (default: two per core, since a "
+                 "request holds its handler thread while Redis appends its batch); connections are "
+                 "accepted and read on one thread per core besides");
   app.add_option("--shards", shards, "streams per event type (default 4); consumers must agree");
   app.add_option("--rate-limit", rate, "events per second each token may send on average (0: unlimited, the default)");
   app.add_option("--rate-burst", burst, "events a token may send at once (default: one second's worth)");
@@ -65,21 +66,23 @@ int main(int argc, char** argv) {
 
     http::ServerOptions sopts;
     sopts.listen = opts.listen;
-    // Measured (docs/performance.md): a thread waits out each batch's Redis round trip,
-    // so one thread per core leaves the cores idle; two per core keeps them busy.
-    const int nthreads = opts.threads > 0
-                             ? opts.threads
-                             : 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    sopts.threads = nthreads;
+    // Handlers run on a pool of their own: a batch waiting on Redis never holds a thread
+    // that accepts and reads connections. Measured (docs/performance.md): a handler
+    // waits out each batch's Redis round trip, so two per core keep the cores busy.
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int nthreads = opts.threads > 0 ? opts.threads : 2 * cores;
+    sopts.threads = std::min(cores, nthreads);
+    sopts.handler_threads = nthreads;
     sopts.name = "argus-proxy";
     // Room for the envelope; the batch limit itself is enforced with a clear message.
     sopts.body_limit = opts.limits.max_batch_bytes;
-    // One Redis connection per thread: a thread holds at most one lease.
+    // One Redis connection per handler thread: a handler holds at most one lease.
     proxy::ProxyService service(opts, static_cast<size_t>(nthreads));
     flags.Serve(sopts, service, "argus_proxy", [&](uint16_t port) {
-      spdlog::info("argus-proxy listening on {}://{}:{} (redis {}, {} tokens, {} threads, {} shards)",
-                   flags.scheme(), opts.listen.host, port, opts.redis.ToString(), opts.tokens.size(), nthreads,
-                   opts.shards);
+      spdlog::info("argus-proxy listening on {}://{}:{} (redis {}, {} tokens, {} network and {} handler threads, "
+                   "{} shards)",
+                   flags.scheme(), opts.listen.host, port, opts.redis.ToString(), opts.tokens.size(), sopts.threads,
+                   nthreads, opts.shards);
     });
     spdlog::info("argus-proxy stopped");
   } catch (const std::exception& e) {

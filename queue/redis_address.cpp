@@ -2,11 +2,11 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
 
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/file.h"
 #include "http/endpoint.h"
 
 namespace argus::queue {
@@ -45,10 +45,9 @@ base::Status ParseRedisAddress(std::string_view text, RedisOptions* out) {
 }
 
 base::Status ReadRedisPasswordFile(const std::string& path, RedisOptions* out) {
-  std::ifstream in(path);
-  if (!in) return base::Status::NotFound("cannot read the Redis password file " + path);
-  std::string line;
-  std::getline(in, line);
+  std::string text;
+  if (base::Status s = base::ReadFile(path, &text); !s.ok()) return s.Prefixed("the Redis password file: ");
+  std::string line = text.substr(0, text.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.empty()) return base::Status::Invalid("the Redis password file " + path + " is empty");
   struct stat st {};
