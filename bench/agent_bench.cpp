@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/clock.h"
 #include "agent/agent.h"
 #include "agent/outbox.h"
 #include "agent/rules.h"
@@ -73,7 +74,7 @@ int Tail(const std::string& path, const std::string& state_dir) {
       proto::Event e;
       e.type = m->rule->type;
       e.host = "bench-host";
-      e.ts = proto::NowMs();
+      e.ts = base::SystemClock().WallMs();
       e.id = agent::LineEventId(e.host, line);
       e.priority = m->rule->priority;
       e.content = std::move(m->content);

@@ -1,7 +1,6 @@
 #include "proto/event.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
@@ -181,11 +180,6 @@ std::string MalformedMessage(std::string_view body, simdjson::error_code code) {
 
 std::string_view PriorityName(Priority p) {
   return p == Priority::kHigh ? "high" : "normal";
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 bool IsValidType(std::string_view type) {

@@ -62,9 +62,6 @@ struct BatchResult {
   std::vector<Rejection> rejected;
 };
 
-// Now on the wall clock, in the unit of every event time: ms since the epoch.
-int64_t NowMs();
-
 // True when `type` matches [a-z0-9][a-z0-9_.-]{0,63}.
 bool IsValidType(std::string_view type);
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <tuple>
 
+#include "base/clock.h"
 #include "consumer/consumer.h"
 #include "queue/redis.h"
 #include "queue/streams.h"
@@ -343,7 +344,7 @@ TEST_SUITE("consumer") {
     testing::RedisServer redis;
     testing::TempDir dir;
     queue::Redis r({"127.0.0.1", redis.port()});
-    const int64_t now = proto::NowMs();
+    const int64_t now = base::SystemClock().WallMs();
     std::vector<proto::Event> batch;
     for (int i = 0; i < 6; ++i) {
       proto::Event e = Ev("hk", "hk" + std::to_string(i), "h");

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "consumer/consumer.h"
 #include "dash/service.h"
 #include "http/client.h"
@@ -23,7 +24,7 @@ proto::Event Ev(const std::string& type, const std::string& id, const std::strin
   e.type = type;
   e.id = id;
   e.host = host;
-  e.ts = proto::NowMs();
+  e.ts = base::SystemClock().WallMs();
   e.recv_ts = e.ts;
   e.addr = "127.0.0.1";
   e.content = content;

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "base/clock.h"
 #include "http/client.h"
 #include "http/encoding.h"
 #include "http/server.h"
@@ -102,8 +103,8 @@ TEST_SUITE("proxy") {
 
   TEST_CASE("a time far in the future becomes the receive time, and is counted") {
     ProxyFixture f;
-    const int64_t day_ahead = proto::NowMs() + 24 * 3600 * 1000;
-    const int64_t minute_ahead = proto::NowMs() + 60 * 1000;
+    const int64_t day_ahead = base::SystemClock().WallMs() + 24 * 3600 * 1000;
+    const int64_t minute_ahead = base::SystemClock().WallMs() + 60 * 1000;
     auto r = f.Post(R"({"events":[{"type":"skew","host":"h","id":"s1","ts":)" + std::to_string(day_ahead) +
                     R"(,"content":{}},{"type":"skew","host":"h","id":"s2","ts":)" + std::to_string(minute_ahead) +
                     R"(,"content":{}}]})");
