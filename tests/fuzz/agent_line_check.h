@@ -1,7 +1,7 @@
 // What the agent's rules must uphold for any log line, checked by the libFuzzer target
 // and by the unit suite's replay of its corpus: Apply returns (never throws), and the
 // content of every event it makes is a JSON object that survives the event's
-// serialize -> deserialize, whatever bytes the line held. Returns "" or what broke.
+// serialize -> deserialize, whatever bytes the line held. Invalid says what broke.
 #pragma once
 
 #include <string>
@@ -10,12 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/status.h"
 #include "agent/rules.h"
 #include "proto/event.h"
 
 namespace argus::fuzz {
 
-inline std::string CheckAgentLine(std::string_view line) {
+inline base::Status CheckAgentLine(std::string_view line) {
   // One rule per way of extracting, each on its own so every path sees every line.
   static const std::vector<std::vector<agent::Rule>> kRuleSets = [] {
     std::vector<std::vector<agent::Rule>> sets;
@@ -37,7 +38,7 @@ inline std::string CheckAgentLine(std::string_view line) {
     auto m = agent::Apply(rules, line, &counters);
     if (!m) continue;
     auto content = nlohmann::json::parse(m->content, nullptr, false);
-    if (content.is_discarded() || !content.is_object()) return "content is not a JSON object: " + m->content;
+    if (content.is_discarded() || !content.is_object()) return base::Status::Invalid("content is not a JSON object: " + m->content);
     proto::Event e;
     e.type = m->rule->type;
     e.host = "h";
@@ -45,8 +46,8 @@ inline std::string CheckAgentLine(std::string_view line) {
     e.content = m->content;
     proto::Event back;
     std::string text = proto::Serialize(e);
-    if (auto s = proto::Deserialize(text, &back); !s.ok()) return "event does not read back: " + s.message();
-    if (nlohmann::json::parse(back.content) != content) return "content changed on the way: " + text;
+    if (auto s = proto::Deserialize(text, &back); !s.ok()) return base::Status::Invalid("event does not read back: " + s.message());
+    if (nlohmann::json::parse(back.content) != content) return base::Status::Invalid("content changed on the way: " + text);
   }
   return {};
 }

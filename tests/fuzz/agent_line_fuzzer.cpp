@@ -10,9 +10,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static bool quiet = (spdlog::set_level(spdlog::level::off), true);
   (void)quiet;
-  std::string problem = argus::fuzz::CheckAgentLine(std::string_view(reinterpret_cast<const char*>(data), size));
-  if (!problem.empty()) {
-    std::fprintf(stderr, "agent line invariant broken: %s\n", problem.c_str());
+  argus::base::Status problem = argus::fuzz::CheckAgentLine(std::string_view(reinterpret_cast<const char*>(data), size));
+  if (!problem.ok()) {
+    std::fprintf(stderr, "agent line invariant broken: %s\n", problem.message().c_str());
     std::abort();
   }
   return 0;

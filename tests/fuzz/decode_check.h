@@ -7,26 +7,28 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
 #include "proto/event.h"
 
 namespace argus::fuzz {
 
-inline std::string CheckDecode(std::string_view body) {
+inline base::Status CheckDecode(std::string_view body) {
   proto::Limits limits;
   limits.max_depth = 8;
   limits.max_event_bytes = 4096;
   limits.max_batch_events = 64;
   proto::BatchResult r = proto::DecodeBatch(body, limits);
   if (!r.error.empty()) {
-    return r.status == 400 || r.status == 413 ? "" : "envelope error with status " + std::to_string(r.status);
+    if (r.status == 400 || r.status == 413) return {};
+    return base::Status::Invalid("envelope error with status " + std::to_string(r.status));
   }
   for (const auto& e : r.events) {
     proto::Event back;
     std::string text = proto::Serialize(e);
-    if (auto s = proto::Deserialize(text, &back); !s.ok()) return "round trip failed: " + s.message() + " for " + text;
+    if (auto s = proto::Deserialize(text, &back); !s.ok()) return base::Status::Invalid("round trip failed: " + s.message() + " for " + text);
     if (back.type != e.type || back.content != e.content || back.host != e.host || back.id != e.id ||
         back.ts != e.ts || back.priority != e.priority) {
-      return "round trip changed the event: " + text;
+      return base::Status::Invalid("round trip changed the event: " + text);
     }
   }
   return {};

@@ -9,24 +9,25 @@
 
 #include <simdjson.h>
 
+#include "base/status.h"
 #include "proto/json_scan.h"
 
 namespace argus::fuzz {
 
-inline std::string CheckJsonScan(std::string_view text) {
+inline base::Status CheckJsonScan(std::string_view text) {
   auto error_at = proto::JsonSyntaxErrorAt(text);
   auto token = proto::TopLevelString(text, "token", 64);
   thread_local simdjson::dom::parser parser(32 * 1024 * 1024);
-  if (parser.allocate(text.size() + 64, 32) != simdjson::SUCCESS) return "out of memory";
+  if (parser.allocate(text.size() + 64, 32) != simdjson::SUCCESS) return base::Status::Invalid("out of memory");
   simdjson::dom::element doc;
   if (parser.parse(text.data(), text.size(), true).get(doc)) return {};  // invalid: any answer is fine
-  if (error_at) return "a syntax error at byte " + std::to_string(*error_at) + " in valid JSON";
+  if (error_at) return base::Status::Invalid("a syntax error at byte " + std::to_string(*error_at) + " in valid JSON");
   std::string_view expected;
   bool has = doc.is_object() && !doc["token"].get_string().get(expected);
   if (has != token.has_value()) {
-    return has ? "the top-level token was not found" : "a token was found where there is none";
+    return base::Status::Invalid(has ? "the top-level token was not found" : "a token was found where there is none");
   }
-  if (has && *token != expected) return "token '" + *token + "' instead of '" + std::string(expected) + "'";
+  if (has && *token != expected) return base::Status::Invalid("token '" + *token + "' instead of '" + std::string(expected) + "'");
   return {};
 }
 

@@ -15,14 +15,14 @@ namespace {
 
 // Every input file (READMEs aside) in the given folders under tests/fuzz, through `check`;
 // returns how many were replayed.
-size_t Replay(std::initializer_list<const char*> folders, const std::function<std::string(std::string_view)>& check) {
+size_t Replay(std::initializer_list<const char*> folders, const std::function<argus::base::Status(std::string_view)>& check) {
   size_t replayed = 0;
   for (const char* folder : folders) {
     for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(ARGUS_FUZZ_DIR) / folder)) {
       if (!entry.is_regular_file() || entry.path().extension() == ".md") continue;
       std::string input = argus::testing::ReadFile(entry.path().string());
       INFO(entry.path().string());
-      CHECK(check(input) == "");
+      CHECK_OK(check(input));
       ++replayed;
     }
   }
