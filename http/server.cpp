@@ -16,6 +16,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
+// After a final answer the server keeps reading (and discarding) what the client still
+// sends, at most this long and this much, before it closes: an over-limit upload of up
+// to 64 MiB then reads its 413 on a slow or loaded machine too.
+constexpr std::chrono::seconds kLingerTime{5};
+constexpr size_t kLingerBytes = 64 * 1024 * 1024;
+
 // One connection: read a head, decide, read the body, answer, repeat while kept alive.
 // `Stream` is a plain TCP stream or a TLS stream over one: the same code serves both.
 template <class Stream>
@@ -202,7 +208,7 @@ class Server::Session : public Server::SessionBase, public std::enable_shared_fr
   }
 
   void Close() {
-    ExpiresAfter(std::chrono::seconds(2));
+    ExpiresAfter(kLingerTime);
     if constexpr (kTls) {
       // close_notify, then the socket; bounded by the deadline above.
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
@@ -212,14 +218,15 @@ class Server::Session : public Server::SessionBase, public std::enable_shared_fr
     } else {
       beast::error_code ec;
       Socket().shutdown(tcp::socket::shutdown_send, ec);
-      // Drain briefly so a client still sending its body reads our answer instead of a
-      // reset; bounded in time and bytes.
+      // Drain so a client still sending its body reads our answer instead of a reset
+      // (closing with unread data sends RST, which can discard the answer before the
+      // client reads it); bounded in time and bytes.
       Drain(0);
     }
   }
 
   void Drain(size_t drained) {
-    if (drained > 8 * 1024 * 1024) return;
+    if (drained > kLingerBytes) return;
     auto buf = std::make_shared<std::array<char, 16384>>();
     stream_.async_read_some(asio::buffer(*buf),
                             [self = this->shared_from_this(), buf, drained](beast::error_code ec, size_t n) {
