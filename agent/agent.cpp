@@ -25,11 +25,7 @@ namespace {
 // enough for a stop, and few wake-ups for an idle agent (the flag is set by a signal
 // handler, which cannot notify a condition variable).
 void SleepFor(const base::Clock& clock, std::chrono::steady_clock::duration d, const std::atomic<bool>& stop) {
-  const auto until = clock.Steady() + d;
-  while (!stop.load() && clock.Steady() < until) {
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(until - clock.Steady(), std::chrono::milliseconds(200)));
-  }
+  base::SleepFor(clock, d, [&stop] { return stop.load(); }, std::chrono::milliseconds(200));
 }
 
 // Sizes that follow from the memory budget, and settings every part shares.

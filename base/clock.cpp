@@ -1,6 +1,8 @@
 #include "base/clock.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
 
 namespace argus::base {
 
@@ -21,6 +23,14 @@ class RealClock final : public Clock {
 const Clock& SystemClock() {
   static const RealClock clock;
   return clock;
+}
+
+void SleepFor(const Clock& clock, std::chrono::steady_clock::duration d, const std::function<bool()>& stop,
+              std::chrono::milliseconds nap) {
+  const auto until = clock.Steady() + d;
+  for (auto now = clock.Steady(); !stop() && now < until; now = clock.Steady()) {
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, nap));
+  }
 }
 
 ManualClock::ManualClock(int64_t wall_ms)

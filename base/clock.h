@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 
 namespace argus::base {
@@ -25,6 +26,12 @@ class Clock {
 
 // The machine's clocks.
 const Clock& SystemClock();
+
+// Waits until `clock` has moved on by `d` or `stop()` turns true, napping in real time
+// at most `nap` between looks: short enough to notice a stop (or a test moving a
+// ManualClock), long enough that an idle loop costs nothing.
+void SleepFor(const Clock& clock, std::chrono::steady_clock::duration d, const std::function<bool()>& stop,
+              std::chrono::milliseconds nap);
 
 // A clock that stands still until told to move; safe to read and move from any thread.
 // Code waiting on it (e.g. "until Steady() passes a deadline") waits until a test

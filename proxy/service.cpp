@@ -108,10 +108,8 @@ void ProxyService::PollBacklog(std::stop_token stop) {
     }
     // Sleep in slices so destruction does not wait a whole period, and a test's clock
     // is seen moving.
-    const auto until = clock_.Steady() + options_.backlog_poll;
-    while (!stop.stop_requested() && clock_.Steady() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    base::SleepFor(clock_, options_.backlog_poll, [&stop] { return stop.stop_requested(); },
+                   std::chrono::milliseconds(20));
   }
 }
 
