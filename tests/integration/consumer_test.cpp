@@ -1,6 +1,8 @@
 // The consumer against a real redis-server and a real SQLite file.
 #include <doctest/doctest.h>
 
+#include <array>
+
 #include <hiredis/hiredis.h>
 #include <signal.h>
 
@@ -660,6 +662,7 @@ TEST_SUITE("consumer process") {
     std::vector<std::unique_ptr<testing::Process>> consumers;
     consumers.push_back(start(0));
     consumers.push_back(start(1));
+    std::array<int, 2> starts{1, 1};
     while (!produced.load() || kills < 8) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 400));
       const int k = static_cast<int>(rng() % 2);
@@ -667,6 +670,7 @@ TEST_SUITE("consumer process") {
       consumers[size_t(k)]->Wait(10s);
       ++kills;
       consumers[size_t(k)] = start(k);
+      ++starts[size_t(k)];
     }
     producer.join();
     REQUIRE_MESSAGE(append_error.empty(), append_error);
@@ -674,7 +678,18 @@ TEST_SUITE("consumer process") {
     // `ctest --timeout` and gets an hour here.
     REQUIRE_MESSAGE(testing::WaitFor([&] { return stored() >= total; }, env && *env ? 3600s : 240s),
                     consumers[0]->Log() << consumers[1]->Log());
-    for (auto& c : consumers) {
+    // A consumer restarted just now may not have its SIGTERM handler yet: stop each
+    // only once its latest start said it runs (logged after the handler is installed;
+    // every start appends to the same log).
+    for (int k = 0; k < 2; ++k) {
+      auto& c = consumers[size_t(k)];
+      auto started = [&] {
+        const std::string log = c->Log();
+        int n = 0;
+        for (size_t at = log.find(" from redis "); at != std::string::npos; at = log.find(" from redis ", at + 1)) ++n;
+        return n >= starts[size_t(k)];
+      };
+      REQUIRE_MESSAGE(testing::WaitFor(started, 60s), c->Log());
       c->Kill(SIGTERM);
       CHECK(c->Wait(20s) == 0);
     }
