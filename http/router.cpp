@@ -1,6 +1,7 @@
 #include "http/router.h"
 
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <spdlog/spdlog.h>
 
 namespace argus::http {
@@ -25,6 +26,15 @@ Response Unavailable(std::string_view message, int retry_after_s) {
 
 std::string_view TargetPath(std::string_view target) {
   return target.substr(0, target.find('?'));
+}
+
+base::Status PathRest(std::string_view target, std::string_view prefix, std::string* out) {
+  std::string_view path = TargetPath(target);
+  if (!path.starts_with(prefix)) return base::Status::Invalid("the path does not start with " + std::string(prefix));
+  auto rest = boost::urls::make_pct_string_view(path.substr(prefix.size()));
+  if (!rest) return base::Status::Invalid("the path is not a valid URL path (" + rest.error().message() + ")");
+  *out = rest->decode();
+  return {};
 }
 
 base::Status QueryParams(std::string_view target, std::map<std::string, std::string>* out) {
@@ -86,7 +96,8 @@ Response Router::Dispatch(const Request& req, const Peer& peer) const {
   std::string_view path = TargetPath(std::string_view(req.target().data(), req.target().size()));
   Response res = Answer(req, peer, path);
   if (metrics_) {
-    std::string route = routes_.count(path) ? std::string(path) : "other";
+    auto it = Match(path);
+    std::string route = it != routes_.end() ? it->first : "other";
     metrics_->Add(metric_, {{"route", route}, {"status", std::to_string(res.result_int())}});
   }
   spdlog::log(access_log_ ? spdlog::level::info : spdlog::level::debug, "{} {} {} -> {}", peer.addr,
@@ -94,8 +105,23 @@ Response Router::Dispatch(const Request& req, const Peer& peer) const {
   return res;
 }
 
+Router::Routes::const_iterator Router::Match(std::string_view path) const {
+  if (auto it = routes_.find(path); it != routes_.end()) return it;
+  auto best = routes_.end();
+  for (auto it = routes_.begin(); it != routes_.end(); ++it) {
+    std::string_view pattern = it->first;
+    if (!pattern.ends_with("/*")) continue;
+    pattern.remove_suffix(1);  // keeps the slash: "/a/*" takes "/a/x", not "/a" or "/a/"
+    if (path.size() > pattern.size() && path.starts_with(pattern) &&
+        (best == routes_.end() || it->first.size() > best->first.size())) {
+      best = it;
+    }
+  }
+  return best;
+}
+
 Response Router::Answer(const Request& req, const Peer& peer, std::string_view path) const {
-  auto it = routes_.find(path);
+  auto it = Match(path);
   if (it == routes_.end()) {
     return JsonError(bhttp::status::not_found, "no such path: " + std::string(path.substr(0, 200)));
   }

@@ -37,6 +37,8 @@ Response Unavailable(std::string_view message, int retry_after_s = 1);
 // (a bad percent-escape, say).
 std::string_view TargetPath(std::string_view target);
 base::Status QueryParams(std::string_view target, std::map<std::string, std::string>* out);
+// The percent-decoded rest of the path after `prefix`: the {host} of /api/v1/hosts/{host}.
+base::Status PathRest(std::string_view target, std::string_view prefix, std::string* out);
 
 // Constant-time comparison for secrets: runtime does not depend on where they differ.
 bool SecretEquals(std::string_view a, std::string_view b);
@@ -55,6 +57,8 @@ Handler Member(T* self, Response (T::*fn)(const Request&, const Peer&)) {
 
 class Router {
  public:
+  // `path` is exact, or ends in "/*" to take every longer path below it (the handler
+  // reads the rest from the target); the exact path wins, then the longest prefix.
   void Add(bhttp::verb method, std::string path, Handler handler);
   // Counts every dispatched request in `metric` by route (the path, or "other" for
   // unknown paths, so clients cannot create series) and status. `metrics` must
@@ -72,9 +76,12 @@ class Router {
     bhttp::verb method;
     Handler handler;
   };
+  using Routes = std::map<std::string, std::vector<Route>, std::less<>>;
+  // The route serving `path`, or routes_.end().
+  Routes::const_iterator Match(std::string_view path) const;
   Response Answer(const Request& req, const Peer& peer, std::string_view path) const;
 
-  std::map<std::string, std::vector<Route>, std::less<>> routes_;
+  Routes routes_;
   Metrics* metrics_ = nullptr;
   std::string metric_;
   bool access_log_ = false;

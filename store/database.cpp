@@ -102,6 +102,14 @@ std::string Statement::Text(int col) const {
 
 bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
+std::optional<int64_t> Statement::OptInt(int col) const {
+  return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col));
+}
+
+std::optional<double> Statement::OptReal(int col) const {
+  return IsNull(col) ? std::nullopt : std::optional<double>(Real(col));
+}
+
 std::unique_ptr<Database> Database::Open(const std::string& path, bool create, int migrate_to) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -137,6 +145,36 @@ std::unique_ptr<Database> Database::Open(const std::string& path, bool create, i
     }
   }
   db->schema_version_ = migrate_to > 0 ? migrate_to : LatestSchemaVersion();
+  return db;
+}
+
+std::unique_ptr<Database> Database::OpenReadOnly(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : "out of memory";
+    sqlite3_close(raw);
+    throw StoreError("cannot open database " + path + " for reading: " + msg +
+                         " (the consumers create it when they first start)",
+                     rc);
+  }
+  std::unique_ptr<Database> db(new Database(raw, path));
+  // A reader waits out a checkpoint or a writer's WAL reset instead of failing.
+  sqlite3_busy_timeout(raw, 10000);
+  db->Exec("PRAGMA cache_size=-65536");
+  int version = 0;
+  if (TableExists(*db, "schema_version")) {
+    Statement get(*db, "SELECT version FROM schema_version");
+    if (get.Step()) version = static_cast<int>(get.Int(0));
+  }
+  if (version != LatestSchemaVersion()) {
+    throw StoreError("database " + path + " has schema version " + std::to_string(version) + ", this build reads " +
+                         std::to_string(LatestSchemaVersion()) +
+                         (version < LatestSchemaVersion() ? ": start this version's consumer once to migrate it"
+                                                          : ": upgrade Argus"),
+                     SQLITE_CANTOPEN);
+  }
+  db->schema_version_ = version;
   return db;
 }
 

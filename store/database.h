@@ -56,6 +56,9 @@ class Statement {
   double Real(int col) const;
   std::string Text(int col) const;
   bool IsNull(int col) const;
+  // The column's value, or nullopt when it is NULL.
+  std::optional<int64_t> OptInt(int col) const;
+  std::optional<double> OptReal(int col) const;
 
  private:
   Database* db_ = nullptr;
@@ -68,6 +71,10 @@ class Database {
   // path and SQLite's message; refuses a database newer than this build.
   // `migrate_to` (tests only) stops migrating at that version, as an older build would.
   static std::unique_ptr<Database> Open(const std::string& path, bool create = true, int migrate_to = 0);
+  // Opens an existing file for reading only (SQLITE_OPEN_READONLY: no statement on it
+  // can write): the dash's connections. Throws when the file is missing or its schema
+  // is not this build's, since a reader cannot migrate; the message says what to do.
+  static std::unique_ptr<Database> OpenReadOnly(const std::string& path);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

@@ -41,6 +41,33 @@ TEST_SUITE("http::router") {
     CHECK(boom.body().find("secret detail") == std::string::npos);
   }
 
+  TEST_CASE("a route ending in /* takes the paths below it; exact routes and longer prefixes win") {
+    Router router;
+    auto answer = [](std::string name) {
+      return [name](const Request& r, const Peer&) {
+        std::string rest;
+        argus::base::Status s = PathRest(std::string_view(r.target().data(), r.target().size()), "/h/", &rest);
+        return Json(bhttp::status::ok, {{"route", name}, {"rest", s.ok() ? rest : s.message()}});
+      };
+    };
+    router.Add(bhttp::verb::get, "/h", answer("list"));
+    router.Add(bhttp::verb::get, "/h/*", answer("one"));
+    router.Add(bhttp::verb::get, "/h/x/*", answer("deeper"));
+    router.Add(bhttp::verb::get, "/h/fixed", answer("fixed"));
+    Peer peer{"127.0.0.1"};
+    auto body = [&](const std::string& target) {
+      auto res = router.Dispatch(Make(bhttp::verb::get, target), peer);
+      return res.result() == bhttp::status::ok ? nlohmann::json::parse(res.body()) : nlohmann::json(res.result_int());
+    };
+    CHECK(body("/h")["route"] == "list");
+    CHECK(body("/h/web%2001?since=1") == nlohmann::json({{"route", "one"}, {"rest", "web 01"}}));
+    CHECK(body("/h/x/y")["route"] == "deeper");
+    CHECK(body("/h/fixed")["route"] == "fixed");
+    CHECK(body("/h/") == 404);   // nothing below the prefix
+    CHECK(body("/hx/a") == 404);
+    CHECK(body("/h/%zz")["rest"].get<std::string>().find("the path is not a valid URL path") == 0);
+  }
+
   TEST_CASE("query parameters are decoded") {
     std::map<std::string, std::string> q;
     REQUIRE_OK(QueryParams("/x?type=a%2Eb&host=web+01&empty=&flag&type=a%2Ec&sp=%20", &q));
