@@ -1,9 +1,11 @@
 // `generic`: one-minute rollups (count, sum, min, max, last) of every numeric field of
 // every event's content, per (type, field, host), so a new script's numbers are
 // chartable with no code change. As they age past the raw days, the minutes of whole
-// hours fold into one-hour rollups, which are kept for the summary days.
+// hours fold into one-hour rollups, which are kept for the summary days. `rollup_fields`
+// lists each (type, field) with its first and last sample, for the dash's field lists.
 #include "consumer/aggregator.h"
 #include "consumer/settings.h"
+#include "store/series.h"
 
 #include <algorithm>
 #include <map>
@@ -14,26 +16,6 @@ namespace {
 
 constexpr int64_t kHourMs = 3600 * 1000;
 
-// Fields per event that get a rollup; content beyond that is still stored raw.
-constexpr size_t kMaxFields = 256;
-
-// One rollup cell's change from a batch.
-struct Cell {
-  int64_t count = 0;
-  double sum = 0, min = 0, max = 0, last = 0;
-  int64_t last_ts = INT64_MIN;
-  void Add(double v, int64_t ts) {
-    min = count == 0 ? v : std::min(min, v);
-    max = count == 0 ? v : std::max(max, v);
-    ++count;
-    sum += v;
-    // The latest sample by its own time wins; a tie goes to the later arrival.
-    if (ts >= last_ts) {
-      last = v;
-      last_ts = ts;
-    }
-  }
-};
 
 class GenericAggregator : public Aggregator {
  public:
@@ -54,6 +36,11 @@ class GenericAggregator : public Aggregator {
               "last_ts = max(last_ts, excluded.last_ts)"),
         drop_minutes_(db, "DELETE FROM rollups_1m WHERE minute >= ?1 AND minute < ?2"),
         drop_hours_(db, "DELETE FROM rollups_1h WHERE hour < ?1"),
+        drop_fields_(db, "DELETE FROM rollup_fields WHERE last_seen < ?1"),
+        field_(db,
+               "INSERT INTO rollup_fields(type, field, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4) "
+               "ON CONFLICT(type, field) DO UPDATE SET first_seen = min(first_seen, ?3), "
+               "last_seen = max(last_seen, ?4)"),
         upsert_(db,
                 "INSERT INTO rollups_1m(type, field, host, minute, count, sum, min, max, last, last_ts) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
@@ -63,19 +50,25 @@ class GenericAggregator : public Aggregator {
 
   void Apply(const std::vector<const proto::Event*>& fresh) override {
     // Summed per cell in memory first: a batch touches each cell once, not per event.
-    std::map<std::tuple<std::string_view, std::string, std::string_view, int64_t>, Cell> cells;
+    std::map<std::tuple<std::string_view, std::string, std::string_view, int64_t>, store::Rollup> cells;
     for (const proto::Event* e : fresh) {
       const int64_t ts = e->ts.value_or(e->recv_ts.value_or(0));
       const int64_t minute = ts - ts % 60000;
-      proto::ForEachNumber(e->content, kMaxFields, [&](const std::string& field, double value) {
+      proto::ForEachNumber(e->content, proto::kMaxNumberFields, [&](const std::string& field, double value) {
         cells[{e->type, field, e->host, minute}].Add(value, ts);
       });
     }
+    std::map<std::pair<std::string_view, std::string_view>, std::pair<int64_t, int64_t>> fields;
     for (const auto& [key, c] : cells) {
       const auto& [type, field, host, minute] = key;
       upsert_.Bind(1, type).Bind(2, field).Bind(3, host).Bind(4, minute).Bind(5, c.count);
       upsert_.Bind(6, c.sum).Bind(7, c.min).Bind(8, c.max).Bind(9, c.last).Bind(10, c.last_ts);
       upsert_.Run();
+      auto it = fields.try_emplace({type, field}, minute, c.last_ts).first;
+      it->second = {std::min(it->second.first, minute), std::max(it->second.second, c.last_ts)};
+    }
+    for (const auto& [key, seen] : fields) {
+      field_.Bind(1, key.first).Bind(2, key.second).Bind(3, seen.first).Bind(4, seen.second).Run();
     }
   }
 
@@ -96,12 +89,14 @@ class GenericAggregator : public Aggregator {
       return db_.Changes();
     }
     drop_hours_.Bind(1, summary_cutoff_ms).Run();
-    return db_.Changes();
+    const int64_t dropped = db_.Changes();
+    drop_fields_.Bind(1, summary_cutoff_ms).Run();
+    return dropped + db_.Changes();
   }
 
  private:
   store::Database& db_;
-  store::Statement oldest_minute_, fold_, drop_minutes_, drop_hours_, upsert_;
+  store::Statement oldest_minute_, fold_, drop_minutes_, drop_hours_, drop_fields_, field_, upsert_;
 };
 
 }  // namespace
@@ -141,6 +136,22 @@ AggregatorSpec GenericAggregatorSpec() {
           last_ts INTEGER NOT NULL,
           PRIMARY KEY (type, field, host, hour)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS rollups_1h_hour ON rollups_1h(hour);
+      )sql",
+      // 2: the fields of each type, with the first minute and the last sample seen,
+      // filled from the rollups a store already has.
+      R"sql(
+        CREATE TABLE rollup_fields(
+          type       TEXT NOT NULL,
+          field      TEXT NOT NULL,
+          first_seen INTEGER NOT NULL,
+          last_seen  INTEGER NOT NULL,
+          PRIMARY KEY (type, field)) WITHOUT ROWID;
+        INSERT INTO rollup_fields(type, field, first_seen, last_seen)
+          SELECT type, field, min(first_seen), max(last_seen) FROM (
+            SELECT type, field, min(minute) AS first_seen, max(last_ts) AS last_seen FROM rollups_1m GROUP BY type, field
+            UNION ALL
+            SELECT type, field, min(hour), max(last_ts) FROM rollups_1h GROUP BY type, field)
+          GROUP BY type, field;
       )sql",
   };
   return spec;

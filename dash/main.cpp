@@ -9,12 +9,13 @@
 
 int main(int argc, char** argv) {
   using namespace argus;
-  CLI::App app{"argus-dash: the query API (and, later, the web UI) over the Argus store"};
+  CLI::App app{"argus-dash: the query API over the Argus store (docs/api.md). It opens the SQLite file\n"
+               "read-only and answers 503 until the consumers have created it."};
   std::string listen = "127.0.0.1:8080";
   dash::DashOptions opts;
   int threads = 2;
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on")->capture_default_str();
-  app.add_option("--db", opts.db_path, "SQLite database file the consumers write")->required();
+  app.add_option("--db", opts.db_path, "SQLite database file the consumers write (opened read-only)")->required();
   app.add_option("--threads", threads, "server threads")->capture_default_str();
   queue::RedisFlags redis;
   redis.address.clear();  // optional here: without it the pipeline routes answer 503

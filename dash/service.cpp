@@ -1,5 +1,6 @@
 #include "dash/service.h"
 
+#include <charconv>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
@@ -9,6 +10,8 @@
 #include "queue/inspect.h"
 #include "queue/streams.h"
 #include "store/reader.h"
+#include "store/series.h"
+#include "store/views.h"
 
 namespace argus::dash {
 
@@ -18,8 +21,6 @@ using http::JsonError;
 using nlohmann::json;
 
 namespace {
-
-constexpr int64_t kMaxTs = int64_t{1} << 53;
 
 std::string Target(const http::Request& req) { return std::string(req.target()); }
 
@@ -43,7 +44,7 @@ std::optional<store::EventCursor> ParseCursor(const std::string& s) {
 
 DashService::DashService(DashOptions options)
     : options_(std::move(options)),
-      pool_(options_.connections, [this] { return store::Database::Open(options_.db_path); }) {
+      pool_(options_.connections, [] { return std::make_unique<Connection>(); }) {
   if (options_.redis) {
     redis_ = std::make_unique<http::Pool<queue::Redis>>(
         options_.connections, [this] { return std::make_unique<queue::Redis>(*options_.redis); });
@@ -55,23 +56,33 @@ DashService::DashService(DashOptions options)
   using K = http::Metrics::Kind;
   metrics_.Describe("argus_dash_unauthorized_total", K::kCounter, "API calls refused for a missing or wrong read token.");
   metrics_.Describe("argus_dash_query_timeouts_total", K::kCounter, "Queries stopped at the query timeout (503).");
+  metrics_.Describe("argus_dash_store_unavailable_total", K::kCounter,
+                    "Requests answered 503 because the store file could not be opened.");
   router_.CountRequests(&metrics_, "argus_dash_requests_total");
-  router_.Add(bhttp::verb::get, "/api/v1/types", bounded([this](const http::Request& r, const http::Peer&) {
-                return Registry(r, store::Registry::kTypes);
-              }));
-  router_.Add(bhttp::verb::get, "/api/v1/hosts", bounded([this](const http::Request& r, const http::Peer&) {
-                return Registry(r, store::Registry::kHosts);
-              }));
-  router_.Add(bhttp::verb::get, "/api/v1/events", bounded(http::Member(this, &DashService::Events)));
-  router_.Add(bhttp::verb::get, "/api/v1/pipeline", bounded(http::Member(this, &DashService::Pipeline)));
-  router_.Add(bhttp::verb::get, "/api/v1/dead_letters", bounded(http::Member(this, &DashService::DeadLetters)));
-  router_.Add(bhttp::verb::get, "/healthz", bounded(http::Member(this, &DashService::Healthz)));
+  const std::pair<const char*, http::Response (DashService::*)(const http::Request&, const http::Peer&)> store_routes[] = {
+      {"/api/v1/types", &DashService::Types},
+      {"/api/v1/hosts", &DashService::Hosts},
+      {"/api/v1/hosts/*", &DashService::Host},
+      {"/api/v1/events", &DashService::Events},
+      {"/api/v1/fields", &DashService::Fields},
+      {"/api/v1/series", &DashService::Series},
+      {"/api/v1/top", &DashService::Top},
+      {"/api/v1/system", &DashService::System},
+      {"/api/v1/packet", &DashService::Packet},
+      {"/api/v1/packet/messages", &DashService::PacketMessages},
+      {"/healthz", &DashService::Healthz},
+  };
+  for (const auto& [path, fn] : store_routes) router_.Add(bhttp::verb::get, path, bounded(http::Member(this, fn)));
+  router_.Add(bhttp::verb::get, "/api/v1/pipeline", http::Member(this, &DashService::Pipeline));
+  router_.Add(bhttp::verb::get, "/api/v1/dead_letters", http::Member(this, &DashService::DeadLetters));
   router_.Add(bhttp::verb::get, "/metrics",
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
 }
 
-void DashService::StartQuery(store::Database& db) const {
-  db.SetDeadline(std::chrono::steady_clock::now() + options_.query_timeout);
+store::Database& DashService::Ready(Lease& lease) const {
+  if (!lease->db) lease->db = store::Database::OpenReadOnly(options_.db_path);
+  lease->db->SetDeadline(std::chrono::steady_clock::now() + options_.query_timeout);
+  return *lease->db;
 }
 
 http::Response DashService::Handle(const http::Request& req, const http::Peer& peer) {
@@ -88,41 +99,326 @@ http::Response DashService::Bounded(const std::function<http::Response()>& route
   try {
     return route();
   } catch (const store::StoreError& e) {
-    if (e.code() != SQLITE_INTERRUPT) throw;
-    metrics_.Add("argus_dash_query_timeouts_total");
-    return http::Unavailable("the query ran longer than " + std::to_string(options_.query_timeout.count()) +
-                             " ms and was stopped: narrow it (type, host, since/until, limit)");
+    if (e.code() == SQLITE_INTERRUPT) {
+      metrics_.Add("argus_dash_query_timeouts_total");
+      return http::Unavailable("the query ran longer than " + std::to_string(options_.query_timeout.count()) +
+                               " ms and was stopped: narrow it (type, host, since/until, limit)");
+    }
+    if ((e.code() & 0xff) == SQLITE_CANTOPEN) {
+      metrics_.Add("argus_dash_store_unavailable_total");
+      return http::Unavailable(std::string("store unavailable: ") + e.what(), 5);
+    }
+    throw;
   }
 }
 
-http::Response DashService::Registry(const http::Request& req, store::Registry which) {
+namespace {
+
+json HostJson(const store::HostRow& r) {
+  json row = {{"host", r.name}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}, {"events", r.events},
+              {"state", "unknown"}, {"labels", json::object()}};
+  // Hosts with an agent heartbeat (or followed by the hosts aggregator) carry their state.
+  if (r.status) {
+    const auto& s = *r.status;
+    row["state"] = s.state;
+    row["state_since"] = s.state_since;
+    row["agent_version"] = s.agent_version;
+    row["timeout_ms"] = s.timeout_ms;
+    row["last_heartbeat"] = s.last_heartbeat ? json(*s.last_heartbeat) : json(nullptr);
+    if (s.heartbeat.is_object() && s.heartbeat.contains("labels") && s.heartbeat["labels"].is_object()) {
+      row["labels"] = s.heartbeat["labels"];
+    }
+  }
+  return row;
+}
+
+json Optional(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+json Optional(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+json Ratio(int64_t num, int64_t den) { return den > 0 ? json(static_cast<double>(num) / static_cast<double>(den)) : json(nullptr); }
+
+http::Response BadRequest(const Params& p) { return JsonError(bhttp::status::bad_request, p.status().message()); }
+
+// A required parameter: records "parameter 'x' is required" when it is absent.
+template <class T>
+T Required(Params& p, const std::string& name, std::optional<T> v) {
+  if (!v && p.status().ok() && !p.Has(name)) p.Fail("parameter '" + name + "' is required");
+  return v.value_or(T{});
+}
+
+// The hosts a series or a ranking covers: `host=` one, `hosts=` a comma list or a
+// `prefix*`; neither: all.
+store::HostFilter ReadHosts(Params& p) {
+  store::HostFilter f;
+  auto host = p.Text("host", 255);
+  auto hosts = p.Text("hosts", 64 * 1024);
+  if (host && hosts) p.Fail("parameters 'host' and 'hosts' exclude each other: give one");
+  if (host) f.hosts = {*host};
+  if (hosts) {
+    if (hosts->back() == '*' && hosts->find(',') == std::string::npos) {
+      f.prefix = hosts->substr(0, hosts->size() - 1);
+      if (f.prefix.empty()) hosts.reset();  // "*": all
+    } else {
+      for (size_t start = 0; start <= hosts->size();) {
+        size_t comma = std::min(hosts->find(',', start), hosts->size());
+        std::string h = hosts->substr(start, comma - start);
+        if (h.empty() || h.size() > 255 || h.find('*') != std::string::npos) {
+          p.Fail("parameter 'hosts' must be host names separated by commas, or one prefix ending in '*'");
+          break;
+        }
+        f.hosts.push_back(std::move(h));
+        start = comma + 1;
+      }
+      if (f.hosts.size() > 1000) p.Fail("parameter 'hosts' lists more than 1000 hosts; use a prefix*");
+    }
+  }
+  return f;
+}
+
+std::vector<std::string> AggNames() { return {"avg", "min", "max", "sum", "count", "last"}; }
+
+}  // namespace
+
+http::Response DashService::Types(const http::Request& req, const http::Peer&) {
   Params p(Target(req), {"limit", "cursor"});
   const int64_t limit = p.Int("limit", 1, 1000).value_or(1000);
   const std::string after = p.Text("cursor", 255).value_or("");
-  if (base::Status s = p.status(); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
-  const char* key = which == store::Registry::kTypes ? "type" : "host";
-  auto db = pool_.Acquire();
-  StartQuery(*db);
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  const auto rows = store::Reader(Ready(lease)).List(store::Registry::kTypes, after, limit);
   json out = json::array();
-  store::Reader reader(*db);
-  const auto rows = reader.List(which, after, limit);
-  std::map<std::string, store::HostStatusRow> status;
-  if (which == store::Registry::kHosts) status = reader.HostStatuses(rows);
   for (const auto& r : rows) {
-    json row = {{key, r.name}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}, {"events", r.events}};
-    // Hosts with an agent heartbeat (or followed by the hosts aggregator) carry their state.
-    if (auto it = status.find(r.name); it != status.end()) {
-      row["state"] = it->second.state;
-      row["state_since"] = it->second.state_since;
-      row["agent_version"] = it->second.agent_version;
-      row["timeout_ms"] = it->second.timeout_ms;
-      row["last_heartbeat"] = it->second.last_heartbeat ? json(*it->second.last_heartbeat) : json(nullptr);
-    }
-    out.push_back(std::move(row));
+    out.push_back({{"type", r.name}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}, {"events", r.events}});
   }
   // The cursor is the last name of a full page: names are the registry's order.
   json next = static_cast<int64_t>(rows.size()) == limit ? json(rows.back().name) : json(nullptr);
-  return Json(bhttp::status::ok, {{std::string(key) + "s", out}, {"next_cursor", next}});
+  return Json(bhttp::status::ok, {{"types", out}, {"next_cursor", next}});
+}
+
+http::Response DashService::Hosts(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"limit", "cursor", "state", "label", "prefix"});
+  store::HostQuery q;
+  q.limit = p.Int("limit", 1, 1000).value_or(1000);
+  q.after = p.Text("cursor", 255).value_or("");
+  q.state = p.Choice("state", {"online", "offline", "unknown"});
+  q.label = p.Label("label");
+  q.prefix = p.Text("prefix", 255).value_or("");
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  const auto rows = store::Reader(Ready(lease)).Hosts(q);
+  json out = json::array();
+  for (const auto& r : rows) out.push_back(HostJson(r));
+  json next = static_cast<int64_t>(rows.size()) == q.limit ? json(rows.back().name) : json(nullptr);
+  return Json(bhttp::status::ok, {{"hosts", out}, {"next_cursor", next}});
+}
+
+http::Response DashService::Host(const http::Request& req, const http::Peer&) {
+  std::string host;
+  if (base::Status s = http::PathRest(Target(req), "/api/v1/hosts/", &host); !s.ok()) {
+    return JsonError(bhttp::status::bad_request, s.message());
+  }
+  if (host.empty() || host.size() > 255 || host.find('/') != std::string::npos) {
+    return JsonError(bhttp::status::bad_request, "the path must be /api/v1/hosts/{host}, a host name of 1 to 255 characters");
+  }
+  Params p(Target(req), {"since"});
+  const int64_t now = options_.clock->WallMs();
+  const int64_t since = p.Time("since", now).value_or(now - 24 * 3600 * 1000);
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  store::Database& db = Ready(lease);
+  store::Reader reader(db);
+  auto row = reader.Host(host);
+  if (!row) return JsonError(bhttp::status::not_found, "no host '" + host.substr(0, 255) + "' in the store");
+  json out = HostJson(*row);
+  json agent = nullptr;
+  if (row->status && row->status->heartbeat.is_object()) {
+    agent = row->status->heartbeat;
+    agent.erase("labels");  // shown once, above
+  }
+  out["agent"] = agent;
+  json types = json::array();
+  for (const auto& t : reader.HostTypes(host, since)) {
+    types.push_back({{"type", t.type}, {"events", t.events}, {"last_ts", t.last_ts}});
+  }
+  out["types"] = {{"since", since}, {"types", types}};
+  json system = nullptr;
+  if (auto sample = store::ViewReader(db).LatestSystem(host)) {
+    system = {{"ts", sample->ts}};
+    for (const auto& [k, v] : sample->metrics) system[k] = Optional(v);
+    json disks = json::array();
+    for (const auto& d : sample->disks) {
+      disks.push_back({{"mount", d.mount}, {"total_bytes", Optional(d.total_bytes)},
+                       {"used_bytes", Optional(d.used_bytes)}, {"pct", Optional(d.pct)}});
+    }
+    system["disks"] = disks;
+  }
+  out["system"] = system;
+  return Json(bhttp::status::ok, out);
+}
+
+http::Response DashService::Fields(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"type", "limit", "cursor"});
+  const std::string type = Required(p, "type", p.Type("type"));
+  const int64_t limit = p.Int("limit", 1, 1000).value_or(1000);
+  const std::string after = p.Text("cursor", 256).value_or("");
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  const auto rows = store::SeriesReader(Ready(lease)).Fields(type, after, limit);
+  json out = json::array();
+  for (const auto& r : rows) out.push_back({{"field", r.field}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}});
+  json next = static_cast<int64_t>(rows.size()) == limit ? json(rows.back().field) : json(nullptr);
+  return Json(bhttp::status::ok, {{"type", type}, {"fields", out}, {"next_cursor", next}});
+}
+
+http::Response DashService::Series(const http::Request& req, const http::Peer&) {
+  constexpr int64_t kMinute = 60000, kHour = 60 * kMinute, kRawRange = 6 * kHour;
+  Params p(Target(req), {"type", "field", "agg", "step", "since", "until", "host", "hosts", "group", "limit", "cursor"});
+  store::SeriesQuery q;
+  q.type = Required(p, "type", p.Type("type"));
+  q.field = Required(p, "field", p.Text("field", 512));
+  q.agg = *store::ParseAgg(p.Choice("agg", AggNames()).value_or("avg"));
+  q.hosts = ReadHosts(p);
+  q.per_host = p.Choice("group", {"host"}).has_value();
+  q.max_series = p.Int("limit", 1, 500).value_or(50);
+  q.after_host = p.Text("cursor", 255).value_or("");
+  if (q.per_host == false && p.Has("cursor")) p.Fail("parameter 'cursor' pages hosts: it needs group=host");
+  Window w = ReadWindow(p, options_.clock->WallMs(), kHour, 1000);
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  store::SeriesReader reader(Ready(lease));
+  // A chosen step under an hour over a range the minutes no longer cover (they fold
+  // into hours as they age) becomes whole hours, so the chart has no hole.
+  if (!w.step_given && w.step % kHour != 0) {
+    if (auto oldest = reader.OldestMinute(); oldest && w.since < *oldest) w = AlignWindow(w, (w.step + kHour - 1) / kHour * kHour);
+  }
+  q.source = w.step % kHour == 0 ? store::Source::kHour : w.step % kMinute == 0 ? store::Source::kMinute : store::Source::kRaw;
+  if (q.source == store::Source::kRaw && w.until - w.since > kRawRange) {
+    return JsonError(bhttp::status::bad_request,
+                     "parameter 'step': a step that is not a whole number of minutes reads raw events, which is "
+                     "allowed over at most 6 h; use a multiple of 60000 ms for this range");
+  }
+  q.step = w.step;
+  q.since = w.since;
+  q.until = w.until;
+  bool more = false;
+  const auto series = reader.Read(q, &more);
+  json out = json::array();
+  for (const auto& s : series) {
+    json points = json::array();
+    for (const auto& [ts, v] : s.points) points.push_back({ts, v});
+    out.push_back({{"host", s.host ? json(*s.host) : json(nullptr)}, {"points", std::move(points)}});
+  }
+  json next = more && !series.empty() ? json(*series.back().host) : json(nullptr);
+  return Json(bhttp::status::ok, {{"type", q.type}, {"field", q.field}, {"agg", store::AggName(q.agg)},
+                                  {"step", q.step}, {"since", q.since}, {"until", q.until},
+                                  {"source", store::SourceName(q.source)}, {"series", out}, {"next_cursor", next}});
+}
+
+http::Response DashService::Top(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"type", "field", "agg", "since", "until", "n", "order", "hosts"});
+  store::SeriesQuery q;
+  q.type = Required(p, "type", p.Type("type"));
+  q.field = Required(p, "field", p.Text("field", 512));
+  q.agg = *store::ParseAgg(p.Choice("agg", AggNames()).value_or("avg"));
+  q.hosts = ReadHosts(p);
+  const int64_t n = p.Int("n", 1, 1000).value_or(10);
+  const bool ascending = p.Choice("order", {"desc", "asc"}).value_or("desc") == "asc";
+  const int64_t now = options_.clock->WallMs();
+  q.until = p.Time("until", now).value_or(now);
+  q.since = p.Time("since", now).value_or(q.until - 3600 * 1000);
+  if (p.status().ok() && q.since >= q.until) p.Fail("parameter 'since' must be before 'until'");
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  json out = json::array();
+  for (const auto& r : store::SeriesReader(Ready(lease)).Top(q, n, ascending)) {
+    out.push_back({{"host", r.host}, {"value", r.value}, {"count", r.count}});
+  }
+  return Json(bhttp::status::ok, {{"type", q.type}, {"field", q.field}, {"agg", store::AggName(q.agg)},
+                                  {"since", q.since}, {"until", q.until}, {"order", ascending ? "asc" : "desc"},
+                                  {"hosts", out}});
+}
+
+http::Response DashService::System(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"host", "since", "until", "step", "agg"});
+  auto host = p.Text("host", 255);
+  const std::string agg = p.Choice("agg", {"avg", "min", "max"}).value_or("avg");
+  Window w = ReadWindow(p, options_.clock->WallMs(), 3600 * 1000, 1000);
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  const auto points = store::ViewReader(Ready(lease))
+                          .System(host, w.since, w.until, w.step,
+                                  agg == "min" ? store::SystemAgg::kMin
+                                               : agg == "max" ? store::SystemAgg::kMax : store::SystemAgg::kAvg);
+  json series = json::array();
+  for (size_t i = 0; i < store::SystemMetrics().size(); ++i) {
+    json pts = json::array();
+    for (const auto& pt : points) {
+      if (pt.values[i]) pts.push_back({pt.ts, *pt.values[i]});
+    }
+    series.push_back({{"metric", store::SystemMetrics()[i]}, {"points", std::move(pts)}});
+  }
+  return Json(bhttp::status::ok, {{"host", host ? json(*host) : json(nullptr)}, {"agg", agg}, {"step", w.step},
+                                  {"since", w.since}, {"until", w.until}, {"series", series}});
+}
+
+http::Response DashService::Packet(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"network", "since", "until", "step"});
+  auto network = p.Text("network", 512);
+  Window w = ReadWindow(p, options_.clock->WallMs(), 3600 * 1000, 60000);
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  json out = json::array();
+  for (const auto& n : store::ViewReader(Ready(lease)).Packet(network, w.since, w.until, w.step)) {
+    json points = json::array();
+    for (const auto& pt : n.points) {
+      json delivery = Ratio(pt.received, pt.expected);
+      points.push_back({{"ts", pt.ts}, {"sent", pt.sent}, {"expected", pt.expected}, {"received", pt.received},
+                        {"delivery_rate", delivery},
+                        {"drop_rate", delivery.is_null() ? json(nullptr) : json(1.0 - delivery.get<double>())},
+                        {"hops_avg", Ratio(pt.hops_sum, pt.received)},
+                        {"delay_avg_ms", Ratio(pt.delay_sum, pt.received)},
+                        {"delay_max_ms", pt.received > 0 ? json(pt.delay_max) : json(nullptr)}});
+    }
+    out.push_back({{"network", n.network}, {"points", std::move(points)}});
+  }
+  return Json(bhttp::status::ok, {{"step", w.step}, {"since", w.since}, {"until", w.until}, {"networks", out}});
+}
+
+http::Response DashService::PacketMessages(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"network", "limit", "cursor"});
+  auto network = p.Text("network", 512);
+  const int64_t limit = p.Int("limit", 1, 500).value_or(50);
+  std::optional<store::MessageCursor> after;
+  if (auto c = p.Text("cursor", 1024)) {
+    // "<seen>.<msg>" of the last message of a page; the message key may hold dots.
+    const auto dot = c->find('.');
+    int64_t seen = 0;
+    auto [end, ec] = std::from_chars(c->data(), c->data() + std::min(dot, c->size()), seen);
+    if (dot == std::string::npos || ec != std::errc() || end != c->data() + dot) {
+      p.Fail("parameter 'cursor' is not a cursor this API returned (next_cursor)");
+    } else {
+      after = store::MessageCursor{seen, c->substr(dot + 1)};
+    }
+  }
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  const auto messages = store::ViewReader(Ready(lease)).Messages(network, after, limit, 100);
+  json out = json::array();
+  for (const auto& m : messages) {
+    json receipts = json::array();
+    for (const auto& r : m.receipts) {
+      receipts.push_back({{"host", r.host}, {"ts", r.ts}, {"hops", r.hops},
+                          {"delay_ms", m.sent_ts ? json(r.ts - *m.sent_ts) : json(nullptr)}});
+    }
+    out.push_back({{"msg", m.msg}, {"network", m.network}, {"sender", m.sender.empty() ? json(nullptr) : json(m.sender)},
+                   {"sent_ts", Optional(m.sent_ts)}, {"expected", m.expected}, {"receivers", m.receivers},
+                   {"delivery_rate", Ratio(m.receivers, m.expected)}, {"first_recv_ts", Optional(m.first_recv_ts)},
+                   {"last_recv_ts", Optional(m.last_recv_ts)}, {"hops_avg", Ratio(m.hops_sum, m.receivers)},
+                   {"max_hops", m.max_hops}, {"receipts", std::move(receipts)}});
+  }
+  json next = static_cast<int64_t>(messages.size()) == limit
+                  ? json(std::to_string(messages.back().seen) + "." + messages.back().msg)
+                  : json(nullptr);
+  return Json(bhttp::status::ok, {{"messages", out}, {"next_cursor", next}});
 }
 
 http::Response DashService::Events(const http::Request& req, const http::Peer&) {
@@ -130,8 +426,9 @@ http::Response DashService::Events(const http::Request& req, const http::Peer&) 
   store::EventQuery q;
   q.type = p.Type("type");
   q.host = p.Text("host", 255);
-  q.since = p.Int("since", 0, kMaxTs);
-  q.until = p.Int("until", 0, kMaxTs);
+  const int64_t now = options_.clock->WallMs();
+  q.since = p.Time("since", now);
+  q.until = p.Time("until", now);
   q.limit = p.Int("limit", 1, 1000).value_or(100);
   auto cursor = p.Text("cursor", 64);
   if (base::Status s = p.status(); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
@@ -145,9 +442,8 @@ http::Response DashService::Events(const http::Request& req, const http::Peer&) 
   if (q.since && q.until && *q.since > *q.until) {
     return JsonError(bhttp::status::bad_request, "parameter 'since' is after 'until'");
   }
-  auto db = pool_.Acquire();
-  StartQuery(*db);
-  auto rows = store::Reader(*db).Events(q);
+  auto lease = pool_.Acquire();
+  auto rows = store::Reader(Ready(lease)).Events(q);
   json out = json::array();
   for (const auto& r : rows) {
     out.push_back({{"id", r.id}, {"type", r.type}, {"host", r.host}, {"ts", r.ts},
@@ -219,13 +515,9 @@ http::Response DashService::DeadLetters(const http::Request& req, const http::Pe
 }
 
 http::Response DashService::Healthz(const http::Request&, const http::Peer&) {
-  try {
-    auto db = pool_.Acquire();
-    StartQuery(*db);
-    store::Statement(*db, "SELECT 1").Step();
-  } catch (const std::exception& e) {
-    return JsonError(bhttp::status::service_unavailable, std::string("store unavailable: ") + e.what());
-  }
+  // A store that cannot be opened, or a query past its deadline, is a 503 (Bounded).
+  auto lease = pool_.Acquire();
+  store::Reader(Ready(lease)).List(store::Registry::kTypes, "", 1);
   return Json(bhttp::status::ok, {{"status", "ok"}});
 }
 

@@ -1,6 +1,6 @@
 // The dash's HTTP API over the store: read-only queries rendered as JSON. The server
-// calls Handle() from its threads; each request leases its own SQLite connection, and
-// no query runs longer than the query timeout.
+// calls Handle() from its threads; each request leases its own read-only SQLite
+// connection, and no query runs longer than the query timeout. All SQL is in store/.
 #pragma once
 
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "base/clock.h"
 #include "http/metrics.h"
 #include "http/pool.h"
 #include "http/router.h"
@@ -27,6 +28,8 @@ struct DashOptions {
   std::string read_token;
   // A query still running after this is stopped and answered 503.
   std::chrono::milliseconds query_timeout{5000};
+  // What `now` and relative times (`-15m`) mean.
+  const base::Clock* clock = &base::SystemClock();
 };
 
 class DashService {
@@ -37,28 +40,36 @@ class DashService {
   void set_access_log(bool on) { router_.set_access_log(on); }
 
  private:
-  // GET /api/v1/types -> {"types":[{type, first_seen, last_seen, events}]}
-  // GET /api/v1/hosts -> {"hosts":[{host, first_seen, last_seen, events, and with an
-  //   agent: state, state_since, agent_version, timeout_ms, last_heartbeat}]}
-  http::Response Registry(const http::Request& req, store::Registry which);
-  // GET /api/v1/events?type=&host=&since=&until=&limit=&cursor=
-  //   -> {"events":[...newest first], "next_cursor": "..." | null}
-  http::Response Events(const http::Request& req, const http::Peer& peer);
-  // GET /api/v1/pipeline -> {"types":[{type, length, unread, pending, backlog,
-  //   dead_letters}], "consumers":[{name, type, updated_ms, read, stored, ...}]}
-  http::Response Pipeline(const http::Request& req, const http::Peer& peer);
-  // GET /api/v1/dead_letters?type=&limit= -> {"dead_letters":[{dead_id, stream, id,
-  //   error, consumer, event}]}, newest first
-  http::Response DeadLetters(const http::Request& req, const http::Peer& peer);
-  // GET /healthz -> 200 when the store answers a query
-  http::Response Healthz(const http::Request& req, const http::Peer& peer);
-  // Sets the deadline of the request's queries on a leased store connection.
-  void StartQuery(store::Database& db) const;
-  // Runs a route; a query stopped at its deadline becomes 503 (and is counted).
+  // A store connection, opened read-only on first use (the consumers create the file).
+  struct Connection {
+    std::unique_ptr<store::Database> db;
+  };
+  using Lease = http::Pool<Connection>::Lease;
+  // The leased connection, opened if need be, with its query deadline started. Throws
+  // StoreError (SQLITE_CANTOPEN) when the file cannot be opened yet.
+  store::Database& Ready(Lease& lease) const;
+  // Runs a route; a query stopped at its deadline, or a store that cannot be opened,
+  // becomes 503 (and is counted).
   http::Response Bounded(const std::function<http::Response()>& route);
 
+  // The routes; docs/api.md has their parameters and answers.
+  http::Response Types(const http::Request& req, const http::Peer& peer);
+  http::Response Hosts(const http::Request& req, const http::Peer& peer);
+  http::Response Host(const http::Request& req, const http::Peer& peer);
+  http::Response Events(const http::Request& req, const http::Peer& peer);
+  http::Response Fields(const http::Request& req, const http::Peer& peer);
+  http::Response Series(const http::Request& req, const http::Peer& peer);
+  http::Response Top(const http::Request& req, const http::Peer& peer);
+  http::Response System(const http::Request& req, const http::Peer& peer);
+  http::Response Packet(const http::Request& req, const http::Peer& peer);
+  http::Response PacketMessages(const http::Request& req, const http::Peer& peer);
+  http::Response Pipeline(const http::Request& req, const http::Peer& peer);
+  http::Response DeadLetters(const http::Request& req, const http::Peer& peer);
+  // 200 when the store answers a query.
+  http::Response Healthz(const http::Request& req, const http::Peer& peer);
+
   DashOptions options_;
-  http::Pool<store::Database> pool_;
+  http::Pool<Connection> pool_;
   std::unique_ptr<http::Pool<queue::Redis>> redis_;  // null without --redis
   http::Metrics metrics_;  // before router_, which counts into it
   http::Router router_;

@@ -73,6 +73,10 @@ BatchResult DecodeBatch(std::string_view body, const Limits& limits);
 // addr included. `e.content` must be a JSON object's text.
 std::string Serialize(const Event& e);
 
+// Numbers per event content that get a rollup (the generic aggregator) or count in a
+// series from raw events; content beyond that is still stored raw.
+inline constexpr size_t kMaxNumberFields = 256;
+
 // Calls `fn(path, value)` for every number in a content object, nested objects giving
 // dotted paths ("upstream.db_ms"); arrays, strings and booleans are skipped. Stops
 // after `max_fields`. Returns false when `content` is not a JSON object.

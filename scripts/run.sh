@@ -96,6 +96,9 @@ Try:
   curl -s 'http://127.0.0.1:$dash_port/api/v1/types'
   curl -s 'http://127.0.0.1:$dash_port/api/v1/hosts'
   curl -s 'http://127.0.0.1:$dash_port/api/v1/events?type=metrics&limit=5'
+  curl -s 'http://127.0.0.1:$dash_port/api/v1/series?type=metrics&field=latency_ms&since=-15m&step=1m'
+  curl -s 'http://127.0.0.1:$dash_port/api/v1/hosts/$(hostname)'
+  curl -s 'http://127.0.0.1:$dash_port/api/v1/system?since=-1h'
   curl -s 'http://127.0.0.1:$dash_port/api/v1/pipeline'
   curl -s 'http://127.0.0.1:$dash_port/api/v1/events?type=disk'
   curl -s -H 'Authorization: Bearer $token' -d '{"events":[{"type":"demo","id":"demo-1","content":{"v":1}}]}' \\

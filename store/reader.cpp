@@ -4,6 +4,12 @@
 
 namespace argus::store {
 
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
 std::vector<RegistryRow> Reader::List(Registry which, const std::string& after, int64_t limit) {
   // A range of the primary key: the cost is the page, not the registry.
   Statement s(db_, which == Registry::kTypes
@@ -15,25 +21,63 @@ std::vector<RegistryRow> Reader::List(Registry which, const std::string& after, 
   return out;
 }
 
-std::map<std::string, HostStatusRow> Reader::HostStatuses(const std::vector<RegistryRow>& hosts) {
-  // The hosts aggregator's table: absent until a consumer with it has run.
-  if (!TableExists(db_, "host_status")) return {};
-  Statement s(db_,
-              "SELECT host, state, state_since, timeout_ms, agent_version, last_heartbeat FROM host_status "
-              "WHERE host = ?1");
-  std::map<std::string, HostStatusRow> out;
-  for (const auto& h : hosts) {
-    s.Bind(1, h.name);
-    if (s.Step()) {
-      HostStatusRow& r = out[s.Text(0)];
-      r.state = s.Text(1);
-      r.state_since = s.Int(2);
-      r.timeout_ms = s.Int(3);
-      r.agent_version = s.Text(4);
-      if (!s.IsNull(5)) r.last_heartbeat = s.Int(5);
+std::vector<HostRow> Reader::Hosts(const HostQuery& q) {
+  // host_status is the hosts aggregator's table: absent until a consumer with it ran.
+  std::string sql =
+      "SELECT h.host, h.first_seen, h.last_seen, h.events, s.state, s.state_since, s.timeout_ms, "
+      "s.agent_version, s.last_heartbeat, s.heartbeat FROM hosts h ";
+  sql += TableExists(db_, "host_status")
+             ? "LEFT JOIN host_status s ON s.host = h.host "
+             : "LEFT JOIN (SELECT NULL AS host, NULL AS state, NULL AS state_since, NULL AS timeout_ms, "
+               "NULL AS agent_version, NULL AS last_heartbeat, NULL AS heartbeat) s ON 0 ";
+  sql += "WHERE h.host > ?1";
+  if (!q.prefix.empty()) sql += " AND h.host >= ?3 AND (?4 = '' OR h.host < ?4)";
+  if (q.state) sql += " AND coalesce(s.state, 'unknown') = ?5";
+  if (q.label) sql += " AND json_extract(s.heartbeat, '$.labels.' || json_quote(?6)) = ?7";
+  sql += " ORDER BY h.host LIMIT ?2";
+  Statement s(db_, sql);
+  s.Bind(1, q.after).Bind(2, q.limit);
+  if (!q.prefix.empty()) s.Bind(3, q.prefix).Bind(4, PrefixEnd(q.prefix));
+  if (q.state) s.Bind(5, *q.state);
+  if (q.label) s.Bind(6, q.label->first).Bind(7, q.label->second);
+  std::vector<HostRow> out;
+  while (s.Step()) {
+    HostRow r;
+    r.name = s.Text(0);
+    r.first_seen = s.Int(1);
+    r.last_seen = s.Int(2);
+    r.events = s.Int(3);
+    if (!s.IsNull(4)) {
+      HostStatusRow& st = r.status.emplace();
+      st.state = s.Text(4);
+      st.state_since = s.Int(5);
+      st.timeout_ms = s.Int(6);
+      st.agent_version = s.Text(7);
+      st.last_heartbeat = s.OptInt(8);
+      if (!s.IsNull(9)) st.heartbeat = nlohmann::json::parse(s.Text(9), nullptr, false);
+      if (st.heartbeat.is_discarded()) st.heartbeat = nullptr;
     }
-    s.Reset();
+    out.push_back(std::move(r));
   }
+  return out;
+}
+
+std::optional<HostRow> Reader::Host(const std::string& host) {
+  // The page of one that starts just before `host`: the same query as the list.
+  HostQuery q;
+  q.prefix = host;
+  q.limit = 1;
+  auto rows = Hosts(q);
+  if (rows.empty() || rows[0].name != host) return std::nullopt;
+  return rows[0];
+}
+
+std::vector<TypeCount> Reader::HostTypes(const std::string& host, int64_t since) {
+  Statement s(db_,
+              "SELECT type, count(*), max(ts) FROM events WHERE host = ?1 AND ts >= ?2 GROUP BY type ORDER BY type");
+  s.Bind(1, host).Bind(2, since);
+  std::vector<TypeCount> out;
+  while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2)});
   return out;
 }
 

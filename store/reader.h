@@ -27,6 +27,26 @@ struct HostStatusRow {
   std::string state, agent_version;
   int64_t state_since = 0, timeout_ms = 0;
   std::optional<int64_t> last_heartbeat;
+  nlohmann::json heartbeat;  // the latest heartbeat's content (labels, counters), or null
+};
+
+// A host of the registry and, when the hosts aggregator follows it, its status.
+struct HostRow : RegistryRow {
+  std::optional<HostStatusRow> status;
+};
+
+struct HostQuery {
+  std::string after;   // the page starts after this host
+  int64_t limit = 1000000;
+  std::string prefix;  // names starting with it
+  std::optional<std::string> state;  // "online", "offline", or "unknown" (no status)
+  std::optional<std::pair<std::string, std::string>> label;  // the heartbeat's labels[key] == value
+};
+
+// A host's events of one type in a time window.
+struct TypeCount {
+  std::string type;
+  int64_t events = 0, last_ts = 0;
 };
 
 // Position after the last row of a page: rows strictly older than (ts, seq).
@@ -47,15 +67,21 @@ struct EventRow {
   nlohmann::json content;
 };
 
+// The first string greater than every string starting with `prefix`, for a range of
+// names; empty when there is none (a prefix of 0xff bytes only).
+std::string PrefixEnd(std::string prefix);
+
 class Reader {
  public:
   explicit Reader(Database& db) : db_(db) {}
   // In name order, after `after` (exclusive; empty: from the start), at most `limit`.
   std::vector<RegistryRow> List(Registry which, const std::string& after = {}, int64_t limit = 1000000);
   std::vector<RegistryRow> Types() { return List(Registry::kTypes); }
-  std::vector<RegistryRow> Hosts() { return List(Registry::kHosts); }
-  // Host -> status (hosts the hosts aggregator follows), for the given hosts only: a page.
-  std::map<std::string, HostStatusRow> HostStatuses(const std::vector<RegistryRow>& hosts);
+  // Hosts in name order with their status, filtered.
+  std::vector<HostRow> Hosts(const HostQuery& q = {});
+  std::optional<HostRow> Host(const std::string& host);
+  // The host's events per type with ts >= since, in type order.
+  std::vector<TypeCount> HostTypes(const std::string& host, int64_t since);
   // Newest first (ts, then arrival order).
   std::vector<EventRow> Events(const EventQuery& q);
 

@@ -118,6 +118,41 @@ TEST_SUITE("store") {
     }
   }
 
+  TEST_CASE("a read-only connection cannot write, and refuses a file it cannot read as it is") {
+    testing::TempDir dir;
+    const std::string path = dir / "a.db";
+    try {
+      store::Database::OpenReadOnly(path);
+      FAIL("expected a refusal");
+    } catch (const store::StoreError& e) {
+      CHECK((e.code() & 0xff) == SQLITE_CANTOPEN);
+      CHECK(std::string(e.what()).find("the consumers create it when they first start") != std::string::npos);
+    }
+    CHECK_FALSE(std::filesystem::exists(path));
+    {
+      auto writer = store::Database::Open(path);
+      store::EventWriter(*writer).Write({Ev("t", "a", "h", 1)});
+      auto reader = store::Database::OpenReadOnly(path);
+      CHECK(store::Reader(*reader).Types().size() == 1);
+      try {
+        reader->Exec("DELETE FROM events");
+        FAIL("a read-only connection wrote");
+      } catch (const store::StoreError& e) {
+        CHECK((e.code() & 0xff) == SQLITE_READONLY);
+      }
+      CHECK(store::Reader(*writer).Types().at(0).events == 1);
+    }
+    { store::Database::Open(path)->Exec("UPDATE schema_version SET version = 7"); }
+    try {
+      store::Database::OpenReadOnly(path);
+      FAIL("expected a refusal");
+    } catch (const store::StoreError& e) {
+      CHECK(std::string(e.what()).find("has schema version 7, this build reads " +
+                                       std::to_string(store::LatestSchemaVersion()) +
+                                       ": start this version's consumer") != std::string::npos);
+    }
+  }
+
   TEST_CASE("several processes opening a new file at once all succeed") {
     // Regression: the dash and a consumer starting together saw "database is locked".
     // Processes, not threads: SQLite's file locks behave differently within one process.
