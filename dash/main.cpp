@@ -27,6 +27,15 @@ int main(int argc, char** argv) {
   app.add_option("--query-timeout-ms", query_timeout_ms, "a query running longer is stopped and answered 503")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{600000}));
+  size_t cache_mb = opts.cache_bytes >> 20;
+  app.add_option("--cache-mb", cache_mb, "memory for answers kept for repeated queries (0: no cache)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{65536}));
+  int64_t cache_ttl_ms = opts.cache_ttl.count();
+  app.add_option("--cache-ttl-ms", cache_ttl_ms,
+                 "how long a kept answer is served again before the query runs anew (0: no cache)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{600000}));
   http::ServerFlags flags;
   flags.Add(app);
   CLI11_PARSE(app, argc, argv);
@@ -36,6 +45,8 @@ int main(int argc, char** argv) {
     if (base::Status s = http::ParseEndpoint(listen, &ep); !s.ok()) throw std::runtime_error("--listen: " + s.message());
     opts.connections = static_cast<size_t>(std::max(threads, 1));
     opts.query_timeout = std::chrono::milliseconds(query_timeout_ms);
+    opts.cache_bytes = cache_mb << 20;
+    opts.cache_ttl = std::chrono::milliseconds(cache_ttl_ms);
     if (!redis.address.empty()) {
       queue::RedisOptions r;
       if (base::Status s = redis.Apply(&r); !s.ok()) throw std::runtime_error(s.message());

@@ -44,20 +44,32 @@ std::optional<store::EventCursor> ParseCursor(const std::string& s) {
 
 DashService::DashService(DashOptions options)
     : options_(std::move(options)),
-      pool_(options_.connections, [] { return std::make_unique<Connection>(); }) {
+      pool_(options_.connections, [] { return std::make_unique<Connection>(); }),
+      cache_(options_.cache_bytes, options_.cache_ttl, *options_.clock) {
   if (options_.redis) {
     redis_ = std::make_unique<http::Pool<queue::Redis>>(
         options_.connections, [this] { return std::make_unique<queue::Redis>(*options_.redis); });
   }
-  // Every store-reading route: a query stopped at its deadline is a 503, not a 500.
+  // Every store-reading route: a query stopped at its deadline is a 503, not a 500;
+  // its answers are cached, tagged and compressed.
   auto bounded = [this](http::Handler route) {
-    return [this, route](const http::Request& r, const http::Peer& p) { return Bounded([&] { return route(r, p); }); };
+    return [this, route](const http::Request& r, const http::Peer& p) {
+      return Cached(r, [&] { return Bounded([&] { return route(r, p); }); });
+    };
   };
   using K = http::Metrics::Kind;
   metrics_.Describe("argus_dash_unauthorized_total", K::kCounter, "API calls refused for a missing or wrong read token.");
   metrics_.Describe("argus_dash_query_timeouts_total", K::kCounter, "Queries stopped at the query timeout (503).");
   metrics_.Describe("argus_dash_store_unavailable_total", K::kCounter,
                     "Requests answered 503 because the store file could not be opened.");
+  metrics_.Describe("argus_dash_cache_hits_total", K::kCounter, "Answers served from the answer cache.");
+  metrics_.Describe("argus_dash_cache_misses_total", K::kCounter, "Cacheable requests that ran their query.");
+  metrics_.Describe("argus_dash_cache_bytes", K::kGauge, "Bytes held by the answer cache.");
+  metrics_.Describe("argus_dash_cache_entries", K::kGauge, "Answers held by the answer cache.");
+  metrics_.OnRender([this](http::Metrics& m) {
+    m.Set("argus_dash_cache_bytes", {}, static_cast<double>(cache_.bytes()));
+    m.Set("argus_dash_cache_entries", {}, static_cast<double>(cache_.entries()));
+  });
   router_.CountRequests(&metrics_, "argus_dash_requests_total");
   const std::pair<const char*, http::Response (DashService::*)(const http::Request&, const http::Peer&)> store_routes[] = {
       {"/api/v1/types", &DashService::Types},
@@ -70,11 +82,17 @@ DashService::DashService(DashOptions options)
       {"/api/v1/system", &DashService::System},
       {"/api/v1/packet", &DashService::Packet},
       {"/api/v1/packet/messages", &DashService::PacketMessages},
-      {"/healthz", &DashService::Healthz},
   };
   for (const auto& [path, fn] : store_routes) router_.Add(bhttp::verb::get, path, bounded(http::Member(this, fn)));
-  router_.Add(bhttp::verb::get, "/api/v1/pipeline", http::Member(this, &DashService::Pipeline));
-  router_.Add(bhttp::verb::get, "/api/v1/dead_letters", http::Member(this, &DashService::DeadLetters));
+  router_.Add(bhttp::verb::get, "/healthz", [this](const http::Request& r, const http::Peer& p) {
+    return Bounded([&] { return Healthz(r, p); });
+  });
+  for (const auto& [path, fn] : {std::pair{"/api/v1/pipeline", &DashService::Pipeline},
+                                 std::pair{"/api/v1/dead_letters", &DashService::DeadLetters}}) {
+    router_.Add(bhttp::verb::get, path, [this, fn](const http::Request& r, const http::Peer& p) {
+      return Cached(r, [&] { return (this->*fn)(r, p); });
+    });
+  }
   router_.Add(bhttp::verb::get, "/metrics",
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
 }
@@ -110,6 +128,22 @@ http::Response DashService::Bounded(const std::function<http::Response()>& route
     }
     throw;
   }
+}
+
+http::Response DashService::Cached(const http::Request& req, const std::function<http::Response()>& route) {
+  const std::string key = http::NormalisedQuery(std::string_view(req.target().data(), req.target().size()));
+  if (!key.empty()) {
+    if (auto hit = cache_.Get(key)) {
+      metrics_.Add("argus_dash_cache_hits_total");
+      return http::Deliver(req, *hit);
+    }
+    metrics_.Add("argus_dash_cache_misses_total");
+  }
+  http::Response res = route();
+  if (res.result() != bhttp::status::ok) return res;  // errors are neither kept nor tagged
+  auto answer = http::Finish(res);
+  if (!key.empty()) cache_.Put(key, answer);
+  return http::Deliver(req, *answer);
 }
 
 namespace {

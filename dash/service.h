@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "http/answer_cache.h"
 #include "http/metrics.h"
 #include "http/pool.h"
 #include "http/router.h"
@@ -28,7 +29,10 @@ struct DashOptions {
   std::string read_token;
   // A query still running after this is stopped and answered 503.
   std::chrono::milliseconds query_timeout{5000};
-  // What `now` and relative times (`-15m`) mean.
+  // Answers kept for repeated queries (0 bytes: none), and for how long.
+  size_t cache_bytes = 32 << 20;
+  std::chrono::milliseconds cache_ttl{2000};
+  // What `now` and relative times (`-15m`) mean; the cache's time too.
   const base::Clock* clock = &base::SystemClock();
 };
 
@@ -51,6 +55,9 @@ class DashService {
   // Runs a route; a query stopped at its deadline, or a store that cannot be opened,
   // becomes 503 (and is counted).
   http::Response Bounded(const std::function<http::Response()>& route);
+  // Answers from the cache, or runs `route` and keeps a 200; either way with an ETag,
+  // 304 when the client has it, gzip when it takes it.
+  http::Response Cached(const http::Request& req, const std::function<http::Response()>& route);
 
   // The routes; docs/api.md has their parameters and answers.
   http::Response Types(const http::Request& req, const http::Peer& peer);
@@ -71,6 +78,7 @@ class DashService {
   DashOptions options_;
   http::Pool<Connection> pool_;
   std::unique_ptr<http::Pool<queue::Redis>> redis_;  // null without --redis
+  http::AnswerCache cache_;
   http::Metrics metrics_;  // before router_, which counts into it
   http::Router router_;
 };

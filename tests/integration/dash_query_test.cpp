@@ -12,6 +12,7 @@
 #include "consumer/consumer.h"
 #include "dash/service.h"
 #include "http/client.h"
+#include "http/encoding.h"
 #include "queue/streams.h"
 #include "store/series.h"
 #include "tests/support/served.h"
@@ -341,5 +342,52 @@ TEST_SUITE("dash query") {
     CHECK(Get(client, "/api/v1/types")["types"].size() == 0);
     auto metrics = client.Get("/metrics").body;
     CHECK(metrics.find("argus_dash_store_unavailable_total 2") != std::string::npos);
+  }
+
+  TEST_CASE("answers are gzipped, tagged (304 when unchanged) and cached for a short while") {
+    Pipeline p;
+    std::vector<proto::Event> events;
+    for (int i = 0; i < 200; ++i) {
+      events.push_back(Ev("app", "a" + std::to_string(i), "web-" + std::to_string(i % 50), kT0 + i * 1000, R"({"x":1})"));
+    }
+    p.Store(events);
+    testing::Served<dash::DashService> dash(p.Dash(), "argus_dash");
+    http::Client client(dash.endpoint());
+    const std::string target = "/api/v1/hosts";
+
+    auto gz = client.Request("GET", target, {}, {{"Accept-Encoding", "gzip"}});
+    REQUIRE(gz.status == 200);
+    CHECK(gz.headers["content-encoding"] == "gzip");
+    std::string body;
+    REQUIRE_OK(http::Gunzip(gz.body, 1 << 20, &body));
+    CHECK(json::parse(body)["hosts"].size() == 50);
+    const std::string etag = gz.headers["etag"];
+    REQUIRE_FALSE(etag.empty());
+
+    auto same = client.Request("GET", target, {}, {{"If-None-Match", etag}});
+    CHECK(same.status == 304);
+    CHECK(same.body.empty());
+    auto plain = client.Get(target);
+    CHECK(plain.headers.count("content-encoding") == 0);
+    CHECK(plain.body == body);
+
+    // Within the ttl the answer comes from the cache, even with newer data stored; once
+    // it has passed, the query runs again and the tag changes.
+    auto metrics = [&] { return client.Get("/metrics").body; };
+    CHECK(metrics().find("argus_dash_cache_hits_total 2") != std::string::npos);
+    p.Store({Ev("app", "late", "web-new", kT0, R"({"x":1})")});
+    CHECK(json::parse(client.Get(target).body)["hosts"].size() == 50);
+    p.clock.Advance(2001ms);
+    auto fresh = client.Request("GET", target, {}, {{"If-None-Match", etag}});
+    CHECK(fresh.status == 200);
+    CHECK(json::parse(fresh.body)["hosts"].size() == 51);
+    CHECK(fresh.headers["etag"] != etag);
+    const std::string m = metrics();
+    CHECK(m.find("argus_dash_cache_hits_total 3") != std::string::npos);
+    CHECK(m.find("argus_dash_cache_misses_total 2") != std::string::npos);
+    // Errors are neither cached nor tagged.
+    auto bad = client.Get("/api/v1/series?type=app");
+    CHECK(bad.status == 400);
+    CHECK(bad.headers.count("etag") == 0);
   }
 }
