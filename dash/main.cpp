@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   app.add_option("--query-timeout-ms", query_timeout_ms, "a query running longer is stopped and answered 503")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{600000}));
+  app.add_option("--max-streams", opts.max_streams, "live tails (events/stream) open at once; more get 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   size_t cache_mb = opts.cache_bytes >> 20;
   app.add_option("--cache-mb", cache_mb, "memory for answers kept for repeated queries (0: no cache)")
       ->capture_default_str()

@@ -62,6 +62,8 @@ DashService::DashService(DashOptions options)
   metrics_.Describe("argus_dash_query_timeouts_total", K::kCounter, "Queries stopped at the query timeout (503).");
   metrics_.Describe("argus_dash_store_unavailable_total", K::kCounter,
                     "Requests answered 503 because the store file could not be opened.");
+  metrics_.Describe("argus_dash_streams", K::kGauge, "Live tails (events/stream) open.");
+  metrics_.Describe("argus_dash_streams_refused_total", K::kCounter, "Live tails refused at --max-streams (503).");
   metrics_.Describe("argus_dash_cache_hits_total", K::kCounter, "Answers served from the answer cache.");
   metrics_.Describe("argus_dash_cache_misses_total", K::kCounter, "Cacheable requests that ran their query.");
   metrics_.Describe("argus_dash_cache_bytes", K::kGauge, "Bytes held by the answer cache.");
@@ -69,6 +71,7 @@ DashService::DashService(DashOptions options)
   metrics_.OnRender([this](http::Metrics& m) {
     m.Set("argus_dash_cache_bytes", {}, static_cast<double>(cache_.bytes()));
     m.Set("argus_dash_cache_entries", {}, static_cast<double>(cache_.entries()));
+    m.Set("argus_dash_streams", {}, static_cast<double>(streams_.load()));
   });
   router_.CountRequests(&metrics_, "argus_dash_requests_total");
   const std::pair<const char*, http::Response (DashService::*)(const http::Request&, const http::Peer&)> store_routes[] = {
@@ -84,6 +87,10 @@ DashService::DashService(DashOptions options)
       {"/api/v1/packet/messages", &DashService::PacketMessages},
   };
   for (const auto& [path, fn] : store_routes) router_.Add(bhttp::verb::get, path, bounded(http::Member(this, fn)));
+  // A stream is not an answer to keep: bounded (a store not there yet is a 503), not cached.
+  router_.Add(bhttp::verb::get, "/api/v1/events/stream", [this](const http::Request& r, const http::Peer& p) {
+    return Bounded([&] { return EventStream(r, p); });
+  });
   router_.Add(bhttp::verb::get, "/healthz", [this](const http::Request& r, const http::Peer& p) {
     return Bounded([&] { return Healthz(r, p); });
   });
@@ -164,6 +171,11 @@ json HostJson(const store::HostRow& r) {
     }
   }
   return row;
+}
+
+json EventJson(const store::EventRow& r) {
+  return {{"id", r.id},       {"type", r.type},         {"host", r.host}, {"ts", r.ts},
+          {"recv_ts", r.recv_ts}, {"priority", r.priority}, {"addr", r.addr}, {"content", r.content}};
 }
 
 json Optional(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
@@ -479,16 +491,92 @@ http::Response DashService::Events(const http::Request& req, const http::Peer&) 
   auto lease = pool_.Acquire();
   auto rows = store::Reader(Ready(lease)).Events(q);
   json out = json::array();
-  for (const auto& r : rows) {
-    out.push_back({{"id", r.id}, {"type", r.type}, {"host", r.host}, {"ts", r.ts},
-                   {"recv_ts", r.recv_ts}, {"priority", r.priority}, {"addr", r.addr},
-                   {"content", r.content}});
-  }
+  for (const auto& r : rows) out.push_back(EventJson(r));
   json next = nullptr;
   if (static_cast<int64_t>(rows.size()) == q.limit && !rows.empty()) {
     next = std::to_string(rows.back().ts) + "." + std::to_string(rows.back().seq);
   }
   return Json(bhttp::status::ok, {{"events", out}, {"next_cursor", next}});
+}
+
+class DashService::Tail final : public http::EventStream {
+ public:
+  Tail(DashService& dash, std::optional<std::string> type, std::optional<std::string> host, int64_t after)
+      : dash_(dash), type_(std::move(type)), host_(std::move(host)), after_(after) {}
+  ~Tail() override { --dash_.streams_; }
+
+  bool Poll(std::string* out) override {
+    constexpr int64_t kPage = 500;
+    try {
+      auto lease = dash_.pool_.Acquire();
+      store::Reader reader(dash_.Ready(lease));
+      const int64_t upto = reader.LastSeq();
+      // At most a few pages a poll: a burst goes out over the next polls, in order.
+      for (int page = 0; page < 8; ++page) {
+        const auto rows = reader.Tail(after_, upto, type_, host_, kPage);
+        for (const auto& r : rows) {
+          *out += "id: " + std::to_string(r.seq) + "\nevent: event\ndata: " + EventJson(r).dump() + "\n\n";
+          after_ = r.seq;
+        }
+        if (static_cast<int64_t>(rows.size()) < kPage) {
+          after_ = std::max(after_, upto);  // nothing else up to upto matches the filter
+          break;
+        }
+      }
+    } catch (const store::StoreError& e) {
+      // The store is away or slow: say so, and try again at the next poll.
+      spdlog::debug("argus-dash: live tail poll failed: {}", e.what());
+      *out += "event: unavailable\ndata: " + json({{"error", e.what()}}).dump() + "\n\n";
+    }
+    return true;
+  }
+
+ private:
+  DashService& dash_;
+  const std::optional<std::string> type_, host_;
+  int64_t after_;  // the seq of the last event sent, or seen past
+};
+
+http::Response DashService::EventStream(const http::Request& req, const http::Peer& peer) {
+  Params p(Target(req), {"type", "host"});
+  auto type = p.Type("type");
+  auto host = p.Text("host", 255);
+  // EventSource sends the id of the last event it got when it reconnects.
+  std::optional<int64_t> resume;
+  if (auto it = req.find("Last-Event-ID"); it != req.end()) {
+    int64_t id = -1;
+    const std::string_view v = it->value();
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
+    if (ec != std::errc() || end != v.data() + v.size() || id < 0) {
+      p.Fail("header 'Last-Event-ID' must be the id of an event this stream sent");
+    }
+    resume = id;
+  }
+  if (!p.status().ok()) return BadRequest(p);
+  if (!peer.stream) return JsonError(bhttp::status::not_implemented, "this server cannot stream answers");
+  if (streams_.fetch_add(1) >= options_.max_streams) {
+    --streams_;
+    metrics_.Add("argus_dash_streams_refused_total");
+    return http::Unavailable("too many live tails are open (" + std::to_string(options_.max_streams) +
+                                 ", --max-streams); try again later",
+                             5);
+  }
+  int64_t after = resume.value_or(0);
+  if (!resume) {
+    try {
+      auto lease = pool_.Acquire();
+      after = store::Reader(Ready(lease)).LastSeq();  // from now on
+    } catch (...) {
+      --streams_;
+      throw;
+    }
+  }
+  *peer.stream = std::make_shared<Tail>(*this, type, host, after);  // counted out when it goes
+  http::Response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, "text/event-stream");
+  res.set(bhttp::field::cache_control, "no-cache");
+  res.set("X-Accel-Buffering", "no");  // nginx in front: pass each event on at once
+  return res;
 }
 
 http::Response DashService::Pipeline(const http::Request& req, const http::Peer&) {

@@ -3,6 +3,7 @@
 // connection, and no query runs longer than the query timeout. All SQL is in store/.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -29,6 +30,8 @@ struct DashOptions {
   std::string read_token;
   // A query still running after this is stopped and answered 503.
   std::chrono::milliseconds query_timeout{5000};
+  // Live tails (events/stream) open at once; more are answered 503.
+  int max_streams = 64;
   // Answers kept for repeated queries (0 bytes: none), and for how long.
   size_t cache_bytes = 32 << 20;
   std::chrono::milliseconds cache_ttl{2000};
@@ -64,6 +67,7 @@ class DashService {
   http::Response Hosts(const http::Request& req, const http::Peer& peer);
   http::Response Host(const http::Request& req, const http::Peer& peer);
   http::Response Events(const http::Request& req, const http::Peer& peer);
+  http::Response EventStream(const http::Request& req, const http::Peer& peer);
   http::Response Fields(const http::Request& req, const http::Peer& peer);
   http::Response Series(const http::Request& req, const http::Peer& peer);
   http::Response Top(const http::Request& req, const http::Peer& peer);
@@ -75,7 +79,11 @@ class DashService {
   // 200 when the store answers a query.
   http::Response Healthz(const http::Request& req, const http::Peer& peer);
 
+  // A live tail: the events stored since the last poll, as Server-Sent Events.
+  class Tail;
+
   DashOptions options_;
+  std::atomic<int> streams_{0};  // live tails open
   http::Pool<Connection> pool_;
   std::unique_ptr<http::Pool<queue::Redis>> redis_;  // null without --redis
   http::AnswerCache cache_;

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,9 +21,23 @@ namespace bhttp = boost::beast::http;
 using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
+// A long answer sent in pieces after its head: Server-Sent Events. The server calls
+// Poll on a handler thread every poll interval and writes what it appended, and sends
+// a keep-alive comment when nothing was written for a while. The stream is destroyed
+// when the client goes, the server shuts down, or Poll returns false.
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  // Appends what is new to *out (possibly nothing); false ends the stream after it.
+  virtual bool Poll(std::string* out) = 0;
+};
+
 // What the server knows about the caller beyond the request itself.
 struct Peer {
   std::string addr;  // remote IP address, without port
+  // Set by a server that can stream: a handler that stores an EventStream here and
+  // answers 200 has that answer's head sent, then the stream's pieces (chunked).
+  std::shared_ptr<EventStream>* stream = nullptr;
 };
 
 using Handler = std::function<Response(const Request&, const Peer&)>;

@@ -2,8 +2,11 @@
 
 #include <sys/resource.h>
 
+#include <optional>
+
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -165,15 +168,84 @@ class Server::Session : public Server::SessionBase, public std::enable_shared_fr
   void OnRead(beast::error_code ec, size_t) {
     if (ReadFailed(ec)) return;
     auto req = std::make_shared<Request>(parser_->release());
-    if (server_.workers_) {
-      // Off the I/O threads; the answer is written back on this connection's strand.
-      asio::post(*server_.workers_, [self = this->shared_from_this(), req] {
-        auto res = std::make_shared<Response>(self->server_.handler_(*req, self->peer_));
-        asio::post(self->stream_.get_executor(), [self, req, res] { self->Answer(*req, std::move(*res)); });
+    // Off the I/O threads when there are handler threads; the answer is written back
+    // on this connection's strand.
+    OffIo([self = this->shared_from_this(), req] {
+      auto stream = std::make_shared<std::shared_ptr<EventStream>>();
+      Peer peer = self->peer_;
+      peer.stream = stream.get();
+      auto res = std::make_shared<Response>(self->server_.handler_(*req, peer));
+      asio::post(self->stream_.get_executor(), [self, req, res, stream] {
+        if (*stream && res->result() == bhttp::status::ok && req->method() == bhttp::verb::get) {
+          self->StartStream(*req, *res, std::move(*stream));
+        } else {
+          self->Answer(*req, std::move(*res));
+        }
       });
-      return;
+    });
+  }
+
+  // Runs `fn` on a handler thread, or here when the server has none.
+  template <class Fn>
+  void OffIo(Fn&& fn) {
+    if (server_.workers_) {
+      asio::post(*server_.workers_, std::forward<Fn>(fn));
+    } else {
+      fn();
     }
-    Answer(*req, server_.handler_(*req, peer_));
+  }
+
+  // A streamed answer: the head (chunked, closing the connection at the end), then
+  // what each poll brings, until the stream ends, the client goes or the server stops.
+  void StartStream(const Request& req, const Response& res, std::shared_ptr<EventStream> stream) {
+    streaming_ = std::move(stream);
+    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(res.result(), req.version());
+    for (const auto& field : res.base()) head->set(field.name_string(), field.value());
+    head->set(bhttp::field::server, server_.options_.name);
+    head->keep_alive(false);
+    head->chunked(true);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
+    ExpiresAfter(server_.options_.write_timeout);
+    bhttp::async_write_header(stream_, *sr, [self = this->shared_from_this(), head, sr](beast::error_code ec, size_t) {
+      if (ec) return self->EndStream(false);
+      self->last_write_ = std::chrono::steady_clock::now();
+      self->NextPoll();
+    });
+  }
+
+  void NextPoll() {
+    if (!timer_) timer_.emplace(stream_.get_executor());
+    timer_->expires_after(server_.options_.stream_poll);
+    timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->server_.stopping()) return self->EndStream(!ec);
+      self->OffIo([self] {
+        auto out = std::make_shared<std::string>();
+        const bool more = self->streaming_->Poll(out.get());
+        asio::post(self->stream_.get_executor(), [self, out, more] { self->WriteStream(out, more); });
+      });
+    });
+  }
+
+  void WriteStream(std::shared_ptr<std::string> out, bool more) {
+    const auto now = std::chrono::steady_clock::now();
+    if (out->empty() && now - last_write_ >= server_.options_.stream_keepalive) *out = ": keep-alive\n\n";
+    if (out->empty()) return more ? NextPoll() : EndStream(true);
+    ExpiresAfter(server_.options_.write_timeout);
+    asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*out)),
+                      [self = this->shared_from_this(), out, more](beast::error_code ec, size_t) {
+                        if (ec) return self->EndStream(false);
+                        self->last_write_ = std::chrono::steady_clock::now();
+                        more ? self->NextPoll() : self->EndStream(true);
+                      });
+  }
+
+  // Ends a streamed answer: the last chunk when the client is still there, then close.
+  void EndStream(bool tell_client) {
+    streaming_.reset();
+    if (!tell_client) return Close();
+    ExpiresAfter(server_.options_.write_timeout);
+    asio::async_write(stream_, bhttp::make_chunk_last(),
+                      [self = this->shared_from_this()](beast::error_code, size_t) { self->Close(); });
   }
 
   void Answer(const Request& req, Response res) {
@@ -243,6 +315,9 @@ class Server::Session : public Server::SessionBase, public std::enable_shared_fr
   Server& server_;
   Peer peer_;
   bool idle_ = false;  // waiting for the first byte of a request (on the strand)
+  std::shared_ptr<EventStream> streaming_;  // a streamed answer in progress
+  std::optional<asio::steady_timer> timer_;  // its poll interval
+  std::chrono::steady_clock::time_point last_write_{};
   bool registered_ = false;
   std::list<std::weak_ptr<SessionBase>>::iterator self_;
   beast::flat_buffer buffer_;

@@ -49,6 +49,10 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_grace{10000};  // in-flight requests on SIGTERM
   size_t max_connections = 50000;                   // capped by the open-files limit
   size_t max_connections_per_ip = kDefaultMaxConnectionsPerIp;  // one address cannot take them all (0: no limit)
+  // Streamed answers (EventStream): polled this often; a comment line goes out after
+  // this long without a write, so proxies keep the connection and dead clients show.
+  std::chrono::milliseconds stream_poll{1000};
+  std::chrono::milliseconds stream_keepalive{15000};
   std::string name = "argus";                       // Server header and log prefix
   std::string tls_cert, tls_key;                    // PEM files; both set: serve HTTPS
 };

@@ -10,6 +10,27 @@ std::string PrefixEnd(std::string prefix) {
   return prefix;
 }
 
+namespace {
+
+// The columns ReadEventRow reads, in its order.
+constexpr const char* kEventColumns = "id, type, host, ts, recv_ts, priority, addr, content, seq";
+
+EventRow ReadEventRow(const Statement& s) {
+  EventRow r;
+  r.id = s.Text(0);
+  r.type = s.Text(1);
+  r.host = s.Text(2);
+  r.ts = s.Int(3);
+  r.recv_ts = s.Int(4);
+  r.priority = s.Text(5);
+  r.addr = s.Text(6);
+  r.content = nlohmann::json::parse(s.Text(7), nullptr, false);
+  r.seq = s.Int(8);
+  return r;
+}
+
+}  // namespace
+
 std::vector<RegistryRow> Reader::List(Registry which, const std::string& after, int64_t limit) {
   // A range of the primary key: the cost is the page, not the registry.
   Statement s(db_, which == Registry::kTypes
@@ -83,8 +104,7 @@ std::vector<TypeCount> Reader::HostTypes(const std::string& host, int64_t since)
 
 std::vector<EventRow> Reader::Events(const EventQuery& q) {
   // The WHERE clause is assembled from fixed fragments only; values are bound.
-  std::string sql =
-      "SELECT id, type, host, ts, recv_ts, priority, addr, content, seq FROM events WHERE 1";
+  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE 1";
   if (q.type) sql += " AND type = ?1";
   if (q.host) sql += " AND host = ?2";
   if (q.since) sql += " AND ts >= ?3";
@@ -102,20 +122,30 @@ std::vector<EventRow> Reader::Events(const EventQuery& q) {
   s.Bind(5, q.limit);
   if (q.after) s.Bind(6, q.after->ts).Bind(7, q.after->seq);
   std::vector<EventRow> out;
-  while (s.Step()) {
-    EventRow r;
-    r.id = s.Text(0);
-    r.type = s.Text(1);
-    r.host = s.Text(2);
-    r.ts = s.Int(3);
-    r.recv_ts = s.Int(4);
-    r.priority = s.Text(5);
-    r.addr = s.Text(6);
-    r.content = nlohmann::json::parse(s.Text(7), nullptr, false);
-    r.seq = s.Int(8);
-    out.push_back(std::move(r));
-  }
+  while (s.Step()) out.push_back(ReadEventRow(s));
   return out;
+}
+
+std::vector<EventRow> Reader::Tail(int64_t after, int64_t upto, const std::optional<std::string>& type,
+                                   const std::optional<std::string>& host, int64_t limit) {
+  // `+type`, `+host`: no index on them, so the plan is always the range of seq (the
+  // primary key) since the last poll, not a scan of every event of the type.
+  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE seq > ?1 AND seq <= ?2";
+  if (type) sql += " AND +type = ?3";
+  if (host) sql += " AND +host = ?4";
+  sql += " ORDER BY seq LIMIT ?5";
+  Statement s(db_, sql);
+  s.Bind(1, after).Bind(2, upto).Bind(5, limit);
+  if (type) s.Bind(3, *type);
+  if (host) s.Bind(4, *host);
+  std::vector<EventRow> out;
+  while (s.Step()) out.push_back(ReadEventRow(s));
+  return out;
+}
+
+int64_t Reader::LastSeq() {
+  Statement s(db_, "SELECT max(seq) FROM events");
+  return s.Step() ? s.OptInt(0).value_or(0) : 0;
 }
 
 }  // namespace argus::store

@@ -63,7 +63,8 @@ struct EventQuery {
 
 struct EventRow {
   std::string id, type, host, priority, addr;
-  int64_t ts = 0, recv_ts = 0, seq = 0;
+  int64_t ts = 0, recv_ts = 0;
+  int64_t seq = 0;  // the store's arrival order
   nlohmann::json content;
 };
 
@@ -84,6 +85,13 @@ class Reader {
   std::vector<TypeCount> HostTypes(const std::string& host, int64_t since);
   // Newest first (ts, then arrival order).
   std::vector<EventRow> Events(const EventQuery& q);
+  // Events stored with after < seq <= upto, in the order they were stored, filtered,
+  // at most `limit`: a live tail's next rows. Always a range of the primary key, so a
+  // poll costs the rows stored since the last one, whatever the filter.
+  std::vector<EventRow> Tail(int64_t after, int64_t upto, const std::optional<std::string>& type,
+                             const std::optional<std::string>& host, int64_t limit);
+  // The seq of the newest stored event (0 when none).
+  int64_t LastSeq();
 
  private:
   Database& db_;

@@ -3,6 +3,9 @@
 // real sockets. Every series is checked against a recount of the raw events.
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
 #include <map>
 #include <random>
 
@@ -72,6 +75,45 @@ struct Pipeline {
     d.clock = &clock;
     return std::make_unique<dash::DashService>(d);
   }
+};
+
+// A client of a Server-Sent Events stream over a raw socket: what it has read so far.
+class SseClient {
+ public:
+  SseClient(uint16_t port, const std::string& target, const std::string& last_event_id = "") : socket_(ioc_) {
+    socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    timeval tv{0, 100000};  // reads return every 100 ms, so a deadline can be kept
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n";
+    if (!last_event_id.empty()) req += "Last-Event-ID: " + last_event_id + "\r\n";
+    boost::asio::write(socket_, boost::asio::buffer(req + "\r\n"));
+  }
+  // Reads until `text` has been read (true) or 10 s passed.
+  bool ReadUntil(const std::string& text) {
+    return testing::WaitFor(
+        [&] {
+          char buf[4096];
+          boost::system::error_code ec;
+          size_t n = socket_.read_some(boost::asio::buffer(buf), ec);
+          got_.append(buf, n);
+          return got_.find(text) != std::string::npos;
+        },
+        10s);
+  }
+  // The ids of the events read so far, in order.
+  std::vector<int64_t> Ids() const {
+    std::vector<int64_t> ids;
+    for (size_t at = got_.find("\nid: "); at != std::string::npos; at = got_.find("\nid: ", at + 1)) {
+      ids.push_back(std::stoll(got_.substr(at + 5)));
+    }
+    return ids;
+  }
+  const std::string& got() const { return got_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::socket socket_;
+  std::string got_;
 };
 
 // The expected rollup of every bucket, counted from the events themselves.
@@ -389,5 +431,65 @@ TEST_SUITE("dash query") {
     auto bad = client.Get("/api/v1/series?type=app");
     CHECK(bad.status == 400);
     CHECK(bad.headers.count("etag") == 0);
+  }
+
+  TEST_CASE("the live tail streams new events of its filter, resumes from Last-Event-ID, and is capped") {
+    Pipeline p;
+    p.Store({Ev("app", "old", "web-1", kT0, R"({"x":0})")});
+    dash::DashOptions d;
+    d.db_path = p.dir / "a.db";
+    d.clock = &p.clock;
+    d.max_streams = 2;
+    http::ServerOptions so;
+    so.stream_poll = 100ms;
+    so.stream_keepalive = 300ms;
+    so.handler_threads = 2;
+    testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash", so);
+    const uint16_t port = dash.endpoint().port;
+
+    auto tail = std::make_unique<SseClient>(port, "/api/v1/events/stream?type=app&host=web-1");
+    REQUIRE(tail->ReadUntil("\r\n\r\n"));
+    CHECK(tail->got().rfind("HTTP/1.1 200 OK", 0) == 0);
+    CHECK(tail->got().find("Content-Type: text/event-stream") != std::string::npos);
+    CHECK(tail->got().find("Transfer-Encoding: chunked") != std::string::npos);
+    REQUIRE(tail->ReadUntil(": keep-alive"));  // nothing new yet: a comment keeps it open
+
+    p.Store({Ev("app", "n1", "web-1", kT0 + 1, R"({"x":1})"), Ev("other", "o1", "web-1", kT0 + 1, R"({"x":1})"),
+             Ev("app", "n2", "web-2", kT0 + 1, R"({"x":1})"), Ev("app", "n3", "web-1", kT0 + 2, R"({"x":3})")});
+    REQUIRE(tail->ReadUntil("\"id\":\"n3\""));
+    CHECK(tail->got().find("\"id\":\"old\"") == std::string::npos);  // only what came after it opened
+    CHECK(tail->got().find("\"id\":\"o1\"") == std::string::npos);
+    CHECK(tail->got().find("\"id\":\"n2\"") == std::string::npos);
+    CHECK(tail->got().find("event: event\ndata: {\"addr\":\"127.0.0.1\",\"content\":{\"x\":1}") != std::string::npos);
+    const auto ids = tail->Ids();
+    REQUIRE(ids.size() == 2);
+    CHECK(ids[0] < ids[1]);
+
+    // A reconnect with the last id it got sends what came after it, and only that.
+    auto resumed = std::make_unique<SseClient>(port, "/api/v1/events/stream?type=app", std::to_string(ids[0]));
+    REQUIRE(resumed->ReadUntil("\"id\":\"n3\""));
+    CHECK(resumed->got().find("\"id\":\"n1\"") == std::string::npos);
+    // (n2 is there when the consumer stored it after n1: shards are read in any order.)
+    for (int64_t id : resumed->Ids()) CHECK(id > ids[0]);
+    CHECK(resumed->Ids().back() == ids[1]);
+
+    // Two are open: a third is refused until one goes.
+    SseClient third(port, "/api/v1/events/stream");
+    REQUIRE(third.ReadUntil("\r\n\r\n"));
+    CHECK(third.got().rfind("HTTP/1.1 503", 0) == 0);
+    CHECK(third.got().find("too many live tails are open (2, --max-streams)") != std::string::npos);
+    resumed.reset();  // the server notices at its next write (a keep-alive at the latest)
+    CHECK(testing::WaitFor([&] {
+      return http::Client(dash.endpoint()).Get("/metrics").body.find("argus_dash_streams 1\n") != std::string::npos;
+    }, 10s));
+    SseClient fourth(port, "/api/v1/events/stream");
+    REQUIRE(fourth.ReadUntil("\r\n\r\n"));
+    CHECK(fourth.got().rfind("HTTP/1.1 200", 0) == 0);
+
+    SseClient bad(port, "/api/v1/events/stream", "abc");
+    REQUIRE(bad.ReadUntil("}"));
+    CHECK(bad.got().find("header 'Last-Event-ID' must be the id of an event this stream sent") != std::string::npos);
+    CHECK(http::Client(dash.endpoint()).Get("/metrics").body.find("argus_dash_streams_refused_total 1") !=
+          std::string::npos);
   }
 }

@@ -132,6 +132,57 @@ TEST_SUITE("http::server") {
   }
 }
 
+TEST_SUITE("http::server streams") {
+  // Yields "0", "1", … one per poll, up to `last` (then ends), or for ever (last < 0).
+  struct Counting : http::EventStream {
+    int next = 0, last;
+    std::atomic<int>* alive;
+    Counting(int l, std::atomic<int>* a) : last(l), alive(a) { ++*alive; }
+    ~Counting() override { --*alive; }
+    bool Poll(std::string* out) override {
+      *out += std::to_string(next++);
+      return last < 0 || next <= last;
+    }
+  };
+
+  TEST_CASE("a streamed answer is sent in chunks until the stream ends, and ends at shutdown") {
+    std::atomic<int> alive{0};
+    http::ServerOptions so;
+    so.threads = 2;
+    so.handler_threads = 1;
+    so.stream_poll = 10ms;
+    so.shutdown_grace = 15s;
+    http::Server server(so, [&](const http::Request& req, const http::Peer& peer) {
+      *peer.stream = std::make_shared<Counting>(req.target() == "/three" ? 3 : -1, &alive);
+      http::Response res{bhttp::status::ok, 11};
+      res.set(bhttp::field::content_type, "text/plain");
+      return res;
+    });
+    server.Start();
+    std::thread runner([&] { server.Run(); });
+    http::Client client({"127.0.0.1", server.port()});
+    auto three = client.Get("/three");
+    CHECK(three.status == 200);
+    CHECK(three.body == "0123");
+    CHECK(three.headers["transfer-encoding"] == "chunked");
+    CHECK(testing::WaitFor([&] { return alive.load() == 0; }, 5s));
+
+    // One that never ends is ended by a graceful shutdown, within its grace.
+    auto endless = std::async(std::launch::async, [&] {
+      return http::Client({"127.0.0.1", server.port()}, 20s).Get("/endless");
+    });
+    REQUIRE(testing::WaitFor([&] { return alive.load() == 1; }, 5s));
+    server.Shutdown();
+    // A whole answer, last chunk included: the stream ended, not the grace (after
+    // which the connection would be cut mid-answer).
+    auto res = endless.get();
+    CHECK(res.status == 200);
+    CHECK(res.body.rfind("012", 0) == 0);
+    runner.join();
+    CHECK(alive.load() == 0);
+  }
+}
+
 TEST_SUITE("http::server tls") {
   TEST_CASE("HTTPS on the same code path, clients verify the CA and the host name") {
     testing::TempDir dir;

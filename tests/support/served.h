@@ -15,9 +15,8 @@ struct Served {
   std::unique_ptr<Service> service;
   std::unique_ptr<http::Server> server;
   std::thread thread;
-  Served(std::unique_ptr<Service> s, const std::string& prefix) : service(std::move(s)) {
-    http::ServerOptions so;
-    so.threads = 2;
+  Served(std::unique_ptr<Service> s, const std::string& prefix, http::ServerOptions so = {}) : service(std::move(s)) {
+    if (so.threads == 0) so.threads = 2;
     server = std::make_unique<http::Server>(so, [this](const http::Request& r, const http::Peer& p) {
       return service->Handle(r, p);
     });
