@@ -131,23 +131,18 @@ void Consumer::Publish() {
       {"invalid", double(s.invalid)},   {"errors", double(s.errors)},   {"claimed", double(s.claimed)},
       {"dead_lettered", double(s.dead_lettered)}, {"trimmed", double(s.trimmed)}, {"derived", double(s.derived)},
       {"last_batch_seconds", s.last_batch_seconds}, {"lag", double(s.lag)}};
-  const std::string key = queue::ConsumerStatsKey(options_.name);
-  queue::Command hset = {"HSET", key, "type", options_.type, "updated_ms", std::to_string(clock_.WallMs())};
+  std::vector<std::pair<std::string, std::string>> fields = {{"type", options_.type}};
   for (const auto& [k, v] : values) {
-    hset.push_back(k);
     // Counts as integers; only the latency has a fraction.
-    hset.push_back(k == "last_batch_seconds" ? std::to_string(v) : std::to_string(static_cast<int64_t>(v)));
+    fields.emplace_back(k, k == "last_batch_seconds" ? std::to_string(v) : std::to_string(static_cast<int64_t>(v)));
     if (k == "last_batch_seconds" || k == "lag") {
       metrics_.Set("argus_consumer_" + k, {}, v);
     } else {
       metrics_.Set("argus_consumer_" + k + "_total", {}, v);
     }
   }
-  const auto ttl_s = std::max<int64_t>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(options_.publish_every * 6).count());
-  for (const auto& r : redis_.Pipeline({hset, {"EXPIRE", key, std::to_string(ttl_s)}})) {
-    if (!r.ok()) throw std::runtime_error(r.error);
-  }
+  const auto ttl_s = std::chrono::duration_cast<std::chrono::seconds>(options_.publish_every * 6).count();
+  OrAbandonRound(queue::PublishStats(redis_, "consumer", options_.name, clock_.WallMs(), fields, ttl_s));
 }
 
 void Consumer::Housekeeping() {

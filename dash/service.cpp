@@ -580,32 +580,86 @@ http::Response DashService::EventStream(const http::Request& req, const http::Pe
 }
 
 http::Response DashService::Pipeline(const http::Request& req, const http::Peer&) {
+  // A publisher that has not written for three of its 5 s periods is shown, marked stale.
+  constexpr int64_t kStaleMs = 15000;
   Params p(Target(req), {});
   if (base::Status s = p.status(); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
   if (!redis_) return JsonError(bhttp::status::service_unavailable, "the dash was started without --redis");
-  auto redis = redis_->Acquire();
+  const int64_t now = options_.clock->WallMs();
   std::vector<queue::TypeView> types;
-  std::map<std::string, std::map<std::string, std::string>> consumers;
-  base::Status s = queue::ReadPipeline(*redis, options_.shards, &types);
-  if (s.ok()) s = queue::ReadConsumers(*redis, &consumers);
-  if (!s.ok()) return http::Unavailable("redis: " + s.message());
+  std::map<std::string, std::map<std::string, std::string>> consumers, proxies;
+  {
+    auto redis = redis_->Acquire();
+    base::Status s = queue::ReadPipeline(*redis, options_.shards, &types);
+    if (s.ok()) s = queue::ReadPublished(*redis, "consumer", &consumers);
+    if (s.ok()) s = queue::ReadPublished(*redis, "proxy", &proxies);
+    if (!s.ok()) return http::Unavailable("redis: " + s.message());
+  }
   json t = json::array();
   for (const auto& v : types) {
     t.push_back({{"type", v.type}, {"length", v.length}, {"unread", v.unread}, {"pending", v.pending},
                  {"backlog", v.backlog}, {"dead_letters", v.dead_letters}});
   }
-  json c = json::array();
-  for (const auto& [name, fields] : consumers) {
-    json row = {{"name", name}};
-    for (const auto& [k, v] : fields) {
-      // Published as text; numbers go back out as numbers.
-      char* end = nullptr;
-      double d = std::strtod(v.c_str(), &end);
-      row[k] = (k != "type" && !v.empty() && end && *end == '\0') ? json(d) : json(v);
+  auto published = [&](const std::map<std::string, std::map<std::string, std::string>>& all) {
+    json out = json::array();
+    for (const auto& [name, fields] : all) {
+      json row = {{"name", name}};
+      for (const auto& [k, v] : fields) {
+        // Published as text; numbers go back out as numbers.
+        char* end = nullptr;
+        double d = std::strtod(v.c_str(), &end);
+        row[k] = (k != "type" && k != "listen" && !v.empty() && end && *end == '\0') ? json(d) : json(v);
+      }
+      row["stale"] = !row.contains("updated_ms") || !row["updated_ms"].is_number() ||
+                     now - row["updated_ms"].get<double>() > kStaleMs;
+      out.push_back(std::move(row));
     }
-    c.push_back(std::move(row));
+    return out;
+  };
+  return Json(bhttp::status::ok, {{"types", t}, {"consumers", published(consumers)}, {"proxies", published(proxies)},
+                                  {"agents", Agents()}, {"now", now}});
+}
+
+json DashService::Agents() {
+  // The agents as their heartbeats last told (the hosts aggregator keeps the latest):
+  // totals, and the ones most in trouble first. A silent agent is offline, and stale.
+  constexpr size_t kListed = 50;
+  try {
+    auto lease = pool_.Acquire();
+    store::HostQuery q;
+    q.limit = 100000;
+    const auto hosts = store::Reader(Ready(lease)).Hosts(q);
+    json totals = {{"agents", 0}, {"online", 0}, {"offline", 0}, {"spool_bytes", 0}, {"queue_events", 0},
+                   {"spooled", 0}, {"dropped", 0}, {"retried", 0}};
+    std::vector<json> rows;
+    for (const auto& h : hosts) {
+      if (!h.status || !h.status->last_heartbeat) continue;  // no agent (a TOP-Argus sender, say)
+      const json& hb = h.status->heartbeat.is_object() ? h.status->heartbeat : json::object();
+      const json counters = hb.value("counters", json::object());
+      auto num = [](const json& j, const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<int64_t>() : 0; };
+      json row = {{"host", h.name}, {"state", h.status->state}, {"stale", h.status->state != "online"},
+                  {"version", h.status->agent_version}, {"last_heartbeat", *h.status->last_heartbeat},
+                  {"spool_bytes", num(hb, "spool_bytes")}, {"queue_events", num(hb, "queue_events")},
+                  {"spooled", num(counters, "spooled")}, {"dropped", num(counters, "dropped")},
+                  {"retried", num(counters, "retried")}};
+      totals["agents"] = totals["agents"].get<int64_t>() + 1;
+      const char* state = h.status->state == "online" ? "online" : "offline";
+      totals[state] = totals[state].get<int64_t>() + 1;
+      for (const char* k : {"spool_bytes", "queue_events", "spooled", "dropped", "retried"}) {
+        totals[k] = totals[k].get<int64_t>() + row[k].get<int64_t>();
+      }
+      rows.push_back(std::move(row));
+    }
+    auto trouble = [](const json& r) {
+      return std::make_tuple(r["stale"].get<bool>(), r["dropped"].get<int64_t>(), r["spool_bytes"].get<int64_t>());
+    };
+    std::sort(rows.begin(), rows.end(), [&](const json& a, const json& b) { return trouble(a) > trouble(b); });
+    if (rows.size() > kListed) rows.resize(kListed);
+    totals["list"] = rows;
+    return totals;
+  } catch (const store::StoreError& e) {
+    return {{"error", std::string("store unavailable: ") + e.what()}};
   }
-  return Json(bhttp::status::ok, {{"types", t}, {"consumers", c}});
 }
 
 http::Response DashService::DeadLetters(const http::Request& req, const http::Peer&) {

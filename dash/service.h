@@ -75,6 +75,8 @@ class DashService {
   http::Response Packet(const http::Request& req, const http::Peer& peer);
   http::Response PacketMessages(const http::Request& req, const http::Peer& peer);
   http::Response Pipeline(const http::Request& req, const http::Peer& peer);
+  // The agents part of the pipeline, from the store's host status.
+  nlohmann::json Agents();
   http::Response DeadLetters(const http::Request& req, const http::Peer& peer);
   // 200 when the store answers a query.
   http::Response Healthz(const http::Request& req, const http::Peer& peer);

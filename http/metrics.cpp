@@ -65,6 +65,31 @@ void Metrics::Add(const std::string& name, const Labels& labels, double value) {
   families_[name].series[RenderLabels(labels)] += value;
 }
 
+std::map<std::string, double> Metrics::ByLabel(const std::string& name, const std::string& by) const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, double> out;
+  auto f = families_.find(name);
+  if (f == families_.end()) return out;
+  const std::string start = by + "=\"";
+  for (const auto& [labels, v] : f->second.series) {
+    // Undo RenderLabels' escapes of the one value asked for.
+    std::string value;
+    size_t at = labels.find(start);
+    if (at != std::string::npos && (at == 1 || labels[at - 1] == ',')) {
+      for (size_t i = at + start.size(); i < labels.size() && labels[i] != '"'; ++i) {
+        if (labels[i] == '\\' && i + 1 < labels.size()) {
+          ++i;
+          value += labels[i] == 'n' ? '\n' : labels[i];
+        } else {
+          value += labels[i];
+        }
+      }
+    }
+    out[value] += v;
+  }
+  return out;
+}
+
 void Metrics::Set(const std::string& name, const Labels& labels, double value) {
   std::lock_guard lock(mu_);
   families_[name].series[RenderLabels(labels)] = value;

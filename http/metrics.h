@@ -24,6 +24,9 @@ class Metrics {
   void Add(const std::string& name, const Labels& labels = {}, double value = 1);
   void Set(const std::string& name, const Labels& labels, double value);
   void Observe(const std::string& name, const Labels& labels, double value);
+  // The counters or gauges of `name`, summed by the value of their label `by` (""
+  // for series without it): what a program publishes of its counters elsewhere.
+  std::map<std::string, double> ByLabel(const std::string& name, const std::string& by) const;
   // Runs `fn` at the start of every Render(), to refresh gauges read from elsewhere.
   void OnRender(std::function<void(Metrics&)> fn);
   std::string Render();

@@ -43,6 +43,10 @@ struct ProxyOptions {
   RateLimit rate;                       // per token, in events; 0 = unlimited
   int64_t backlog_limit = 1000000;      // per type, events not yet stored; 0 = none
   std::chrono::milliseconds backlog_poll{1000};
+  // The proxy's counters go to Redis (argus:proxy:<name>) this often, for the dash's
+  // pipeline view; empty name: <hostname>:<listen port>.
+  std::string name;
+  std::chrono::milliseconds publish_every{5000};
   // What one client can create (config "limits"): distinct types in all, distinct types
   // and hosts one token may introduce (counted by this proxy since it started). A
   // client over them is refused by name, and the per-second poll and the consumers'

@@ -32,6 +32,10 @@ int main(int argc, char** argv) {
   app.add_option("--rate-burst", burst, "events a token may send at once (default: one second's worth)");
   app.add_option("--backlog-limit", backlog_limit,
                  "events of one type waiting in Redis before the proxy answers 503 (default 1000000; 0: none)");
+  std::string name;
+  app.add_option("--name", name,
+                 "name this proxy publishes its counters under (argus:proxy:NAME, for the dash's pipeline view); "
+                 "default HOSTNAME:PORT");
   http::ServerFlags flags;
   flags.Add(app);
   CLI11_PARSE(app, argc, argv);
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
     if (rate >= 0) opts.rate.events_per_s = rate;
     if (burst >= 0) opts.rate.burst = burst;
     if (backlog_limit >= 0) opts.backlog_limit = backlog_limit;
+    if (!name.empty()) opts.name = name;
     if (opts.tokens.empty()) {
       throw std::runtime_error("no agent token: give --token T or 'tokens' in --config");
     }

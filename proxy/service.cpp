@@ -1,13 +1,17 @@
 #include "proxy/service.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <random>
 #include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "base/logging.h"
 #include "http/encoding.h"
 #include "proto/hash.h"
+#include "queue/inspect.h"
 #include "queue/streams.h"
 
 namespace argus::proxy {
@@ -16,16 +20,18 @@ namespace bhttp = boost::beast::http;
 using http::Json;
 using http::JsonError;
 
-namespace {
-
-}  // namespace
-
 ProxyService::ProxyService(ProxyOptions options, size_t redis_connections, const base::Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
       admin_(options_.admin_token),
       pool_(redis_connections, [this] { return std::make_unique<queue::Redis>(options_.redis); }) {
   admin_.admin = true;
+  name_ = options_.name;
+  if (name_.empty()) {
+    // Port 0 (a test's) is not unique on the host: the process id is.
+    name_ = base::HostName() + ":" +
+            (options_.listen.port != 0 ? std::to_string(options_.listen.port) : "pid" + std::to_string(::getpid()));
+  }
   std::random_device rd;
   id_prefix_ = "p" + proto::Hex64((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
                                   static_cast<uint64_t>(base::SystemClock().WallMs()));
@@ -106,10 +112,38 @@ void ProxyService::PollBacklog(std::stop_token stop) {
       std::lock_guard lock(limits_mu_);
       known_types_ = std::set<std::string>(names.begin(), names.end());
     }
+    Publish(redis);
     // Sleep in slices so destruction does not wait a whole period, and a test's clock
     // is seen moving.
     base::SleepFor(clock_, options_.backlog_poll, [&stop] { return stop.stop_requested(); },
                    std::chrono::milliseconds(20));
+  }
+}
+
+void ProxyService::Publish(queue::Redis& redis) {
+  const auto now = clock_.Steady();
+  if (now < next_publish_) return;
+  next_publish_ = now + options_.publish_every;
+  auto count = [](const std::map<std::string, double>& by) {
+    double n = 0;
+    for (const auto& [k, v] : by) n += v;
+    return n;
+  };
+  auto text = [](double v) { return std::to_string(static_cast<int64_t>(v)); };
+  const auto rejected = metrics_.ByLabel("argus_proxy_events_rejected_total", "reason");
+  const auto throttled = metrics_.ByLabel("argus_proxy_throttled_total", "reason");
+  const double redis_errors = count(metrics_.ByLabel("argus_proxy_redis_errors_total", ""));
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"listen", options_.listen.ToString()},
+      {"accepted", text(count(metrics_.ByLabel("argus_proxy_events_accepted_total", "")))},
+      {"rejected", text(count(rejected))},
+      {"answered_429", text(throttled.count("rate") ? throttled.at("rate") : 0)},
+      {"answered_503", text((throttled.count("backlog") ? throttled.at("backlog") : 0) + redis_errors)},
+      {"redis_errors", text(redis_errors)}};
+  for (const auto& [reason, n] : rejected) fields.emplace_back("rejected_" + reason, text(n));
+  const auto ttl_s = std::chrono::duration_cast<std::chrono::seconds>(options_.publish_every * 6).count();
+  if (base::Status s = queue::PublishStats(redis, "proxy", name_, clock_.WallMs(), fields, ttl_s); !s.ok()) {
+    spdlog::debug("publishing counters: {}", s.message());  // the backlog poll says when Redis is away
   }
 }
 

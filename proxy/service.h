@@ -76,6 +76,8 @@ class ProxyService {
   // acknowledged entries.
   void PollBacklog(std::stop_token stop);
   int64_t Backlog(const std::string& type) const;
+  // Every publish_every: the counters to argus:proxy:<name> (from the poll thread).
+  void Publish(queue::Redis& redis);
 
   ProxyOptions options_;
   const base::Clock& clock_;
@@ -91,6 +93,8 @@ class ProxyService {
   std::mutex limits_mu_;  // guards the three below
   std::set<std::string> known_types_;                              // argus:types, as of the last poll
   std::map<const Token*, std::set<std::string>> token_types_, token_hosts_;  // what each token introduced
+  std::string name_;  // where the counters are published: argus:proxy:<name_>
+  base::Clock::SteadyTime next_publish_{};  // the poll thread's
   std::jthread backlog_thread_;    // last: stops first
 };
 

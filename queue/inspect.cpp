@@ -10,8 +10,6 @@ namespace argus::queue {
 
 namespace {
 
-constexpr std::string_view kConsumerPrefix = "argus:consumer:";
-
 std::map<std::string, std::string> Pairs(const std::vector<std::string>& flat) {
   std::map<std::string, std::string> out;
   for (size_t i = 0; i + 1 < flat.size(); i += 2) out[flat[i]] = flat[i + 1];
@@ -20,7 +18,23 @@ std::map<std::string, std::string> Pairs(const std::vector<std::string>& flat) {
 
 }  // namespace
 
-std::string ConsumerStatsKey(std::string_view name) { return std::string(kConsumerPrefix) + std::string(name); }
+std::string StatsKey(std::string_view kind, std::string_view name) {
+  return "argus:" + std::string(kind) + ":" + std::string(name);
+}
+
+base::Status PublishStats(Redis& redis, std::string_view kind, std::string_view name, int64_t now_ms,
+                          const std::vector<std::pair<std::string, std::string>>& fields, int64_t ttl_s) {
+  const std::string key = StatsKey(kind, name);
+  Command hset = {"HSET", key, "updated_ms", std::to_string(now_ms)};
+  for (const auto& [k, v] : fields) {
+    hset.push_back(k);
+    hset.push_back(v);
+  }
+  for (const auto& r : redis.Pipeline({hset, {"EXPIRE", key, std::to_string(std::max<int64_t>(ttl_s, 1))}})) {
+    if (!r.ok()) return base::Status::Unavailable(r.error);
+  }
+  return {};
+}
 
 base::Status ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out) {
   auto types = redis.Run({"SMEMBERS", std::string(kTypesKey)});
@@ -51,11 +65,13 @@ base::Status ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out) 
   return {};
 }
 
-base::Status ReadConsumers(Redis& redis, std::map<std::string, std::map<std::string, std::string>>* out) {
+base::Status ReadPublished(Redis& redis, std::string_view kind,
+                           std::map<std::string, std::map<std::string, std::string>>* out) {
+  const std::string prefix = StatsKey(kind, "");
   std::string cursor = "0";
   std::vector<std::string> keys;
   do {
-    auto r = redis.Run({"SCAN", cursor, "MATCH", std::string(kConsumerPrefix) + "*", "COUNT", "1000"});
+    auto r = redis.Run({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
     if (!r.ok()) return base::Status::Unavailable(r.error);
     const redisReply* raw = r.reply.get();
     if (raw->type != REDIS_REPLY_ARRAY || raw->elements != 2) {
@@ -73,7 +89,7 @@ base::Status ReadConsumers(Redis& redis, std::map<std::string, std::map<std::str
     if (!replies[i].ok()) return base::Status::Unavailable(replies[i].error);
     auto fields = Pairs(replies[i].strings());
     // Empty: it expired between SCAN and HGETALL.
-    if (!fields.empty()) (*out)[keys[i].substr(kConsumerPrefix.size())] = std::move(fields);
+    if (!fields.empty()) (*out)[keys[i].substr(prefix.size())] = std::move(fields);
   }
   return {};
 }

@@ -13,8 +13,13 @@
 
 namespace argus::queue {
 
-// Where consumer `name` publishes its counters (a hash with a TTL).
-std::string ConsumerStatsKey(std::string_view name);
+// Programs publish their counters to Redis for the dash's pipeline view: a hash
+// `argus:<kind>:<name>` (kind "consumer" or "proxy") with `updated_ms` and the
+// counters, rewritten every few seconds and expiring after `ttl_s`, so a stopped
+// program drops out of the view by itself.
+std::string StatsKey(std::string_view kind, std::string_view name);
+base::Status PublishStats(Redis& redis, std::string_view kind, std::string_view name, int64_t now_ms,
+                          const std::vector<std::pair<std::string, std::string>>& fields, int64_t ttl_s);
 
 struct TypeView {
   std::string type;
@@ -24,8 +29,9 @@ struct TypeView {
 // Every type in argus:types.
 base::Status ReadPipeline(Redis& redis, int shards, std::vector<TypeView>* out);
 
-// Every consumer that published recently: name -> its counters as published.
-base::Status ReadConsumers(Redis& redis, std::map<std::string, std::map<std::string, std::string>>* out);
+// Every program of `kind` that published recently: name -> its fields as published.
+base::Status ReadPublished(Redis& redis, std::string_view kind,
+                           std::map<std::string, std::map<std::string, std::string>>* out);
 
 struct DeadLetterView {
   std::string id;                             // in the dead-letter stream

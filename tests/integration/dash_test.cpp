@@ -8,6 +8,7 @@
 #include "consumer/consumer.h"
 #include "dash/service.h"
 #include "http/client.h"
+#include "queue/inspect.h"
 #include "queue/streams.h"
 #include "store/writer.h"
 #include "tests/support/served.h"
@@ -63,9 +64,14 @@ TEST_SUITE("dash") {
     for (int i = 0; i < 10; ++i) c.RunOnce();
     REQUIRE(c.stats().dead_lettered == 1);
 
+    // Two proxies: one published just now, one 20 s ago (it stopped).
+    base::ManualClock clock(base::SystemClock().WallMs());
+    REQUIRE_OK(queue::PublishStats(r, "proxy", "p-live", clock.WallMs(), {{"accepted", "7"}, {"listen", "10.0.0.1:9090"}}, 30));
+    REQUIRE_OK(queue::PublishStats(r, "proxy", "p-gone", clock.WallMs() - 20000, {{"accepted", "3"}}, 30));
     dash::DashOptions d;
     d.db_path = dir / "a.db";
     d.redis = queue::RedisOptions{"127.0.0.1", redis.port()};
+    d.clock = &clock;
     testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
     http::Client client(dash.endpoint());
 
@@ -85,6 +91,20 @@ TEST_SUITE("dash") {
     CHECK(p["consumers"][0]["type"] == "all");
     CHECK(p["consumers"][0]["stored"] == 2);
     CHECK(p["consumers"][0]["dead_lettered"] == 1);
+    CHECK(p["consumers"][0]["stale"] == false);
+    REQUIRE(p["proxies"].size() == 2);
+    CHECK(p["proxies"][0]["name"] == "p-gone");
+    CHECK(p["proxies"][0]["stale"] == true);
+    CHECK(p["proxies"][1]["name"] == "p-live");
+    CHECK(p["proxies"][1]["stale"] == false);
+    CHECK(p["proxies"][1]["accepted"] == 7);
+    CHECK(p["proxies"][1]["listen"] == "10.0.0.1:9090");
+    CHECK(p["agents"]["agents"] == 1);
+    CHECK(p["agents"]["online"] == 1);
+    REQUIRE(p["agents"]["list"].size() == 1);
+    CHECK(p["agents"]["list"][0]["host"] == "web-1");
+    CHECK(p["agents"]["list"][0]["version"] == "1.2.3");
+    CHECK(p["agents"]["list"][0]["stale"] == false);
 
     auto dead = json::parse(client.Get("/api/v1/dead_letters?type=app").body);
     REQUIRE(dead["dead_letters"].size() == 1);

@@ -12,6 +12,7 @@
 #include "http/server.h"
 #include "proxy/service.h"
 #include "queue/redis.h"
+#include "queue/inspect.h"
 #include "queue/streams.h"
 #include "tests/support/support.h"
 
@@ -72,6 +73,34 @@ std::string ErrorOf(const http::ClientResponse& r) {
 }  // namespace
 
 TEST_SUITE("proxy") {
+  TEST_CASE("the proxy publishes its counters to Redis for the dash, under its name, with a ttl") {
+    ProxyFixture f([](proxy::ProxyOptions& po, http::ServerOptions&) {
+      po.name = "p-test";
+      po.publish_every = 100ms;
+    });
+    REQUIRE(f.Post(R"({"events":[{"type":"app","id":"a1","host":"h","content":{"v":1}},)"
+                   R"({"type":"app","id":"a2","host":"h","content":"not an object"}]})")
+                .status == 200);
+    queue::Redis r({"127.0.0.1", f.redis.port()});
+    std::map<std::string, std::map<std::string, std::string>> published;
+    REQUIRE(testing::WaitFor(
+        [&] {
+          published.clear();
+          return queue::ReadPublished(r, "proxy", &published).ok() && published.count("p-test") &&
+                 published["p-test"]["accepted"] == "1";
+        },
+        10s));
+    auto& p = published["p-test"];
+    CHECK(p["rejected"] == "1");
+    CHECK(p["rejected_invalid_event"] == "1");
+    CHECK(p["answered_429"] == "0");
+    CHECK(p["listen"].find("127.0.0.1:") == 0);
+    CHECK(std::stoll(p["updated_ms"]) > 0);
+    const int64_t ttl = r.Run({"TTL", queue::StatsKey("proxy", "p-test")}).integer();
+    CHECK(ttl > 0);
+    CHECK(ttl <= 1);  // six periods of 100 ms, at least a second
+  }
+
   TEST_CASE("accepted events reach their type's shard stream, with proxy fields stamped") {
     ProxyFixture f;
     auto r = f.Post(R"({"events":[{"type":"disk","host":"h1","id":"e1","content":{"used":1}},
