@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--query-timeout-ms", query_timeout_ms, "a query running longer is stopped and answered 503")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{600000}));
+  opts.web_root = ARGUS_WEB_ROOT;
+  app.add_option("--web-root", opts.web_root, "the built web UI (web/dist), served at /")->capture_default_str();
   app.add_option("--max-streams", opts.max_streams, "live tails (events/stream) open at once; more get 503")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));

@@ -45,7 +45,8 @@ std::optional<store::EventCursor> ParseCursor(const std::string& s) {
 DashService::DashService(DashOptions options)
     : options_(std::move(options)),
       pool_(options_.connections, [] { return std::make_unique<Connection>(); }),
-      cache_(options_.cache_bytes, options_.cache_ttl, *options_.clock) {
+      cache_(options_.cache_bytes, options_.cache_ttl, *options_.clock),
+      web_(options_.web_root) {
   if (options_.redis) {
     redis_ = std::make_unique<http::Pool<queue::Redis>>(
         options_.connections, [this] { return std::make_unique<queue::Redis>(*options_.redis); });
@@ -79,6 +80,7 @@ DashService::DashService(DashOptions options)
       {"/api/v1/hosts", &DashService::Hosts},
       {"/api/v1/hosts/*", &DashService::Host},
       {"/api/v1/events", &DashService::Events},
+      {"/api/v1/rates", &DashService::Rates},
       {"/api/v1/fields", &DashService::Fields},
       {"/api/v1/series", &DashService::Series},
       {"/api/v1/top", &DashService::Top},
@@ -100,8 +102,34 @@ DashService::DashService(DashOptions options)
       return Cached(r, [&] { return (this->*fn)(r, p); });
     });
   }
+  router_.Add(bhttp::verb::get, "/", http::Member(this, &DashService::WebPage));
+  router_.Add(bhttp::verb::get, "/assets/*", http::Member(this, &DashService::WebAsset));
   router_.Add(bhttp::verb::get, "/metrics",
               [this](const http::Request&, const http::Peer&) { return http::MetricsResponse(metrics_); });
+}
+
+http::Response DashService::WebPage(const http::Request& req, const http::Peer&) {
+  // The page's own state is in its query string (shareable URLs); any query is fine.
+  http::Response res = web_.Serve(req, "index.html");
+  if (res.result() != bhttp::status::not_found) return res;
+  res = http::Response{bhttp::status::not_found, 11};
+  res.set(bhttp::field::content_type, "text/html; charset=utf-8");
+  res.body() =
+      "<!doctype html><title>Argus</title><h1>The web UI is not built</h1>"
+      "<p>The dash looked for it in <code>" +
+      (options_.web_root.empty() ? std::string("(no --web-root)") : options_.web_root) +
+      "</code>. Build it with <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code> (Node.js 18 or newer; "
+      "<code>scripts/run.sh</code> does this when Node is installed), or point <code>--web-root</code> at a built "
+      "copy. The API under <code>/api/v1/</code> works without it (docs/api.md).</p>";
+  return res;
+}
+
+http::Response DashService::WebAsset(const http::Request& req, const http::Peer&) {
+  std::string rest;
+  if (base::Status s = http::PathRest(Target(req), "/assets/", &rest); !s.ok()) {
+    return JsonError(bhttp::status::bad_request, s.message());
+  }
+  return web_.Serve(req, "assets/" + rest);
 }
 
 store::Database& DashService::Ready(Lease& lease) const {
@@ -301,6 +329,25 @@ http::Response DashService::Host(const http::Request& req, const http::Peer&) {
   return Json(bhttp::status::ok, out);
 }
 
+http::Response DashService::Rates(const http::Request& req, const http::Peer&) {
+  constexpr int64_t kMaxRange = 7 * 24 * 3600 * 1000LL;  // counted from raw events
+  Params p(Target(req), {"type", "since", "until", "step"});
+  auto type = p.Type("type");
+  Window w = ReadWindow(p, options_.clock->WallMs(), 3600 * 1000, 60000);
+  if (p.status().ok() && w.until - w.since > kMaxRange) {
+    p.Fail("parameter 'since': events are counted over at most 7 days");
+  }
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  json out = json::array();
+  for (const auto& [t, points] : store::Reader(Ready(lease)).EventRates(w.since, w.until, w.step, type)) {
+    json pts = json::array();
+    for (const auto& [ts, n] : points) pts.push_back({ts, n});
+    out.push_back({{"type", t}, {"points", std::move(pts)}});
+  }
+  return Json(bhttp::status::ok, {{"step", w.step}, {"since", w.since}, {"until", w.until}, {"series", out}});
+}
+
 http::Response DashService::Fields(const http::Request& req, const http::Peer&) {
   Params p(Target(req), {"type", "limit", "cursor"});
   const std::string type = Required(p, "type", p.Type("type"));
@@ -331,10 +378,12 @@ http::Response DashService::Series(const http::Request& req, const http::Peer&) 
   if (!p.status().ok()) return BadRequest(p);
   auto lease = pool_.Acquire();
   store::SeriesReader reader(Ready(lease));
-  // A chosen step under an hour over a range the minutes no longer cover (they fold
-  // into hours as they age) becomes whole hours, so the chart has no hole.
+  // A chosen step under an hour over a range reaching back to where the minutes were
+  // folded into hours (as they age) becomes whole hours, so the chart has no hole.
   if (!w.step_given && w.step % kHour != 0) {
-    if (auto oldest = reader.OldestMinute(); oldest && w.since < *oldest) w = AlignWindow(w, (w.step + kHour - 1) / kHour * kHour);
+    if (auto folded = reader.FoldedUntil(); folded && w.since < *folded) {
+      w = AlignWindow(w, (w.step + kHour - 1) / kHour * kHour);
+    }
   }
   q.source = w.step % kHour == 0 ? store::Source::kHour : w.step % kMinute == 0 ? store::Source::kMinute : store::Source::kRaw;
   if (q.source == store::Source::kRaw && w.until - w.since > kRawRange) {
@@ -387,7 +436,9 @@ http::Response DashService::System(const http::Request& req, const http::Peer&) 
   Params p(Target(req), {"host", "since", "until", "step", "agg"});
   auto host = p.Text("host", 255);
   const std::string agg = p.Choice("agg", {"avg", "min", "max"}).value_or("avg");
-  Window w = ReadWindow(p, options_.clock->WallMs(), 3600 * 1000, 1000);
+  // Whole minutes: agents sample once a minute by default, and finer buckets would be
+  // mostly empty.
+  Window w = ReadWindow(p, options_.clock->WallMs(), 3600 * 1000, 60000);
   if (!p.status().ok()) return BadRequest(p);
   auto lease = pool_.Acquire();
   const auto points = store::ViewReader(Ready(lease))

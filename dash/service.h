@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "http/answer_cache.h"
+#include "http/static_files.h"
 #include "http/metrics.h"
 #include "http/pool.h"
 #include "http/router.h"
@@ -30,6 +31,9 @@ struct DashOptions {
   std::string read_token;
   // A query still running after this is stopped and answered 503.
   std::chrono::milliseconds query_timeout{5000};
+  // The built web UI (web/dist: index.html and assets/), served at / and /assets/.
+  // Empty or missing: / says how to build it; the API works without it.
+  std::string web_root;
   // Live tails (events/stream) open at once; more are answered 503.
   int max_streams = 64;
   // Answers kept for repeated queries (0 bytes: none), and for how long.
@@ -68,6 +72,7 @@ class DashService {
   http::Response Host(const http::Request& req, const http::Peer& peer);
   http::Response Events(const http::Request& req, const http::Peer& peer);
   http::Response EventStream(const http::Request& req, const http::Peer& peer);
+  http::Response Rates(const http::Request& req, const http::Peer& peer);
   http::Response Fields(const http::Request& req, const http::Peer& peer);
   http::Response Series(const http::Request& req, const http::Peer& peer);
   http::Response Top(const http::Request& req, const http::Peer& peer);
@@ -78,6 +83,9 @@ class DashService {
   // The agents part of the pipeline, from the store's host status.
   nlohmann::json Agents();
   http::Response DeadLetters(const http::Request& req, const http::Peer& peer);
+  // GET / (the UI's page) and /assets/* (its scripts and styles).
+  http::Response WebPage(const http::Request& req, const http::Peer& peer);
+  http::Response WebAsset(const http::Request& req, const http::Peer& peer);
   // 200 when the store answers a query.
   http::Response Healthz(const http::Request& req, const http::Peer& peer);
 
@@ -89,6 +97,7 @@ class DashService {
   http::Pool<Connection> pool_;
   std::unique_ptr<http::Pool<queue::Redis>> redis_;  // null without --redis
   http::AnswerCache cache_;
+  http::StaticFiles web_;
   http::Metrics metrics_;  // before router_, which counts into it
   http::Router router_;
 };

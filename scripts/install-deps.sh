@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Argus builds and tests with. Idempotent: when every
 # package is already present it touches nothing (no apt-get update, no root needed).
-# `install-deps.sh bench` adds what the benchmarks in bench/ drive load with.
+# `install-deps.sh bench` adds what the benchmarks in bench/ drive load with;
+# `install-deps.sh browser` what builds the web UI and tests it in a real browser.
 set -euo pipefail
 
 PACKAGES=(
@@ -15,7 +16,12 @@ PACKAGES=(
 for group in "$@"; do
   case "$group" in
     bench) PACKAGES+=(wrk) ;;
-    *) echo "install-deps: unknown group '$group' (known: bench)" >&2; exit 2 ;;
+    browser)
+      PACKAGES+=(chromium)
+      # Node.js builds the UI; a machine that has one of its own keeps it.
+      command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+      ;;
+    *) echo "install-deps: unknown group '$group' (known: bench, browser)" >&2; exit 2 ;;
   esac
 done
 

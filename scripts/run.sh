@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The run command: installs dependencies, builds, and starts the whole pipeline on
 # loopback — a private redis-server (data under the state folder), argus-proxy,
-# argus-consumer --type all, argus-dash, a sample log generator and an argus-agent
-# tailing it and running scripts/examples/cron/. Ctrl-C stops everything it started.
+# argus-consumer --type all, argus-dash with the web UI (built when Node.js is there),
+# a sample log generator and an argus-agent tailing it and running
+# scripts/examples/cron/. Ctrl-C stops everything it started.
 #
 # Environment: ARGUS_STATE (state folder, default ./state), ARGUS_TOKEN (agent token,
 # default: random), ARGUS_PROXY_PORT / ARGUS_DASH_PORT / ARGUS_REDIS_PORT (defaults
@@ -13,6 +14,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ARGUS_BUILD_DIR="${ARGUS_BUILD_DIR:-$root/build}"
 "$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARGUS_SANITIZE=OFF -DARGUS_BUILD_TESTS=OFF
 bin="$ARGUS_BUILD_DIR/bin"
+# The web UI, when Node.js is there; the API works without it.
+if command -v npm >/dev/null 2>&1; then
+  "$root/scripts/build-web.sh" || echo "run: the web UI did not build (see above); the dash's API works without it"
+else
+  echo "run: Node.js is not installed, so the web UI is not built: apt-get install nodejs npm (or"
+  echo "     scripts/install-deps.sh browser) and run again; the dash's API works without it"
+fi
 
 state="${ARGUS_STATE:-$root/state}"
 mkdir -p "$state"/{redis,agent,logs,sample}
@@ -78,7 +86,8 @@ for _ in $(seq 50); do REDISCLI_AUTH="$(cat "$pass_file")" redis-cli -p "$redis_
 redis=(--redis "127.0.0.1:$redis_port" --redis-password-file "$pass_file")
 start proxy "$bin/argus-proxy" --listen "127.0.0.1:$proxy_port" "${redis[@]}" --token "$token"
 start consumer "$bin/argus-consumer" --type all "${redis[@]}" --db "$state/argus.db" --name local-all
-start dash "$bin/argus-dash" --listen "127.0.0.1:$dash_port" --db "$state/argus.db" "${redis[@]}"
+start dash "$bin/argus-dash" --listen "127.0.0.1:$dash_port" --db "$state/argus.db" "${redis[@]}" \
+  --web-root "$root/web/dist"
 wait_http "http://127.0.0.1:$proxy_port/healthz" proxy
 wait_http "http://127.0.0.1:$dash_port/healthz" dash
 start loggen python3 "$root/scripts/examples/loggen.py" "$state/sample/app.log" 0.5
@@ -88,7 +97,7 @@ start agent "$bin/argus-agent" -a "127.0.0.1:$proxy_port" --token "$token" --hos
 cat <<TXT
 
 Argus is running on loopback (logs in $state/logs):
-  dash    http://127.0.0.1:$dash_port     (API under /api/v1/)
+  dash    http://127.0.0.1:$dash_port/    (the web UI; API under /api/v1/, docs/api.md)
   proxy   http://127.0.0.1:$proxy_port     (agent token: $token)
   redis   127.0.0.1:$redis_port   (password in $pass_file: REDISCLI_AUTH="\$(cat $pass_file)" redis-cli -p $redis_port)
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds with ASan/UBSan, runs the whole
 # suite (unit and integration tests against a real redis-server and SQLite files), after
-# fuzzing the request-body decoder and the agent's log-line rules for a minute each.
+# fuzzing the request-body decoder and the agent's log-line rules for a minute each;
+# then builds the web UI and tests it in headless Chromium against a real pipeline
+# (screenshots of every page in build-test/ui-screenshots).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/install-deps.sh"
+"$root/scripts/install-deps.sh" browser
 # ctest splits a discovered test's name at ';', and each half then selects no test case
 # and passes having run nothing: refuse such names.
 if grep -rnE 'TEST_CASE\("[^"]*;' "$root/tests"; then
@@ -24,3 +26,6 @@ if [ "${ARGUS_FUZZ_SECONDS:-60}" -gt 0 ]; then
 fi
 cd "$ARGUS_BUILD_DIR"
 ctest --output-on-failure --timeout 300 -j "${ARGUS_TEST_JOBS:-2}" "$@"
+"$root/scripts/build-web.sh"
+node "$root/tests/browser/ui_test.mjs" --bin "$ARGUS_BUILD_DIR/bin" --web "$root/web/dist" \
+  --out "$ARGUS_BUILD_DIR/ui-screenshots"

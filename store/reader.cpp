@@ -143,6 +143,19 @@ std::vector<EventRow> Reader::Tail(int64_t after, int64_t upto, const std::optio
   return out;
 }
 
+std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> Reader::EventRates(
+    int64_t since, int64_t until, int64_t step, const std::optional<std::string>& type) {
+  std::string sql = "SELECT type, (ts / ?3) * ?3 AS b, count(*) FROM events WHERE ts >= ?1 AND ts < ?2";
+  if (type) sql += " AND type = ?4";
+  sql += " GROUP BY type, b ORDER BY type, b";
+  Statement s(db_, sql);
+  s.Bind(1, since).Bind(2, until).Bind(3, step);
+  if (type) s.Bind(4, *type);
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> out;
+  while (s.Step()) out[s.Text(0)].emplace_back(s.Int(1), s.Int(2));
+  return out;
+}
+
 int64_t Reader::LastSeq() {
   Statement s(db_, "SELECT max(seq) FROM events");
   return s.Step() ? s.OptInt(0).value_or(0) : 0;

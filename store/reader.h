@@ -90,6 +90,10 @@ class Reader {
   // poll costs the rows stored since the last one, whatever the filter.
   std::vector<EventRow> Tail(int64_t after, int64_t upto, const std::optional<std::string>& type,
                              const std::optional<std::string>& host, int64_t limit);
+  // Events per type and bucket of `step` with since <= ts < until (one type, or all),
+  // in type order: how busy each type is. Reads the events_ts (or events_type_ts) range.
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> EventRates(int64_t since, int64_t until, int64_t step,
+                                                                             const std::optional<std::string>& type);
   // The seq of the newest stored event (0 when none).
   int64_t LastSeq();
 

@@ -197,10 +197,10 @@ std::vector<TopRow> SeriesReader::Top(const SeriesQuery& q, int64_t n, bool asce
   return out;
 }
 
-std::optional<int64_t> SeriesReader::OldestMinute() {
+std::optional<int64_t> SeriesReader::FoldedUntil() {
   if (!RollupsExist(db_)) return std::nullopt;
-  Statement s(db_, "SELECT min(minute) FROM rollups_1m");
-  if (s.Step() && !s.IsNull(0)) return s.Int(0);
+  Statement s(db_, "SELECT max(hour) FROM rollups_1h");  // the rollups_1h_hour index's last entry
+  if (s.Step() && !s.IsNull(0)) return s.Int(0) + SourceResolutionMs(Source::kHour);
   return std::nullopt;
 }
 

@@ -82,9 +82,9 @@ class SeriesReader {
   // Hosts by the agg of the field over [since, until), highest first (lowest with
   // `ascending`), at most `n`; reads the rollups (q.source and q.step are ignored).
   std::vector<TopRow> Top(const SeriesQuery& q, int64_t n, bool ascending);
-  // The oldest minute the one-minute rollups still hold: older minutes were folded
-  // into hours. Nullopt when there are none.
-  std::optional<int64_t> OldestMinute();
+  // The end of the last hour folded into the one-hour rollups: before it, samples are
+  // kept in whole hours only. Nullopt while nothing has been folded.
+  std::optional<int64_t> FoldedUntil();
 
  private:
   std::vector<Series> ReadRaw(const SeriesQuery& q, bool* more);
