@@ -38,7 +38,7 @@ TEST_SUITE("dash::params") {
     CHECK_OK(g.status());
   }
 
-  TEST_CASE("times are ms or relative to now; durations take units") {
+  TEST_CASE("times are ms or relative to now, and durations take units") {
     const int64_t now = 1'700'000'000'000;
     Params p({{"a", "now"}, {"b", "-15m"}, {"c", "-7d"}, {"d", "1699999999000"}, {"e", "30s"}, {"f", "1h"}, {"g", "250"}},
              {"a", "b", "c", "d", "e", "f", "g"});

@@ -41,7 +41,7 @@ TEST_SUITE("http::router") {
     CHECK(boom.body().find("secret detail") == std::string::npos);
   }
 
-  TEST_CASE("a route ending in /* takes the paths below it; exact routes and longer prefixes win") {
+  TEST_CASE("a route ending in /* takes the paths below it, and exact routes and longer prefixes win") {
     Router router;
     auto answer = [](std::string name) {
       return [name](const Request& r, const Peer&) {

@@ -9,7 +9,7 @@ using namespace argus;
 namespace bhttp = boost::beast::http;
 
 TEST_SUITE("http::static_files") {
-  TEST_CASE("files under the root are served with a type and a tag; nothing outside it ever is") {
+  TEST_CASE("files under the root are served with a type and a tag, and nothing outside it ever is") {
     testing::TempDir dir;
     const std::string root = dir / "web";
     std::filesystem::create_directories(root + "/assets");
