@@ -92,7 +92,12 @@ std::optional<int64_t> ParseDuration(std::string_view s) {
   return n * unit;
 }
 
-std::string Shown(const std::string& s) { return "'" + s.substr(0, 40) + "'"; }
+std::string Shown(const std::string& s) {
+  std::string out(1, '\'');
+  out.append(s, 0, 40);
+  out += '\'';
+  return out;
+}
 
 // The smallest of 10 s, 30 s, 1 m, 5 m, 15 m, 30 m, 1 h, 3 h, 6 h, 12 h, 1 d that is a
 // multiple of `unit` and cuts `range` into at most `points`; beyond a day, whole days.

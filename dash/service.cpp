@@ -176,7 +176,7 @@ http::Response DashService::Cached(const http::Request& req, const std::function
   }
   http::Response res = route();
   if (res.result() != bhttp::status::ok) return res;  // errors are neither kept nor tagged
-  auto answer = http::Finish(res);
+  auto answer = http::Finish(res, http::AcceptsGzip(req));
   if (!key.empty()) cache_.Put(key, answer);
   return http::Deliver(req, *answer);
 }

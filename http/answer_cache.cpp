@@ -59,7 +59,9 @@ bool NamesEtag(std::string_view if_none_match, const std::string& etag) {
 
 }  // namespace
 
-std::shared_ptr<const FinishedAnswer> Finish(const Response& res) {
+bool AcceptsGzip(const Request& req) { return AcceptsGzip(std::string_view(req[bhttp::field::accept_encoding])); }
+
+std::shared_ptr<const FinishedAnswer> Finish(const Response& res, bool gzip) {
   auto a = std::make_shared<FinishedAnswer>();
   a->status = res.result_int();
   a->content_type = std::string(res[bhttp::field::content_type]);
@@ -70,7 +72,7 @@ std::shared_ptr<const FinishedAnswer> Finish(const Response& res) {
   char tag[48];
   std::snprintf(tag, sizeof tag, "\"%08lx%08lx-%zx\"", crc32(0, data, size), adler32(1, data, size), a->body.size());
   a->etag = tag;
-  if (a->body.size() >= kGzipFrom) {
+  if (gzip && a->body.size() >= kGzipFrom) {
     std::string gz;
     if (Gzip(a->body, 6, &gz).ok() && gz.size() < a->body.size()) a->gzipped = std::move(gz);
   }
@@ -90,9 +92,11 @@ Response Deliver(const Request& req, const FinishedAnswer& answer) {
   }
   res.result(answer.status);
   res.set(bhttp::field::content_type, answer.content_type);
-  if (!answer.gzipped.empty() && AcceptsGzip(req[bhttp::field::accept_encoding])) {
+  std::string gz;
+  if (AcceptsGzip(req) && answer.body.size() >= kGzipFrom &&
+      (!answer.gzipped.empty() || (Gzip(answer.body, 6, &gz).ok() && gz.size() < answer.body.size()))) {
     res.set(bhttp::field::content_encoding, "gzip");
-    res.body() = answer.gzipped;
+    res.body() = answer.gzipped.empty() ? std::move(gz) : answer.gzipped;
   } else {
     res.body() = answer.body;
   }

@@ -24,11 +24,15 @@ struct FinishedAnswer {
   size_t bytes() const { return body.size() + gzipped.size() + content_type.size() + etag.size(); }
 };
 
-// The finished form of an answer: its ETag (from its body) and, over 1 KiB, its gzip.
-std::shared_ptr<const FinishedAnswer> Finish(const Response& res);
+// The finished form of an answer: its ETag (from its body) and, with `gzip` and over
+// 1 KiB, its gzip form (made once here for every client that will want it).
+std::shared_ptr<const FinishedAnswer> Finish(const Response& res, bool gzip);
 
-// What to send for `req`: 304 when If-None-Match names the ETag; the gzip form when
-// Accept-Encoding takes gzip; else the body. Always with ETag, `Cache-Control: no-cache`
+// Whether a request's Accept-Encoding takes gzip (named with q > 0, or `*` so).
+bool AcceptsGzip(const Request& req);
+
+// What to send for `req`: 304 when If-None-Match names the ETag; gzip when
+// Accept-Encoding takes it (the kept form, or compressed now); else the body. Always with ETag, `Cache-Control: no-cache`
 // (check back every time: relative times move) and `Vary: Accept-Encoding`.
 Response Deliver(const Request& req, const FinishedAnswer& answer);
 

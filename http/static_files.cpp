@@ -53,7 +53,7 @@ Response StaticFiles::Serve(const Request& req, std::string_view relative) const
   Response res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, ContentType(file));
   res.body() = body.str();
-  return Deliver(req, *Finish(res));
+  return Deliver(req, *Finish(res, AcceptsGzip(req)));
 }
 
 }  // namespace argus::http

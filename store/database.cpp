@@ -33,22 +33,57 @@ Statement::Statement(Database& db, std::string_view sql) : db_(&db) {
   }
 }
 
-Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+Statement::Statement(Database& db, std::string_view sql, Reused) : db_(&db), reuse_sql_(sql) {
+  stmt_ = db.TakeIdle(reuse_sql_);
+  if (stmt_) return;
+  if (sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt_,
+                         nullptr) != SQLITE_OK) {
+    throw StoreError("cannot prepare statement: " + db.ErrorMessage(), sqlite3_errcode(db.handle()));
+  }
 }
 
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+Statement::~Statement() {
+  if (!stmt_) return;
+  if (reuse_sql_.empty()) {
+    sqlite3_finalize(stmt_);
+  } else {
+    // Reset, so that it holds no read snapshot while idle.
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    db_->GiveBack(std::move(reuse_sql_), stmt_);
+  }
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_), reuse_sql_(std::move(other.reuse_sql_)) {
   other.stmt_ = nullptr;
 }
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    if (stmt_) sqlite3_finalize(stmt_);
+    this->~Statement();
     db_ = other.db_;
     stmt_ = other.stmt_;
+    reuse_sql_ = std::move(other.reuse_sql_);
     other.stmt_ = nullptr;
   }
   return *this;
+}
+
+sqlite3_stmt* Database::TakeIdle(const std::string& sql) {
+  auto it = idle_.find(sql);
+  if (it == idle_.end()) return nullptr;
+  sqlite3_stmt* stmt = it->second;
+  idle_.erase(it);
+  return stmt;
+}
+
+void Database::GiveBack(std::string sql, sqlite3_stmt* stmt) {
+  if (idle_.size() >= kMaxIdle) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  idle_.emplace(std::move(sql), stmt);
 }
 
 Statement& Statement::Bind(int index, int64_t value) {
@@ -178,7 +213,10 @@ std::unique_ptr<Database> Database::OpenReadOnly(const std::string& path) {
   return db;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
 
 void Database::SetDeadline(std::chrono::steady_clock::time_point deadline) {
   deadline_ = deadline;

@@ -10,6 +10,7 @@
 #include <string>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -17,6 +18,12 @@ struct sqlite3_stmt;
 namespace argus::store {
 
 class Database;
+
+// Asks a Statement to come from its connection's idle statements when one with the same
+// SQL is there, and to go back there (reset) when it ends: for readers that build the
+// same statement on every request, so SQLite compiles it once per connection.
+struct Reused {};
+inline constexpr Reused kReused{};
 
 // An SQLite failure, with its result code. Transient ones (busy, locked, I/O, disk
 // full, read-only) are about the database, not the data: retrying later can succeed.
@@ -36,6 +43,7 @@ class Statement {
  public:
   Statement() = default;
   Statement(Database& db, std::string_view sql);  // throws std::runtime_error on bad SQL
+  Statement(Database& db, std::string_view sql, Reused);
   ~Statement();
   Statement(Statement&& other) noexcept;
   Statement& operator=(Statement&& other) noexcept;
@@ -63,6 +71,7 @@ class Statement {
  private:
   Database* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  std::string reuse_sql_;  // set: goes back to db_'s idle statements under this SQL
 };
 
 class Database {
@@ -92,6 +101,13 @@ class Database {
   int schema_version() const { return schema_version_; }
 
  private:
+  friend class Statement;
+  // Idle statements kept for reuse (Reused), by SQL; at most kMaxIdle.
+  static constexpr size_t kMaxIdle = 128;
+  sqlite3_stmt* TakeIdle(const std::string& sql);
+  void GiveBack(std::string sql, sqlite3_stmt* stmt);
+  std::unordered_multimap<std::string, sqlite3_stmt*> idle_;
+
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;

@@ -35,7 +35,8 @@ std::vector<RegistryRow> Reader::List(Registry which, const std::string& after, 
   // A range of the primary key: the cost is the page, not the registry.
   Statement s(db_, which == Registry::kTypes
                        ? "SELECT type, first_seen, last_seen, events FROM types WHERE type > ?1 ORDER BY type LIMIT ?2"
-                       : "SELECT host, first_seen, last_seen, events FROM hosts WHERE host > ?1 ORDER BY host LIMIT ?2");
+                       : "SELECT host, first_seen, last_seen, events FROM hosts WHERE host > ?1 ORDER BY host LIMIT ?2",
+              kReused);
   s.Bind(1, after).Bind(2, limit);
   std::vector<RegistryRow> out;
   while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2), s.Int(3)});
@@ -56,7 +57,7 @@ std::vector<HostRow> Reader::Hosts(const HostQuery& q) {
   if (q.state) sql += " AND coalesce(s.state, 'unknown') = ?5";
   if (q.label) sql += " AND json_extract(s.heartbeat, '$.labels.' || json_quote(?6)) = ?7";
   sql += " ORDER BY h.host LIMIT ?2";
-  Statement s(db_, sql);
+  Statement s(db_, sql, kReused);
   s.Bind(1, q.after).Bind(2, q.limit);
   if (!q.prefix.empty()) s.Bind(3, q.prefix).Bind(4, PrefixEnd(q.prefix));
   if (q.state) s.Bind(5, *q.state);
@@ -94,8 +95,8 @@ std::optional<HostRow> Reader::Host(const std::string& host) {
 }
 
 std::vector<TypeCount> Reader::HostTypes(const std::string& host, int64_t since) {
-  Statement s(db_,
-              "SELECT type, count(*), max(ts) FROM events WHERE host = ?1 AND ts >= ?2 GROUP BY type ORDER BY type");
+  Statement s(db_, "SELECT type, count(*), max(ts) FROM events WHERE host = ?1 AND ts >= ?2 GROUP BY type ORDER BY type",
+              kReused);
   s.Bind(1, host).Bind(2, since);
   std::vector<TypeCount> out;
   while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2)});
@@ -114,7 +115,7 @@ std::vector<EventRow> Reader::Events(const EventQuery& q) {
   // seq as SQLite indexes do): a page costs its rows, however deep it is.
   if (q.after) sql += " AND (ts, seq) < (?6, ?7)";
   sql += " ORDER BY ts DESC, seq DESC LIMIT ?5";
-  Statement s(db_, sql);
+  Statement s(db_, sql, kReused);
   if (q.type) s.Bind(1, *q.type);
   if (q.host) s.Bind(2, *q.host);
   if (q.since) s.Bind(3, *q.since);
@@ -134,7 +135,7 @@ std::vector<EventRow> Reader::Tail(int64_t after, int64_t upto, const std::optio
   if (type) sql += " AND +type = ?3";
   if (host) sql += " AND +host = ?4";
   sql += " ORDER BY seq LIMIT ?5";
-  Statement s(db_, sql);
+  Statement s(db_, sql, kReused);
   s.Bind(1, after).Bind(2, upto).Bind(5, limit);
   if (type) s.Bind(3, *type);
   if (host) s.Bind(4, *host);
@@ -148,7 +149,7 @@ std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> Reader::EventRat
   std::string sql = "SELECT type, (ts / ?3) * ?3 AS b, count(*) FROM events WHERE ts >= ?1 AND ts < ?2";
   if (type) sql += " AND type = ?4";
   sql += " GROUP BY type, b ORDER BY type, b";
-  Statement s(db_, sql);
+  Statement s(db_, sql, kReused);
   s.Bind(1, since).Bind(2, until).Bind(3, step);
   if (type) s.Bind(4, *type);
   std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> out;
@@ -157,7 +158,7 @@ std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> Reader::EventRat
 }
 
 int64_t Reader::LastSeq() {
-  Statement s(db_, "SELECT max(seq) FROM events");
+  Statement s(db_, "SELECT max(seq) FROM events", kReused);
   return s.Step() ? s.OptInt(0).value_or(0) : 0;
 }
 

@@ -150,7 +150,7 @@ int MigrateTo(Database& db, int version) {
 }
 
 bool TableExists(Database& db, const std::string& table) {
-  Statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  Statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", kReused);
   s.Bind(1, table);
   return s.Step();
 }

@@ -120,7 +120,8 @@ std::vector<FieldRow> SeriesReader::Fields(const std::string& type, const std::s
   if (!TableExists(db_, "rollup_fields")) return {};
   Statement s(db_,
               "SELECT field, first_seen, last_seen FROM rollup_fields WHERE type = ?1 AND field > ?2 "
-              "ORDER BY field LIMIT ?3");
+              "ORDER BY field LIMIT ?3",
+              kReused);
   s.Bind(1, type).Bind(2, after).Bind(3, limit);
   std::vector<FieldRow> out;
   while (s.Step()) out.push_back({s.Text(0), s.Int(1), s.Int(2)});
@@ -136,7 +137,7 @@ std::vector<Series> SeriesReader::Read(const SeriesQuery& q, bool* more) {
   Statement s(db_, q.per_host ? "SELECT host, " + bucket + " AS b, " + AggExpr(q.agg) + " FROM " + rows +
                                     " GROUP BY host, b ORDER BY host, b"
                               : "SELECT NULL, " + bucket + " AS b, " + AggExpr(q.agg) + " FROM " + rows +
-                                    " GROUP BY b ORDER BY b");
+                                    " GROUP BY b ORDER BY b", kReused);
   BindCommon(s, q);
   std::vector<Series> out;
   while (s.Step()) {
@@ -158,7 +159,7 @@ std::vector<Series> SeriesReader::ReadRaw(const SeriesQuery& q, bool* more) {
   // Numbers are found in the content exactly as the generic aggregator finds them, so a
   // raw series and a rollup series of the same samples agree.
   Statement s(db_, "SELECT host, ts, content FROM events WHERE type = ?1 AND ts >= ?3 AND ts < ?4" + HostClause(q) +
-                       " ORDER BY ts, seq");
+                       " ORDER BY ts, seq", kReused);
   BindCommon(s, q);
   std::map<std::string, std::map<int64_t, Rollup>> buckets;  // host ("" merged) -> bucket -> samples
   while (s.Step()) {
@@ -189,7 +190,7 @@ std::vector<TopRow> SeriesReader::Top(const SeriesQuery& q, int64_t n, bool asce
   all.per_host = false;
   const std::string value = q.agg == Agg::kLast ? "last, max(last_ts)" : AggExpr(q.agg) + ", NULL";
   Statement s(db_, "SELECT host, " + value + ", sum(count) FROM " + RollupRows(all, true) +
-                       " GROUP BY host ORDER BY 2 " + (ascending ? "ASC" : "DESC") + ", host LIMIT ?10");
+                       " GROUP BY host ORDER BY 2 " + (ascending ? "ASC" : "DESC") + ", host LIMIT ?10", kReused);
   BindCommon(s, all);
   s.Bind(kLimit, n);
   std::vector<TopRow> out;
@@ -199,7 +200,7 @@ std::vector<TopRow> SeriesReader::Top(const SeriesQuery& q, int64_t n, bool asce
 
 std::optional<int64_t> SeriesReader::FoldedUntil() {
   if (!RollupsExist(db_)) return std::nullopt;
-  Statement s(db_, "SELECT max(hour) FROM rollups_1h");  // the rollups_1h_hour index's last entry
+  Statement s(db_, "SELECT max(hour) FROM rollups_1h", kReused);  // the rollups_1h_hour index's last entry
   if (s.Step() && !s.IsNull(0)) return s.Int(0) + SourceResolutionMs(Source::kHour);
   return std::nullopt;
 }

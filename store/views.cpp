@@ -22,7 +22,7 @@ std::vector<SystemPoint> ViewReader::System(const std::optional<std::string>& ho
   sql += " FROM system_samples WHERE ts >= ?1 AND ts < ?2";
   if (host) sql += " AND host = ?4";
   sql += " GROUP BY b ORDER BY b";
-  Statement s(db_, sql);
+  Statement s(db_, sql, kReused);
   s.Bind(1, since).Bind(2, until).Bind(3, step);
   if (host) s.Bind(4, *host);
   std::vector<SystemPoint> out;
@@ -43,7 +43,7 @@ std::optional<SystemSample> ViewReader::LatestSystem(const std::string& host) {
   std::string sql = "SELECT ts, mem_total_bytes, mem_used_bytes";
   for (const auto& m : SystemMetrics()) sql += ", " + m;
   sql += " FROM system_samples WHERE host = ?1 ORDER BY ts DESC LIMIT 1";
-  Statement s(db_, sql);
+  Statement s(db_, sql, kReused);
   s.Bind(1, host);
   if (!s.Step()) return std::nullopt;
   SystemSample out;
@@ -52,7 +52,7 @@ std::optional<SystemSample> ViewReader::LatestSystem(const std::string& host) {
   out.metrics["mem_used_bytes"] = s.OptReal(2);
   for (size_t i = 0; i < SystemMetrics().size(); ++i) out.metrics[SystemMetrics()[i]] = s.OptReal(static_cast<int>(i) + 3);
   Statement d(db_, "SELECT mount, total_bytes, used_bytes, pct FROM system_disks WHERE host = ?1 AND ts = ?2 "
-                   "ORDER BY mount LIMIT 64");
+                   "ORDER BY mount LIMIT 64", kReused);
   d.Bind(1, host).Bind(2, out.ts);
   while (d.Step()) {
     out.disks.push_back({d.Text(0), d.OptReal(1), d.OptReal(2), d.OptReal(3)});
@@ -68,7 +68,7 @@ std::vector<PacketNetwork> ViewReader::Packet(const std::optional<std::string>& 
       "sum(delay_sum), max(delay_max) FROM packet_networks_1m WHERE minute >= ?1 AND minute < ?2";
   if (network) sql += " AND network = ?4";
   sql += " GROUP BY network, b ORDER BY network, b";
-  Statement s(db_, sql);
+  Statement s(db_, sql, kReused);
   s.Bind(1, since).Bind(2, until).Bind(3, step);
   if (network) s.Bind(4, *network);
   std::vector<PacketNetwork> out;
@@ -89,7 +89,7 @@ std::vector<PacketMessage> ViewReader::Messages(const std::optional<std::string>
   if (network) sql += " AND network = ?1";
   if (after) sql += " AND (seen, msg) < (?2, ?3)";
   sql += " ORDER BY seen DESC, msg DESC LIMIT ?4";
-  Statement s(db_, sql);
+  Statement s(db_, sql, kReused);
   if (network) s.Bind(1, *network);
   if (after) s.Bind(2, after->seen).Bind(3, after->msg);
   s.Bind(4, limit);
@@ -109,7 +109,7 @@ std::vector<PacketMessage> ViewReader::Messages(const std::optional<std::string>
     m.seen = s.Int(10);
     out.push_back(std::move(m));
   }
-  Statement r(db_, "SELECT host, ts, hops FROM packet_receipts WHERE msg = ?1 ORDER BY ts, host LIMIT ?2");
+  Statement r(db_, "SELECT host, ts, hops FROM packet_receipts WHERE msg = ?1 ORDER BY ts, host LIMIT ?2", kReused);
   for (auto& m : out) {
     r.Bind(1, m.msg).Bind(2, max_receipts);
     while (r.Step()) m.receipts.push_back({r.Text(0), r.Int(1), r.Int(2)});

@@ -178,6 +178,16 @@ try {
   check(seen, "events: the live tail shows a new event within seconds");
   await shot(page, "events-live");
 
+  page = await open("range", `view=explore&type=metrics&field=latency_ms&range=custom&from=${now - 30 * 60000}&to=${now}`);
+  check((await page.isVisible("#from")) && (await page.inputValue("#from")) !== "", "range: a custom range shows its from and to");
+  check((await plotted(page)).some((n) => n > 0), "range: the custom range has points");
+  await page.selectOption("#range", "6h");
+  await page.waitForURL(/range=6h/);
+  await page.selectOption("#refresh", "10");
+  await page.waitForURL(/refresh=10/);
+  check(!(await page.isVisible("#from")), "range: 'Last 6 h' and auto-refresh go into the URL");
+  await page.waitForSelector("#status:has-text('updated')");
+
   page = await open("pipeline", "view=pipeline");
   const pipeText = await page.textContent("main");
   check(pipeText.includes("ui-all") && pipeText.includes("metrics"), "pipeline: streams and the consumer are listed");

@@ -276,6 +276,18 @@ TEST_SUITE("dash query") {
         {"/api/v1/packet?step=90s", "parameter 'step' must be a multiple of 60000 ms here"},
         {"/api/v1/packet/messages?cursor=zz", "parameter 'cursor' is not a cursor this API returned"},
         {"/api/v1/events?since=-1q", "parameter 'since' must be ms since the epoch or a time"},
+        {"/api/v1/events?limit=0", "parameter 'limit' must be an integer from 1 to 1000"},
+        {"/api/v1/events?cursor=x", "parameter 'cursor' is not a cursor this API returned"},
+        {"/api/v1/types?limit=x", "parameter 'limit' must be an integer from 1 to 1000"},
+        {"/api/v1/hosts?colour=red", "unknown parameter 'colour'"},
+        {"/api/v1/hosts/web-1?colour=red", "unknown parameter 'colour'"},
+        {"/api/v1/rates?step=30s", "parameter 'step' must be a duration from 60000"},
+        {"/api/v1/rates?since=-30d", "parameter 'since': events are counted over at most 7 days"},
+        {"/api/v1/fields?type=app&limit=5000", "parameter 'limit' must be an integer from 1 to 1000"},
+        {"/api/v1/top?field=x", "parameter 'type' is required"},
+        {"/api/v1/packet/messages?limit=501", "parameter 'limit' must be an integer from 1 to 500"},
+        {"/api/v1/events/stream?type=Bad!", "parameter 'type' must be an event type"},
+        {"/api/v1/system?host=", "parameter 'host' must be 1 to 255 characters"},
     };
     for (const auto& [target, message] : cases) {
       CAPTURE(target);

@@ -409,6 +409,7 @@ async function render() {
   const range = document.getElementById("range");
   range.value = s.range || "1h";
   document.getElementById("custom").hidden = range.value !== "custom";
+  for (const id of ["from", "to"]) document.getElementById(id).value = s[id] ? toLocal(Number(s[id])) : "";
   document.getElementById("refresh").value = s.refresh || "0";
   const main = h("div", { class: "view view-" + view });
   const status = document.getElementById("status");
@@ -434,6 +435,9 @@ async function render() {
   if (every > 0 && !s.live) timer = setTimeout(() => { if (gen === generation) render(); }, every * 1000);
 }
 
+// ms since the epoch as a datetime-local input's value, in the browser's time zone.
+function toLocal(ms) { return new Date(ms - new Date(ms).getTimezoneOffset() * 60e3).toISOString().slice(0, 16); }
+
 function tokenForm() {
   const input = h("input", { type: "password", placeholder: "read token", "aria-label": "read token" });
   return h("form", { class: "card", onsubmit: (e) => { e.preventDefault(); localStorage.setItem("argus.token", input.value); render(); } },
@@ -449,12 +453,9 @@ function setup() {
       go({ range: "custom", from: String(now - 3600e3), to: String(now) });
     } else go({ range: range.value, from: "", to: "" });
   });
-  const toLocal = (ms) => new Date(ms - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
   for (const id of ["from", "to"]) {
     const el = document.getElementById(id);
     el.addEventListener("change", () => { const ms = new Date(el.value).getTime(); if (!Number.isNaN(ms)) go({ [id]: String(ms) }); });
-    const v = state()[id];
-    if (v) el.value = toLocal(Number(v));
   }
   const refresh = document.getElementById("refresh");
   refresh.replaceChildren(...REFRESH.map(([v, t]) => h("option", { value: v }, t)));

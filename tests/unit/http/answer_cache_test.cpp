@@ -21,10 +21,10 @@ Request Get(std::map<bhttp::field, std::string> headers = {}) {
 TEST_SUITE("http::answer_cache") {
   TEST_CASE("an answer is tagged, sent as 304 when the client has it, and gzipped when it takes gzip") {
     const std::string big(5000, 'a');
-    auto answer = Finish(Json(bhttp::status::ok, {{"v", big}}));
+    auto answer = Finish(Json(bhttp::status::ok, {{"v", big}}), true);
     REQUIRE(answer->etag.size() > 2);
-    CHECK(Finish(Json(bhttp::status::ok, {{"v", big + "b"}}))->etag != answer->etag);
-    CHECK(Finish(Json(bhttp::status::ok, {{"v", big}}))->etag == answer->etag);
+    CHECK(Finish(Json(bhttp::status::ok, {{"v", big + "b"}}), true)->etag != answer->etag);
+    CHECK(Finish(Json(bhttp::status::ok, {{"v", big}}), true)->etag == answer->etag);
 
     auto plain = Deliver(Get(), *answer);
     CHECK(plain.result() == bhttp::status::ok);
@@ -44,8 +44,16 @@ TEST_SUITE("http::answer_cache") {
       CAPTURE(accept);
       CHECK(Deliver(Get({{bhttp::field::accept_encoding, accept}}), *answer).body() == answer->body);
     }
+    // One finished without its gzip form is compressed when a client wants it.
+    auto lazy = Finish(Json(bhttp::status::ok, {{"v", big}}), false);
+    CHECK(lazy->gzipped.empty());
+    auto lazy_gz = Deliver(Get({{bhttp::field::accept_encoding, "gzip"}}), *lazy);
+    CHECK(lazy_gz[bhttp::field::content_encoding] == "gzip");
+    std::string lazy_body;
+    REQUIRE_OK(Gunzip(lazy_gz.body(), 1 << 20, &lazy_body));
+    CHECK(lazy_body == lazy->body);
     // Small answers are not worth compressing.
-    auto small = Finish(Json(bhttp::status::ok, {{"v", 1}}));
+    auto small = Finish(Json(bhttp::status::ok, {{"v", 1}}), true);
     CHECK(small->gzipped.empty());
     CHECK(Deliver(Get({{bhttp::field::accept_encoding, "gzip"}}), *small)[bhttp::field::content_encoding] == "");
 
@@ -67,7 +75,7 @@ TEST_SUITE("http::answer_cache") {
     CHECK(NormalisedQuery("/a?a=%zz").empty());
 
     base::ManualClock clock;
-    auto one = Finish(Json(bhttp::status::ok, {{"v", std::string(550, 'x')}}));
+    auto one = Finish(Json(bhttp::status::ok, {{"v", std::string(550, 'x')}}), true);
     AnswerCache cache(2000, std::chrono::milliseconds(2000), clock);
     cache.Put("k1", one);
     CHECK(cache.Get("k1") == one);
@@ -88,7 +96,7 @@ TEST_SUITE("http::answer_cache") {
     CHECK(cache.Get("d") == one);
     CHECK(cache.bytes() <= 2000);
     // An answer larger than the whole cache is not kept.
-    cache.Put("huge", Finish(Json(bhttp::status::ok, {{"v", std::string(5000, 'y')}})));
+    cache.Put("huge", Finish(Json(bhttp::status::ok, {{"v", std::string(5000, 'y')}}), true));
     CHECK(cache.Get("huge") == nullptr);
     CHECK(cache.Get("a") == one);
     AnswerCache off(0, std::chrono::milliseconds(2000), clock);

@@ -153,6 +153,28 @@ TEST_SUITE("store") {
     }
   }
 
+  TEST_CASE("reused statements: two alive at once are two, and one comes back reset and unbound") {
+    auto db = store::Database::Open(":memory:");
+    store::EventWriter(*db).Write({Ev("a", "t", "h", 1), Ev("b", "t", "h", 2), Ev("c", "t", "h", 3)});
+    const char* sql = "SELECT id FROM events WHERE ts >= coalesce(?1, 0) ORDER BY ts";
+    {
+      store::Statement outer(*db, sql, store::kReused);
+      REQUIRE(outer.Step());
+      CHECK(outer.Text(0) == "a");
+      {
+        store::Statement inner(*db, sql, store::kReused);  // outer is busy: a second one
+        inner.Bind(1, int64_t{3});
+        REQUIRE(inner.Step());
+        CHECK(inner.Text(0) == "c");
+      }  // goes back mid-iteration, bound
+      REQUIRE(outer.Step());
+      CHECK(outer.Text(0) == "b");
+    }
+    store::Statement again(*db, sql, store::kReused);
+    REQUIRE(again.Step());
+    CHECK(again.Text(0) == "a");  // from the start, with ?1 unbound
+  }
+
   TEST_CASE("several processes opening a new file at once all succeed") {
     // Regression: the dash and a consumer starting together saw "database is locked".
     // Processes, not threads: SQLite's file locks behave differently within one process.
