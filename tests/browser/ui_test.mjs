@@ -139,6 +139,8 @@ try {
   const stats = await page.$$eval(".stat", (els) => Object.fromEntries(els.map((e) => [e.querySelector("span").textContent, e.querySelector("b").textContent])));
   check(Number(stats["hosts online"]) >= 1, `overview: hosts online (${stats["hosts online"]})`);
   check((await plotted(page)).some((n) => n > 0), "overview: the events-per-type chart has points");
+  const overviewText = await page.textContent("main");
+  check(["web-1", "web-2", "db-1"].every((h) => overviewText.includes(h)), "overview: lists the seeded hosts");
   await shot(page, "overview");
 
   page = await open("hosts", "view=hosts");

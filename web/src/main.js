@@ -197,8 +197,16 @@ async function overview(main) {
   const rates = await api("rates", { ...rangeParams() });
   main.append(card("Events per type", chart("events per " + rates.step / 1000 + " s", rates.series.map((s) => ({ label: s.type, points: s.points })), { range: [rates.since, rates.until], step: rates.step, fill: 0 })));
   main.append(card("Alarms", h("p", { class: "empty" }, "Alarms appear here once the alert evaluator runs (issue #13).")));
-  main.append(card("Offline hosts", table([["host", (r) => link(r.host, { view: "host", host: r.host })], ["since", (r) => ago(r.state_since)]],
-    hosts.hosts.filter((x) => x.state === "offline"), "Every host with an agent is online.")));
+  // Offline first: what needs a look is on top.
+  const order = { offline: 0, unknown: 1, online: 2 };
+  const listed = [...hosts.hosts].sort((a, b) => order[a.state] - order[b.state] || a.host.localeCompare(b.host)).slice(0, 50);
+  main.append(card("Hosts", table([
+    ["host", (r) => link(r.host, { view: "host", host: r.host })],
+    ["state", (r) => h("span", { class: "badge " + r.state }, r.state)],
+    ["since", (r) => (r.state_since ? ago(r.state_since) : "–")],
+    ["last seen", (r) => ago(r.last_seen)],
+  ], listed, "No host has sent anything yet."),
+  hosts.hosts.length > listed.length ? h("p", {}, link(`all ${hosts.hosts.length} hosts…`, { view: "hosts" })) : null));
   if (pipeline.error) main.append(card("Pipeline", h("p", { class: "error" }, pipeline.error)));
 }
 
