@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/duration.h"
 #include "http/router.h"
 #include "proto/event.h"
 
@@ -70,27 +71,7 @@ std::optional<int64_t> Params::Int(const std::string& name, int64_t min, int64_t
 
 namespace {
 
-constexpr int64_t kMaxTs = int64_t{1} << 53;
 constexpr int64_t kSecond = 1000, kMinute = 60 * kSecond, kHour = 60 * kMinute, kDay = 24 * kHour;
-
-// "15m" -> 900000; nullopt for anything else. Units s, m, h, d, w; no sign.
-std::optional<int64_t> ParseDuration(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  int64_t unit = 1;
-  switch (s.back()) {
-    case 's': unit = kSecond; break;
-    case 'm': unit = kMinute; break;
-    case 'h': unit = kHour; break;
-    case 'd': unit = kDay; break;
-    case 'w': unit = 7 * kDay; break;
-    default: break;
-  }
-  if (unit != 1) s.remove_suffix(1);
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || n < 0 || n > kMaxTs / unit) return std::nullopt;
-  return n * unit;
-}
 
 std::string Shown(const std::string& s) {
   std::string out(1, '\'');
@@ -124,8 +105,8 @@ std::optional<int64_t> Params::Time(const std::string& name, int64_t now_ms) {
   if (s == "now") {
     t = now_ms;
   } else if (s.size() > 1 && s[0] == '-' && std::isalpha(static_cast<unsigned char>(s.back()))) {
-    if (auto d = ParseDuration(std::string_view(s).substr(1)); d && *d <= now_ms) t = now_ms - *d;
-  } else if (auto d = ParseDuration(s); d && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    if (auto d = base::ParseDurationMs(std::string_view(s).substr(1)); d && *d <= now_ms) t = now_ms - *d;
+  } else if (auto d = base::ParseDurationMs(s); d && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
     t = d;
   }
   if (!t) {
@@ -138,7 +119,7 @@ std::optional<int64_t> Params::Time(const std::string& name, int64_t now_ms) {
 std::optional<int64_t> Params::Duration(const std::string& name, int64_t min_ms, int64_t max_ms) {
   auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
-  auto d = ParseDuration(it->second);
+  auto d = base::ParseDurationMs(it->second);
   if (!d || *d < min_ms || *d > max_ms) {
     Fail("parameter '" + name + "' must be a duration from " + std::to_string(min_ms) + " to " +
          std::to_string(max_ms) + " ms (a number of ms, or with a unit: 30s, 5m, 1h, 1d), got " + Shown(it->second));
