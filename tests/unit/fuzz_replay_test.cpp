@@ -7,6 +7,7 @@
 #include <initializer_list>
 
 #include "tests/fuzz/agent_line_check.h"
+#include "tests/fuzz/alert_rules_check.h"
 #include "tests/fuzz/decode_check.h"
 #include "tests/fuzz/json_scan_check.h"
 #include "tests/support/support.h"
@@ -42,5 +43,9 @@ TEST_SUITE("fuzz replay") {
 
   TEST_CASE("agent line seeds keep the rules' invariants") {
     CHECK(Replay({"corpus/agent_line"}, argus::fuzz::CheckAgentLine) >= 5);
+  }
+
+  TEST_CASE("alert rule seeds and regressions keep the rules parser's invariants") {
+    CHECK(Replay({"corpus/alert_rules", "regressions"}, argus::fuzz::CheckAlertRules) >= 3);
   }
 }
