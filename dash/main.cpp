@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   app.add_option("--shards", opts.shards, "streams per type; must match the proxy")->capture_default_str();
   app.add_option("--read-token", opts.read_token,
                  "require 'Authorization: Bearer T' on every /api/ call (/healthz and /metrics stay open)");
+  app.add_option("--admin-token", opts.admin_token,
+                 "require 'Authorization: Bearer T' on calls that write (POST/PUT/DELETE /api/v1/rules); without it the "
+                 "dash takes no writes");
   int64_t query_timeout_ms = opts.query_timeout.count();
   app.add_option("--query-timeout-ms", query_timeout_ms, "a query running longer is stopped and answered 503")
       ->capture_default_str()

@@ -9,6 +9,8 @@
 #include "dash/params.h"
 #include "queue/inspect.h"
 #include "queue/streams.h"
+#include "alert/rules.h"
+#include "store/alerts.h"
 #include "store/reader.h"
 #include "store/series.h"
 #include "store/views.h"
@@ -102,6 +104,15 @@ DashService::DashService(DashOptions options)
       return Cached(r, [&] { return (this->*fn)(r, p); });
     });
   }
+  // Rules change through this API: never served from the cache.
+  auto uncached = [this](http::Handler route) {
+    return [this, route](const http::Request& r, const http::Peer& p) { return Bounded([&] { return route(r, p); }); };
+  };
+  router_.Add(bhttp::verb::get, "/api/v1/rules", uncached(http::Member(this, &DashService::Rules)));
+  router_.Add(bhttp::verb::post, "/api/v1/rules", uncached(http::Member(this, &DashService::AddRule)));
+  for (auto verb : {bhttp::verb::get, bhttp::verb::put, bhttp::verb::delete_}) {
+    router_.Add(verb, "/api/v1/rules/*", uncached(http::Member(this, &DashService::Rule)));
+  }
   router_.Add(bhttp::verb::get, "/", http::Member(this, &DashService::WebPage));
   router_.Add(bhttp::verb::get, "/assets/*", http::Member(this, &DashService::WebAsset));
   router_.Add(bhttp::verb::get, "/metrics",
@@ -140,10 +151,19 @@ store::Database& DashService::Ready(Lease& lease) const {
 
 http::Response DashService::Handle(const http::Request& req, const http::Peer& peer) {
   std::string_view path(req.target().data(), req.target().size());
-  if (!options_.read_token.empty() && path.starts_with("/api/") &&
-      !http::SecretEquals(http::BearerToken(req), options_.read_token)) {
+  if (!path.starts_with("/api/")) return router_.Dispatch(req, peer);
+  const std::string_view token = http::BearerToken(req);
+  // Both are compared, always: the time taken does not tell which one matched.
+  const bool admin = !options_.admin_token.empty() & http::SecretEquals(token, options_.admin_token);
+  const bool reader = !options_.read_token.empty() & http::SecretEquals(token, options_.read_token);
+  const bool writes = req.method() != bhttp::verb::get && req.method() != bhttp::verb::head;
+  if (writes && options_.admin_token.empty()) {
+    return JsonError(bhttp::status::forbidden, "this dash has no --admin-token, so it takes no writes");
+  }
+  if ((writes && !admin) || (!writes && !options_.read_token.empty() && !reader && !admin)) {
     metrics_.Add("argus_dash_unauthorized_total");
-    return JsonError(bhttp::status::unauthorized, "this dash needs its read token ('Authorization: Bearer <token>')");
+    return JsonError(bhttp::status::unauthorized, writes ? "this call needs the admin token ('Authorization: Bearer <token>')"
+                                                         : "this dash needs its read token ('Authorization: Bearer <token>')");
   }
   return router_.Dispatch(req, peer);
 }
@@ -250,29 +270,40 @@ store::HostFilter ReadHosts(Params& p) {
 
 std::vector<std::string> AggNames() { return {"avg", "min", "max", "sum", "count", "last"}; }
 
+// A page of a list in name order: `limit` (1 to 1000, default 1000) names after `cursor`.
+struct Page {
+  int64_t limit;
+  std::string after;
+};
+Page ReadPage(Params& p, size_t cursor_chars) {
+  return {p.Int("limit", 1, 1000).value_or(1000), p.Text("cursor", cursor_chars).value_or("")};
+}
+// The cursor of the next page: the last name of a full page, else null.
+json NextCursor(size_t rows, const Page& page, const std::string& last) {
+  return static_cast<int64_t>(rows) == page.limit ? json(last) : json(nullptr);
+}
+
 }  // namespace
 
 http::Response DashService::Types(const http::Request& req, const http::Peer&) {
   Params p(Target(req), {"limit", "cursor"});
-  const int64_t limit = p.Int("limit", 1, 1000).value_or(1000);
-  const std::string after = p.Text("cursor", 255).value_or("");
+  const Page page = ReadPage(p, 255);
   if (!p.status().ok()) return BadRequest(p);
   auto lease = pool_.Acquire();
-  const auto rows = store::Reader(Ready(lease)).List(store::Registry::kTypes, after, limit);
+  const auto rows = store::Reader(Ready(lease)).List(store::Registry::kTypes, page.after, page.limit);
   json out = json::array();
   for (const auto& r : rows) {
     out.push_back({{"type", r.name}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}, {"events", r.events}});
   }
-  // The cursor is the last name of a full page: names are the registry's order.
-  json next = static_cast<int64_t>(rows.size()) == limit ? json(rows.back().name) : json(nullptr);
-  return Json(bhttp::status::ok, {{"types", out}, {"next_cursor", next}});
+  return Json(bhttp::status::ok, {{"types", out}, {"next_cursor", NextCursor(rows.size(), page, rows.empty() ? "" : rows.back().name)}});
 }
 
 http::Response DashService::Hosts(const http::Request& req, const http::Peer&) {
   Params p(Target(req), {"limit", "cursor", "state", "label", "prefix"});
   store::HostQuery q;
-  q.limit = p.Int("limit", 1, 1000).value_or(1000);
-  q.after = p.Text("cursor", 255).value_or("");
+  const Page page = ReadPage(p, 255);
+  q.limit = page.limit;
+  q.after = page.after;
   q.state = p.Choice("state", {"online", "offline", "unknown"});
   q.label = p.Label("label");
   q.prefix = p.Text("prefix", 255).value_or("");
@@ -281,8 +312,7 @@ http::Response DashService::Hosts(const http::Request& req, const http::Peer&) {
   const auto rows = store::Reader(Ready(lease)).Hosts(q);
   json out = json::array();
   for (const auto& r : rows) out.push_back(HostJson(r));
-  json next = static_cast<int64_t>(rows.size()) == q.limit ? json(rows.back().name) : json(nullptr);
-  return Json(bhttp::status::ok, {{"hosts", out}, {"next_cursor", next}});
+  return Json(bhttp::status::ok, {{"hosts", out}, {"next_cursor", NextCursor(rows.size(), page, rows.empty() ? "" : rows.back().name)}});
 }
 
 http::Response DashService::Host(const http::Request& req, const http::Peer&) {
@@ -351,15 +381,14 @@ http::Response DashService::Rates(const http::Request& req, const http::Peer&) {
 http::Response DashService::Fields(const http::Request& req, const http::Peer&) {
   Params p(Target(req), {"type", "limit", "cursor"});
   const std::string type = Required(p, "type", p.Type("type"));
-  const int64_t limit = p.Int("limit", 1, 1000).value_or(1000);
-  const std::string after = p.Text("cursor", 256).value_or("");
+  const Page page = ReadPage(p, 512);
   if (!p.status().ok()) return BadRequest(p);
   auto lease = pool_.Acquire();
-  const auto rows = store::SeriesReader(Ready(lease)).Fields(type, after, limit);
+  const auto rows = store::SeriesReader(Ready(lease)).Fields(type, page.after, page.limit);
   json out = json::array();
   for (const auto& r : rows) out.push_back({{"field", r.field}, {"first_seen", r.first_seen}, {"last_seen", r.last_seen}});
-  json next = static_cast<int64_t>(rows.size()) == limit ? json(rows.back().field) : json(nullptr);
-  return Json(bhttp::status::ok, {{"type", type}, {"fields", out}, {"next_cursor", next}});
+  return Json(bhttp::status::ok, {{"type", type}, {"fields", out},
+                                  {"next_cursor", NextCursor(rows.size(), page, rows.empty() ? "" : rows.back().field)}});
 }
 
 http::Response DashService::Series(const http::Request& req, const http::Peer&) {
@@ -669,6 +698,96 @@ http::Response DashService::Pipeline(const http::Request& req, const http::Peer&
   };
   return Json(bhttp::status::ok, {{"types", t}, {"consumers", published(consumers)}, {"proxies", published(proxies)},
                                   {"agents", Agents()}, {"now", now}});
+}
+
+namespace {
+
+json StoredRuleJson(const store::StoredRule& r) {
+  return {{"name", r.name}, {"source", r.source}, {"version", r.version}, {"updated_ms", r.updated_ms},
+          {"rule", json::parse(r.body, nullptr, false)}};
+}
+
+// A rule from a request body, checked; `name` (from the path) must agree with it.
+base::Status ReadRuleBody(const http::Request& req, const std::string* name, alert::Rule* out) {
+  const json body = json::parse(req.body(), nullptr, false);
+  if (body.is_discarded()) return base::Status::Invalid("the body is not JSON (a rule object)");
+  if (base::Status s = alert::ParseRule(body, "rule", out); !s.ok()) return s;
+  if (name && out->name != *name) {
+    return base::Status::Invalid("rule.name: \"" + out->name + "\" is not the name in the path (\"" + *name + "\")");
+  }
+  return {};
+}
+
+}  // namespace
+
+http::Response DashService::Writing(const std::function<http::Response(store::Database&)>& fn) {
+  std::lock_guard lock(write_mu_);
+  if (!writer_) writer_ = store::Database::Open(options_.db_path, /*create=*/false);
+  writer_->SetDeadline(std::chrono::steady_clock::now() + options_.query_timeout);
+  return fn(*writer_);
+}
+
+http::Response DashService::Rules(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"limit", "cursor"});
+  const Page page = ReadPage(p, 128);
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  const auto rows = store::AlertStore(Ready(lease)).Rules(page.after, page.limit);
+  json out = json::array();
+  for (const auto& r : rows) out.push_back(StoredRuleJson(r));
+  return Json(bhttp::status::ok, {{"rules", out}, {"next_cursor", NextCursor(rows.size(), page, rows.empty() ? "" : rows.back().name)}});
+}
+
+http::Response DashService::AddRule(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {});
+  if (!p.status().ok()) return BadRequest(p);
+  alert::Rule rule;
+  if (base::Status s = ReadRuleBody(req, nullptr, &rule); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
+  return Writing([&](store::Database& db) {
+    store::AlertStore rules(db);
+    if (!rules.Insert(rule.name, alert::RuleJson(rule).dump(), "api", options_.clock->WallMs())) {
+      return JsonError(bhttp::status::conflict, "a rule named \"" + rule.name + "\" exists: PUT /api/v1/rules/" +
+                                                    rule.name + " replaces it");
+    }
+    return Json(bhttp::status::created, StoredRuleJson(*rules.Rule(rule.name)));
+  });
+}
+
+http::Response DashService::Rule(const http::Request& req, const http::Peer&) {
+  std::string name;
+  if (base::Status s = http::PathRest(Target(req), "/api/v1/rules/", &name); !s.ok()) {
+    return JsonError(bhttp::status::bad_request, s.message());
+  }
+  Params p(Target(req), {});
+  if (!p.status().ok()) return BadRequest(p);
+  const auto missing = [&] { return JsonError(bhttp::status::not_found, "no rule named \"" + name.substr(0, 128) + "\""); };
+  if (req.method() == bhttp::verb::get || req.method() == bhttp::verb::head) {
+    auto lease = pool_.Acquire();
+    auto rule = store::AlertStore(Ready(lease)).Rule(name);
+    return rule ? Json(bhttp::status::ok, StoredRuleJson(*rule)) : missing();
+  }
+  alert::Rule rule;
+  if (req.method() == bhttp::verb::put) {
+    if (base::Status s = ReadRuleBody(req, &name, &rule); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
+  }
+  return Writing([&](store::Database& db) {
+    store::AlertStore rules(db);
+    store::Transaction tx(db);
+    auto existing = rules.Rule(name);
+    if (existing && existing->source != "api") {
+      return JsonError(bhttp::status::forbidden, "rule \"" + name + "\" comes from the alert evaluator's rules file (" +
+                                                     existing->source + "): change it there");
+    }
+    if (req.method() == bhttp::verb::delete_) {
+      if (!rules.Delete(name)) return missing();
+      tx.Commit();
+      http::Response res{bhttp::status::no_content, 11};
+      return res;
+    }
+    rules.Put(name, alert::RuleJson(rule).dump(), "api", options_.clock->WallMs());
+    tx.Commit();
+    return Json(existing ? bhttp::status::ok : bhttp::status::created, StoredRuleJson(*rules.Rule(name)));
+  });
 }
 
 json DashService::Agents() {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -27,8 +28,11 @@ struct DashOptions {
   size_t connections = 4;
   std::optional<queue::RedisOptions> redis;  // for /api/v1/pipeline and dead letters
   int shards = 4;                            // streams per type, as the proxy writes them
-  // Set: every /api/ call needs `Authorization: Bearer <read_token>`.
+  // Set: every /api/ call needs `Authorization: Bearer <read_token>` (or the admin token).
   std::string read_token;
+  // Set: calls that write (rules) need `Authorization: Bearer <admin_token>`; unset, the
+  // dash takes no writes.
+  std::string admin_token;
   // A query still running after this is stopped and answered 503.
   std::chrono::milliseconds query_timeout{5000};
   // The built web UI (web/dist: index.html and assets/), served at / and /assets/.
@@ -80,6 +84,12 @@ class DashService {
   http::Response Packet(const http::Request& req, const http::Peer& peer);
   http::Response PacketMessages(const http::Request& req, const http::Peer& peer);
   http::Response Pipeline(const http::Request& req, const http::Peer& peer);
+  // GET /api/v1/rules, GET|PUT|DELETE /api/v1/rules/{name}, POST /api/v1/rules.
+  http::Response Rules(const http::Request& req, const http::Peer& peer);
+  http::Response Rule(const http::Request& req, const http::Peer& peer);
+  http::Response AddRule(const http::Request& req, const http::Peer& peer);
+  // Runs `fn` on the one read-write connection (opened on first use), serialised.
+  http::Response Writing(const std::function<http::Response(store::Database&)>& fn);
   // The agents part of the pipeline, from the store's host status.
   nlohmann::json Agents();
   http::Response DeadLetters(const http::Request& req, const http::Peer& peer);
@@ -94,6 +104,8 @@ class DashService {
 
   DashOptions options_;
   std::atomic<int> streams_{0};  // live tails open
+  std::mutex write_mu_;          // guards writer_
+  std::unique_ptr<store::Database> writer_;
   http::Pool<Connection> pool_;
   std::unique_ptr<http::Pool<queue::Redis>> redis_;  // null without --redis
   http::AnswerCache cache_;

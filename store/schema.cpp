@@ -102,6 +102,16 @@ const std::vector<Migration>& Migrations() {
       {"CREATE INDEX events_type_host_ts ON events(type, host, ts)"},
       // 8: the demo table goes where it is empty.
       {nullptr, DropEmptyDemoTable},
+      // 9: alert rules (issue #13): the JSON of each, where it came from (the API or the
+      // alert evaluator's rules file) and a version that counts its changes.
+      {R"sql(
+        CREATE TABLE alert_rules(
+          name       TEXT PRIMARY KEY,
+          body       TEXT NOT NULL,
+          source     TEXT NOT NULL,
+          version    INTEGER NOT NULL,
+          updated_ms INTEGER NOT NULL) WITHOUT ROWID;
+      )sql"},
   };
   return kMigrations;
 }

@@ -17,6 +17,7 @@
 #include "http/client.h"
 #include "http/encoding.h"
 #include "queue/streams.h"
+#include "store/alerts.h"
 #include "store/series.h"
 #include "tests/support/served.h"
 #include "tests/support/support.h"
@@ -508,5 +509,63 @@ TEST_SUITE("dash query") {
     CHECK(bad.got().find("header 'Last-Event-ID' must be the id of an event this stream sent") != std::string::npos);
     CHECK(http::Client(dash.endpoint()).Get("/metrics").body.find("argus_dash_streams_refused_total 1") !=
           std::string::npos);
+  }
+
+  TEST_CASE("rules through the API: the admin token writes, bad rules are named, file rules are read-only") {
+    testing::TempDir dir;
+    {
+      auto db = store::Database::Open(dir / "a.db");
+      store::AlertStore(*db).Put("from-file", R"({"name":"from-file","kind":"absent"})", "file", 1);
+    }
+    dash::DashOptions d;
+    d.db_path = dir / "a.db";
+    d.read_token = "reader";
+    d.admin_token = "admin";
+    testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
+    http::Client client(dash.endpoint());
+    auto call = [&](const char* method, const std::string& target, const std::string& token, const std::string& body = "") {
+      return client.Request(method, target, body, {{"Authorization", "Bearer " + token}});
+    };
+    const std::string rule = R"({"name":"slow","kind":"threshold","type":"app","field":"latency_ms","op":">","value":100,"for":"2m"})";
+    CHECK(client.Request("POST", "/api/v1/rules", rule).status == 401);
+    CHECK(call("POST", "/api/v1/rules", "reader", rule).status == 401);
+    auto created = call("POST", "/api/v1/rules", "admin", rule);
+    REQUIRE(created.status == 201);
+    CHECK(json::parse(created.body)["version"] == 1);
+    CHECK(json::parse(created.body)["rule"]["interval"] == "30s");  // stored as read, defaults filled in
+    CHECK(call("POST", "/api/v1/rules", "admin", rule).status == 409);
+    auto bad = call("POST", "/api/v1/rules", "admin", R"({"name":"x","kind":"threshold","type":"app","field":"f","op":">","value":1,"for":"soon"})");
+    CHECK(bad.status == 400);
+    CHECK(json::parse(bad.body)["error"].get<std::string>().rfind("rule.for: must be a duration", 0) == 0);
+    CHECK(json::parse(call("POST", "/api/v1/rules", "admin", "{oops").body)["error"] == "the body is not JSON (a rule object)");
+
+    auto list = json::parse(call("GET", "/api/v1/rules", "reader").body)["rules"];
+    REQUIRE(list.size() == 2);
+    CHECK(list[0]["name"] == "from-file");
+    CHECK(list[0]["source"] == "file");
+    CHECK(list[1]["rule"]["for"] == "2m");
+    CHECK(call("GET", "/api/v1/rules/slow", "admin").status == 200);  // the admin token reads too
+    CHECK(call("GET", "/api/v1/rules/nope", "reader").status == 404);
+
+    auto renamed = call("PUT", "/api/v1/rules/other", "admin", rule);
+    CHECK(renamed.status == 400);
+    CHECK(json::parse(renamed.body)["error"] == "rule.name: \"slow\" is not the name in the path (\"other\")");
+    auto replaced = call("PUT", "/api/v1/rules/slow", "admin", R"({"name":"slow","kind":"absent","for":"90s"})");
+    REQUIRE(replaced.status == 200);
+    CHECK(json::parse(replaced.body)["version"] == 2);
+    CHECK(json::parse(replaced.body)["rule"]["kind"] == "absent");
+    CHECK(call("PUT", "/api/v1/rules/from-file", "admin", R"({"name":"from-file","kind":"absent"})").status == 403);
+    CHECK(call("DELETE", "/api/v1/rules/from-file", "admin").status == 403);
+    CHECK(call("DELETE", "/api/v1/rules/slow", "reader").status == 401);
+    CHECK(call("DELETE", "/api/v1/rules/slow", "admin").status == 204);
+    CHECK(call("DELETE", "/api/v1/rules/slow", "admin").status == 404);
+    CHECK(json::parse(call("GET", "/api/v1/rules", "reader").body)["rules"].size() == 1);
+
+    dash::DashOptions ro = d;
+    ro.admin_token.clear();
+    testing::Served<dash::DashService> readonly(std::make_unique<dash::DashService>(ro), "argus_dash");
+    auto refused = http::Client(readonly.endpoint()).Request("POST", "/api/v1/rules", rule, {{"Authorization", "Bearer reader"}});
+    CHECK(refused.status == 403);
+    CHECK(json::parse(refused.body)["error"] == "this dash has no --admin-token, so it takes no writes");
   }
 }
