@@ -26,19 +26,23 @@ namespace {
 
 std::string Target(const http::Request& req) { return std::string(req.target()); }
 
+// "<number>.<rest>": every page cursor this API hands out starts with a time.
+bool SplitCursor(std::string_view s, int64_t* lead, std::string_view* rest) {
+  const auto dot = s.find('.');
+  if (dot == std::string_view::npos) return false;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + dot, *lead);
+  if (ec != std::errc() || end != s.data() + dot) return false;
+  *rest = s.substr(dot + 1);
+  return true;
+}
+
 // "<ts>.<seq>" of the last row of a page; opaque to clients.
 std::optional<store::EventCursor> ParseCursor(const std::string& s) {
-  auto dot = s.find('.');
-  if (dot == std::string::npos) return std::nullopt;
   store::EventCursor c;
-  try {
-    size_t n1 = 0, n2 = 0;
-    c.ts = std::stoll(s.substr(0, dot), &n1);
-    c.seq = std::stoll(s.substr(dot + 1), &n2);
-    if (n1 != dot || n2 != s.size() - dot - 1) return std::nullopt;
-  } catch (...) {
-    return std::nullopt;
-  }
+  std::string_view seq;
+  if (!SplitCursor(s, &c.ts, &seq)) return std::nullopt;
+  auto [end, ec] = std::from_chars(seq.data(), seq.data() + seq.size(), c.seq);
+  if (seq.empty() || ec != std::errc() || end != seq.data() + seq.size()) return std::nullopt;
   return c;
 }
 
@@ -186,7 +190,9 @@ http::Response DashService::Bounded(const std::function<http::Response()>& route
 }
 
 http::Response DashService::Cached(const http::Request& req, const std::function<http::Response()>& route) {
-  const std::string key = http::NormalisedQuery(std::string_view(req.target().data(), req.target().size()));
+  // With the cache off (--cache-mb 0) no key is made and nothing is counted.
+  const std::string key =
+      cache_.enabled() ? http::NormalisedQuery(std::string_view(req.target().data(), req.target().size())) : "";
   if (!key.empty()) {
     if (auto hit = cache_.Get(key)) {
       metrics_.Add("argus_dash_cache_hits_total");
@@ -516,13 +522,12 @@ http::Response DashService::PacketMessages(const http::Request& req, const http:
   std::optional<store::MessageCursor> after;
   if (auto c = p.Text("cursor", 1024)) {
     // "<seen>.<msg>" of the last message of a page; the message key may hold dots.
-    const auto dot = c->find('.');
     int64_t seen = 0;
-    auto [end, ec] = std::from_chars(c->data(), c->data() + std::min(dot, c->size()), seen);
-    if (dot == std::string::npos || ec != std::errc() || end != c->data() + dot) {
-      p.Fail("parameter 'cursor' is not a cursor this API returned (next_cursor)");
+    std::string_view msg;
+    if (SplitCursor(*c, &seen, &msg)) {
+      after = store::MessageCursor{seen, std::string(msg)};
     } else {
-      after = store::MessageCursor{seen, c->substr(dot + 1)};
+      p.Fail("parameter 'cursor' is not a cursor this API returned (next_cursor)");
     }
   }
   if (!p.status().ok()) return BadRequest(p);

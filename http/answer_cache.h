@@ -45,6 +45,8 @@ class AnswerCache {
   // Entries live `ttl` (by the clock's steady time); the least recently used go first
   // once the entries pass `max_bytes`. A zero size or ttl caches nothing.
   AnswerCache(size_t max_bytes, std::chrono::milliseconds ttl, const base::Clock& clock = base::SystemClock());
+  // False when a zero size or ttl makes it keep nothing.
+  bool enabled() const { return max_bytes_ > 0 && ttl_.count() > 0; }
   std::shared_ptr<const FinishedAnswer> Get(const std::string& key);
   void Put(const std::string& key, std::shared_ptr<const FinishedAnswer> answer);
   size_t bytes() const;
