@@ -5,7 +5,7 @@
 
 #include <re2/re2.h>
 
-#include "base/duration.h"
+#include "alert/fields.h"
 
 namespace argus::alert {
 namespace {
@@ -21,89 +21,6 @@ std::optional<Op> ParseOp(const std::string& s) {
   }
   return std::nullopt;
 }
-
-bool IsName(const std::string& s, size_t max) {
-  return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-  });
-}
-
-// The keys of one JSON object, read with their path for errors; the first problem wins.
-class Fields {
- public:
-  Fields(const json& j, std::string where) : j_(j), where_(std::move(where)) {
-    if (!j_.is_object()) Fail("", "must be an object");
-  }
-  bool Has(const char* key) const { return j_.is_object() && j_.contains(key); }
-  const json* Get(const char* key) {
-    seen_.insert(key);
-    return Has(key) ? &j_.at(key) : nullptr;
-  }
-  std::optional<std::string> Text(const char* key, size_t max = 1024) {
-    const json* v = Get(key);
-    if (!v) return std::nullopt;
-    if (!v->is_string() || v->get<std::string>().size() > max) {
-      Fail(key, "must be a string of at most " + std::to_string(max) + " characters");
-      return std::nullopt;
-    }
-    return v->get<std::string>();
-  }
-  std::optional<double> Number(const char* key) {
-    const json* v = Get(key);
-    if (!v) return std::nullopt;
-    if (!v->is_number()) {
-      Fail(key, "must be a number");
-      return std::nullopt;
-    }
-    return v->get<double>();
-  }
-  std::optional<int64_t> Duration(const char* key, int64_t min_ms, int64_t max_ms) {
-    auto text = Text(key, 32);
-    if (!text) return std::nullopt;
-    auto ms = base::ParseDurationMs(*text);
-    if (!ms || *ms < min_ms || *ms > max_ms) {
-      Fail(key, "must be a duration such as \"30s\", \"5m\" or \"2h\", from " + std::to_string(min_ms / 1000) +
-                    " s to " + std::to_string(max_ms / 1000) + " s");
-      return std::nullopt;
-    }
-    return ms;
-  }
-  std::map<std::string, std::string> Strings(const char* key) {
-    std::map<std::string, std::string> out;
-    const json* v = Get(key);
-    if (!v) return out;
-    if (!v->is_object() || v->size() > 64) {
-      Fail(key, "must be an object of at most 64 string values");
-      return out;
-    }
-    for (const auto& [k, item] : v->items()) {
-      if (!IsName(k, 64) || !item.is_string() || item.get<std::string>().size() > 1024) {
-        Fail(std::string(key) + "." + k.substr(0, 64), "must be a string of at most 1024 characters under a name of letters, digits, '_', '.', '-'");
-        return out;
-      }
-      out[k] = item.get<std::string>();
-    }
-    return out;
-  }
-  // Fails on a key nothing asked for.
-  void NoOthers() {
-    if (!j_.is_object()) return;
-    for (const auto& [k, v] : j_.items()) {
-      if (!seen_.count(k)) Fail(k.substr(0, 64), "is not a known key");
-    }
-  }
-  void Fail(const std::string& key, const std::string& what) {
-    if (error_.empty()) error_ = where_ + (key.empty() ? "" : "." + key) + ": " + what;
-  }
-  const std::string& where() const { return where_; }
-  base::Status status() const { return error_.empty() ? base::Status::Ok() : base::Status::Invalid(error_); }
-
- private:
-  const json& j_;
-  std::string where_;
-  std::set<std::string> seen_;
-  std::string error_;
-};
 
 void ReadHosts(Fields& f, HostSelector* out) {
   const json* v = f.Get("hosts");
@@ -169,11 +86,12 @@ void ReadConditions(Fields& f, const char* key, std::vector<Condition>* out) {
         c.test = name == "contains" ? Condition::Test::kContains : Condition::Test::kRegex;
         c.text = arg.get<std::string>();
         if (c.test == Condition::Test::kRegex) {
-          RE2 re(c.text, RE2::Quiet);
-          if (!re.ok()) {
-            f.Fail(at + ".regex", "is not a valid RE2 expression: " + re.error());
+          auto re = std::make_shared<const RE2>(c.text, RE2::Quiet);
+          if (!re->ok()) {
+            f.Fail(at + ".regex", "is not a valid RE2 expression: " + re->error());
             return;
           }
+          c.re = std::move(re);
         }
       } else {
         f.Fail(at, "must have one test: one of >, >=, <, <=, ==, !=, contains, regex (a string of at most 1024)");
@@ -206,6 +124,47 @@ bool Holds(Op op, double value, double threshold) {
     case Op::kNe: return value != threshold;
   }
   return false;
+}
+
+namespace {
+
+// The value at a dotted path ("disk.used"), or nullptr.
+const json* At(const json& content, const std::string& path) {
+  const json* at = &content;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = path.find('.', start);
+    if (!at->is_object()) return nullptr;
+    auto it = at->find(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (it == at->end()) return nullptr;
+    at = &*it;
+    if (dot == std::string::npos) return at;
+    start = dot + 1;
+  }
+}
+
+bool Meets(const Condition& c, const json& v) {
+  switch (c.test) {
+    case Condition::Test::kEqual:
+      return c.op == Op::kNe ? v != c.value : v == c.value;
+    case Condition::Test::kCompare:
+      return v.is_number() && Holds(c.op, v.get<double>(), c.value.get<double>());
+    case Condition::Test::kContains:
+      return v.is_string() && v.get_ref<const std::string&>().find(c.text) != std::string::npos;
+    case Condition::Test::kRegex:
+      return v.is_string() && c.re && RE2::PartialMatch(v.get_ref<const std::string&>(), *c.re);
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Matches(const std::vector<Condition>& conditions, const json& content) {
+  for (const Condition& c : conditions) {
+    const json* v = At(content, c.field);
+    if (!v || !Meets(c, *v)) return false;
+  }
+  return true;
 }
 
 base::Status ParseRule(const json& j, const std::string& where, Rule* out) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +15,10 @@
 
 #include "base/status.h"
 #include "store/series.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace argus::alert {
 
@@ -42,7 +47,11 @@ struct Condition {
   Op op = Op::kEq;          // kCompare
   nlohmann::json value;     // kEqual: any JSON value; kCompare: a number
   std::string text;         // kContains, kRegex (checked to compile)
+  std::shared_ptr<const re2::RE2> re;  // kRegex, compiled once
 };
+
+// Whether an event's content meets every condition; a missing field meets none.
+bool Matches(const std::vector<Condition>& conditions, const nlohmann::json& content);
 
 struct Rule {
   std::string name;

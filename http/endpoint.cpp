@@ -1,5 +1,7 @@
 #include "http/endpoint.h"
 
+#include <boost/url/parse.hpp>
+
 #include <charconv>
 
 namespace argus::http {
@@ -31,6 +33,26 @@ base::Status ParseEndpoint(std::string_view text, Endpoint* out) {
   out->host = host.empty() ? "127.0.0.1" : std::string(host);
   out->port = static_cast<uint16_t>(value);
   out->tls = tls;
+  return {};
+}
+
+base::Status ParseUrl(std::string_view url, Endpoint* out, std::string* target) {
+  auto parsed = boost::urls::parse_uri(url);
+  const std::string quoted = "'" + std::string(url.substr(0, 256)) + "'";
+  if (!parsed) return base::Status::Invalid(quoted + " is not a URL");
+  const auto& u = *parsed;
+  if (u.scheme() != "http" && u.scheme() != "https") return base::Status::Invalid(quoted + " is not http:// or https://");
+  if (!u.has_port() || u.host().empty()) return base::Status::Invalid(quoted + " needs a host and a port (http://HOST:PORT/path)");
+  if (u.has_userinfo()) return base::Status::Invalid(quoted + " carries a user and password; put a secret in the receiver instead");
+  Endpoint ep;
+  std::string hostport = (u.host_type() == boost::urls::host_type::ipv6 ? "[" + std::string(u.host_address()) + "]"
+                                                                         : std::string(u.host_address())) +
+                         ":" + std::string(u.port());
+  if (base::Status s = ParseEndpoint(hostport, &ep); !s.ok()) return s;
+  ep.tls = u.scheme() == "https";
+  *out = ep;
+  *target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
+  if (u.has_query()) *target += "?" + std::string(u.encoded_query());
   return {};
 }
 

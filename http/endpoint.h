@@ -20,4 +20,9 @@ struct Endpoint {
 // "http://" or "https://" (then tls is set).
 base::Status ParseEndpoint(std::string_view text, Endpoint* out);
 
+// An http:// or https:// URL with an explicit port, as receivers are configured
+// ("http://127.0.0.1:5001/hook"): the endpoint and the request target ("/hook", with
+// its query; "/" when the URL has no path).
+base::Status ParseUrl(std::string_view url, Endpoint* out, std::string* target);
+
 }  // namespace argus::http

@@ -1,5 +1,7 @@
 #include "queue/streams.h"
 
+#include <charconv>
+
 #include <set>
 
 #include <hiredis/hiredis.h>
@@ -131,6 +133,21 @@ base::Status ReadShards(Redis& redis, std::string_view type, int shards, std::ve
   return {};
 }
 
+std::optional<int64_t> StoredUntil(const std::vector<ShardState>& shards, int64_t now_ms) {
+  int64_t until = now_ms;
+  for (const ShardState& st : shards) {
+    if (st.length == 0 && st.unread == 0 && st.pending == 0) continue;
+    if (!st.has_group) return std::nullopt;
+    if (st.unread == 0 && st.pending == 0) continue;
+    if (st.trim_below.empty()) return std::nullopt;  // nothing delivered yet
+    int64_t ms = 0;
+    const std::string_view id = st.trim_below;
+    std::from_chars(id.data(), id.data() + std::min(id.find('-'), id.size()), ms);
+    until = std::min(until, ms - 1);
+  }
+  return until;
+}
+
 int64_t Backlog(const std::vector<ShardState>& shards) {
   int64_t total = 0;
   for (const auto& st : shards) total += st.has_group ? st.unread + st.pending : st.length;
@@ -167,10 +184,17 @@ base::Status TrimAcknowledged(Redis& redis, std::string_view type, int shards, i
 }
 
 GroupReader::GroupReader(std::string type, int shards, std::string consumer)
-    : type_(std::move(type)), group_(GroupName(type_)), consumer_(std::move(consumer)) {
+    : type_(std::move(type)), group_(GroupName(type_)), dead_key_(DeadLetterKey(type_)), consumer_(std::move(consumer)) {
   for (int s = 0; s < shards; ++s) keys_.push_back(StreamKey(type_, s));
   pending_done_.assign(keys_.size(), false);
   claim_cursors_.assign(keys_.size(), "0-0");
+}
+
+GroupReader::GroupReader(std::string stream, std::string group, std::string dead_letter_key, std::string consumer)
+    : type_(stream), group_(std::move(group)), dead_key_(std::move(dead_letter_key)), consumer_(std::move(consumer)) {
+  keys_.push_back(std::move(stream));
+  pending_done_.assign(1, false);
+  claim_cursors_.assign(1, "0-0");
 }
 
 base::Status GroupReader::EnsureGroups(Redis& redis) {
@@ -268,7 +292,7 @@ base::Status GroupReader::ClaimIdle(Redis& redis, std::chrono::milliseconds min_
 }
 
 base::Status GroupReader::DeadLetter(Redis& redis, const Entry& entry, const std::string& error) {
-  auto replies = redis.Pipeline({{"XADD", DeadLetterKey(type_), "*", "stream", entry.stream, "id", entry.id, "error",
+  auto replies = redis.Pipeline({{"XADD", dead_key_, "*", "stream", entry.stream, "id", entry.id, "error",
                                   error, "consumer", consumer_, std::string(kEventField), entry.payload},
                                  {"XACK", entry.stream, group_, entry.id}});
   for (const auto& r : replies) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,13 @@ struct ShardState {
 // Reads every shard of `type`.
 base::Status ReadShards(Redis& redis, std::string_view type, int shards, std::vector<ShardState>* out);
 
+// The arrival time (stream ids are Redis's arrival ms) up to which every entry of the
+// shards was stored and acknowledged: `now_ms` when nothing is unread or pending, else
+// just before the oldest entry still unread or pending. Nullopt when a shard holds
+// entries that no consumer group ever read. The alert evaluator judges a type only up
+// to this watermark, so a lagging or stopped consumer is never taken for silence.
+std::optional<int64_t> StoredUntil(const std::vector<ShardState>& shards, int64_t now_ms);
+
 // Events not yet stored: unread plus unacknowledged per shard; a shard without the
 // group counts its whole length.
 int64_t Backlog(const std::vector<ShardState>& shards);
@@ -70,6 +78,9 @@ struct Entry {
 class GroupReader {
  public:
   GroupReader(std::string type, int shards, std::string consumer);
+  // Any one stream, read by `group`; dead letters go to `dead_letter_key`. (The alert
+  // notifier's notification stream.)
+  GroupReader(std::string stream, std::string group, std::string dead_letter_key, std::string consumer);
 
   // Creates the group on every shard (MKSTREAM, from the start); idempotent.
   base::Status EnsureGroups(Redis& redis);
@@ -87,10 +98,12 @@ class GroupReader {
   base::Status DeadLetter(Redis& redis, const Entry& entry, const std::string& error);
 
   const std::string& type() const { return type_; }
+  const std::string& group() const { return group_; }
 
  private:
   std::string type_;
   std::string group_;
+  std::string dead_key_;
   std::string consumer_;
   std::vector<std::string> keys_;
   std::vector<bool> pending_done_;  // per shard: own pending list drained

@@ -1,5 +1,6 @@
-// The alert side's tables (issue #13): so far the rules, as JSON with their source and
-// version. The API and the evaluator read and write them only through these functions.
+// The alert side's tables (issue #13): the rules (JSON with their source and version),
+// each (rule, host)'s state, the history of its transitions, and the outbox of
+// notifications. The API and the evaluator read and write them only through these.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,40 @@ struct StoredRule {
   int64_t version = 0, updated_ms = 0;
 };
 
+// One (rule, host)'s state. `version` counts the row's writes (compare-and-set);
+// `transitions` counts its changes of state and numbers its notifications.
+struct AlertStateRow {
+  std::string rule, host, state;
+  int64_t since_ms = 0;  // in this state since
+  std::optional<double> value;
+  int64_t transitions = 0, version = 0, evaluated_ms = 0;
+  std::string memo = "{}";  // JSON: what the evaluator keeps between rounds
+};
+
+struct AlertHistoryRow {
+  int64_t seq = 0;
+  std::string rule, host, from, to;
+  int64_t at_ms = 0;
+  std::optional<double> value;
+  std::string why;
+  int64_t transition = 0;
+};
+
+// A notification waiting to go to the Redis stream, by its stable key.
+struct OutboxRow {
+  std::string key, body;
+  int64_t created_ms = 0;
+};
+
+// One state write of a round: the row as it should be, the version it must still have
+// (0: it must not exist yet), and what goes with it in the same transaction.
+struct StateWrite {
+  AlertStateRow row;
+  int64_t expected_version = 0;
+  std::optional<AlertHistoryRow> history;
+  std::vector<OutboxRow> notes;
+};
+
 class AlertStore {
  public:
   explicit AlertStore(Database& db) : db_(db) {}
@@ -28,6 +63,18 @@ class AlertStore {
   int64_t Put(const std::string& name, const std::string& body, const std::string& source, int64_t now_ms);
   // False when there was no such rule.
   bool Delete(const std::string& name);
+
+  // The states of one rule, in host order.
+  std::vector<AlertStateRow> States(const std::string& rule);
+  // Writes a round's states in one transaction. A write whose row has moved on (another
+  // evaluator wrote it) is skipped with its history and notes; `applied[i]` says which
+  // went in, and each applied row's version is the new one.
+  void WriteStates(std::vector<StateWrite>& writes, std::vector<bool>* applied);
+  // Removes the states of rules that are gone (not in `keep`); returns how many.
+  int64_t DropStatesExcept(const std::vector<std::string>& keep);
+  // The oldest notifications not yet on the stream, at most `limit`.
+  std::vector<OutboxRow> Outbox(int64_t limit);
+  void DeleteOutbox(const std::string& key);
 
  private:
   Database& db_;

@@ -162,4 +162,20 @@ int64_t Reader::LastSeq() {
   return s.Step() ? s.OptInt(0).value_or(0) : 0;
 }
 
+int64_t Reader::SeqBefore(int64_t recv_since) {
+  Statement s(db_, "SELECT min(seq) FROM events WHERE recv_ts >= ?1", kReused);
+  s.Bind(1, recv_since);
+  const std::optional<int64_t> first = s.Step() ? s.OptInt(0) : std::nullopt;
+  s.Reset();
+  return first ? *first - 1 : LastSeq();
+}
+
+std::map<std::string, int64_t> Reader::LastSeenByHost(const std::string& type, int64_t since) {
+  Statement s(db_, "SELECT host, max(ts) FROM events WHERE type = ?1 AND ts >= ?2 GROUP BY host", kReused);
+  s.Bind(1, type).Bind(2, since);
+  std::map<std::string, int64_t> out;
+  while (s.Step()) out[s.Text(0)] = s.Int(1);
+  return out;
+}
+
 }  // namespace argus::store

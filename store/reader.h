@@ -96,6 +96,11 @@ class Reader {
                                                                              const std::optional<std::string>& type);
   // The seq of the newest stored event (0 when none).
   int64_t LastSeq();
+  // The seq just before the first event received at or after `recv_since` (LastSeq()
+  // when there is none): where a reader that wants what arrived since then starts.
+  int64_t SeqBefore(int64_t recv_since);
+  // Each host's newest event of `type` with ts >= since.
+  std::map<std::string, int64_t> LastSeenByHost(const std::string& type, int64_t since);
 
  private:
   Database& db_;

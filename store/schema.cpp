@@ -112,6 +112,39 @@ const std::vector<Migration>& Migrations() {
           version    INTEGER NOT NULL,
           updated_ms INTEGER NOT NULL) WITHOUT ROWID;
       )sql"},
+      // 10: the evaluator's state per (rule, host), every transition, and the outbox of
+      // notifications written in the same transaction as the state that caused them.
+      // `version` counts every write of a state row: writes are compare-and-set on it,
+      // so two evaluators that both think they own a pair cannot both move it.
+      {R"sql(
+        CREATE TABLE alert_states(
+          rule         TEXT NOT NULL,
+          host         TEXT NOT NULL,
+          state        TEXT NOT NULL,
+          since_ms     INTEGER NOT NULL,
+          value        REAL,
+          transitions  INTEGER NOT NULL,
+          version      INTEGER NOT NULL,
+          evaluated_ms INTEGER NOT NULL,
+          memo         TEXT NOT NULL,
+          PRIMARY KEY(rule, host)) WITHOUT ROWID;
+        CREATE TABLE alert_history(
+          seq         INTEGER PRIMARY KEY,
+          rule        TEXT NOT NULL,
+          host        TEXT NOT NULL,
+          from_state  TEXT NOT NULL,
+          to_state    TEXT NOT NULL,
+          at_ms       INTEGER NOT NULL,
+          value       REAL,
+          why         TEXT NOT NULL,
+          transition  INTEGER NOT NULL);
+        CREATE INDEX alert_history_at ON alert_history(at_ms);
+        CREATE INDEX alert_history_pair ON alert_history(rule, host, seq);
+        CREATE TABLE alert_outbox(
+          key        TEXT PRIMARY KEY,
+          body       TEXT NOT NULL,
+          created_ms INTEGER NOT NULL) WITHOUT ROWID;
+      )sql"},
   };
   return kMigrations;
 }

@@ -1,5 +1,7 @@
 #include "store/series.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <map>
 
@@ -151,6 +153,23 @@ std::vector<Series> SeriesReader::Read(const SeriesQuery& q, bool* more) {
       out.push_back({host, {}});
     }
     if (!s.IsNull(2)) out.back().points.emplace_back(s.Int(1), s.Real(2));
+  }
+  return out;
+}
+
+std::map<std::string, double> SeriesReader::Totals(const SeriesQuery& q) {
+  std::map<std::string, double> out;
+  if (q.source != Source::kRaw) {
+    for (const TopRow& r : Top(q, std::numeric_limits<int64_t>::max(), false)) out[r.host] = r.value;
+    return out;
+  }
+  SeriesQuery one = q;
+  one.per_host = true;
+  one.after_host.clear();
+  one.max_series = std::numeric_limits<int64_t>::max();
+  one.step = std::numeric_limits<int64_t>::max();  // ts - ts % step == 0: one bucket per host
+  for (const Series& series : ReadRaw(one, nullptr)) {
+    if (!series.points.empty()) out[*series.host] = series.points.front().second;
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,6 +83,9 @@ class SeriesReader {
   // Hosts by the agg of the field over [since, until), highest first (lowest with
   // `ascending`), at most `n`; reads the rollups (q.source and q.step are ignored).
   std::vector<TopRow> Top(const SeriesQuery& q, int64_t n, bool ascending);
+  // Each host's agg of the field over [since, until): from raw events when q.source is
+  // kRaw, else from the one-minute and one-hour rollups. The alert evaluator's window.
+  std::map<std::string, double> Totals(const SeriesQuery& q);
   // The end of the last hour folded into the one-hour rollups: before it, samples are
   // kept in whole hours only. Nullopt while nothing has been folded.
   std::optional<int64_t> FoldedUntil();

@@ -1,0 +1,87 @@
+// The notify role of argus-alert: reads the notification stream through a consumer
+// group, routes each notification to its receiver, and acknowledges it only once the
+// receiver took it (2xx). Failures are retried with exponential backoff; a
+// notification still undelivered after `give_up_after` goes to the dead-letter stream.
+// Receivers get the notification's stable key as X-Argus-Key, so a retry after a lost
+// answer is recognisable.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "alert/notice.h"
+#include "alert/route.h"
+#include "base/clock.h"
+#include "http/client.h"
+#include "http/metrics.h"
+#include "queue/redis.h"
+#include "queue/streams.h"
+
+namespace argus::alert {
+
+inline constexpr std::string_view kNotifierGroup = "argus:{alert}:notifiers";
+inline constexpr std::string_view kDeadNotifications = "argus:{alert}:dead";
+
+struct NotifierOptions {
+  queue::RedisOptions redis;
+  std::string name;  // this notifier in the group; stable across restarts
+  std::string rules_path;  // its receivers and route, read again on each reload
+  int64_t give_up_after_ms = 3600 * 1000;  // then the notification is dead-lettered
+  int64_t backoff_min_ms = 1000, backoff_max_ms = 30000;
+  // Entries another notifier has held this long unacknowledged are taken over (it
+  // died); more than the longest backoff, since a live notifier re-claims its own
+  // before each retry.
+  int64_t claim_idle_ms = 60000;
+  size_t max_in_flight = 10000;
+};
+
+struct NotifierStats {
+  uint64_t delivered = 0, failed = 0, retried = 0, dead_lettered = 0;
+};
+
+class Notifier {
+ public:
+  Notifier(NotifierOptions options, AlertConfig config, const base::Clock& clock = base::SystemClock());
+  ~Notifier();
+  // One round: read new (and taken-over) notifications, deliver the due ones.
+  void RunOnce();
+  // Rounds until `stop`; when `reloads` changes (SIGHUP), reads the rules file again.
+  void Run(const std::atomic<bool>& stop, const std::atomic<int>& reloads);
+
+  http::Metrics& metrics() { return metrics_; }
+  bool healthy() const { return consecutive_errors_.load() == 0; }
+  const NotifierStats& stats() const { return stats_; }
+  size_t in_flight() const { return pending_.size(); }
+
+ private:
+  struct Pending {
+    queue::Entry entry;
+    Notification n;
+    int attempts = 0;
+    int64_t next_ms = 0;
+    std::string last_error;
+    bool delivered = false;  // the receiver took it; only the XACK is left
+  };
+  enum class Outcome { kDelivered, kRetry, kRefused };
+  Outcome Deliver(Pending& p);
+  // Acknowledges, dead-letters or schedules the retry; true when it stays pending.
+  bool Finish(Pending& p, Outcome outcome, int64_t now);
+
+  NotifierOptions options_;
+  AlertConfig config_;
+  const base::Clock& clock_;
+  queue::Redis redis_;
+  queue::GroupReader reader_;
+  bool group_ready_ = false;
+  std::map<std::string, Pending> pending_;  // by stream id: read, not yet acknowledged
+  std::map<std::string, std::unique_ptr<http::Client>> clients_;  // by receiver
+  int64_t next_claim_ = 0;
+  http::Metrics metrics_;
+  NotifierStats stats_;
+  std::atomic<int> consecutive_errors_{0};
+};
+
+}  // namespace argus::alert
