@@ -97,6 +97,9 @@ Notification MakeNotification(const Rule& rule, const std::string& host, const S
   for (const auto& [k, v] : rule.labels) values["labels." + k] = v;
   for (const auto& [k, v] : rule.annotations) n.annotations[k] = Render(v, values);
   n.annotations["summary"] = Render(rule.message.empty() ? DefaultMessage(rule) : rule.message, values);
+  // An annotation, not a label: labels identify the alert (its fingerprint), and the
+  // recovery must resolve the same alert.
+  if (s.flapping) n.annotations["flapping"] = step.why;
   n.starts_ms = s.fired_ms.value_or(now);
   if (!n.firing) n.ends_ms = now;
   n.value = s.value;
@@ -123,6 +126,8 @@ Evaluator::Evaluator(EvaluatorOptions options, const base::Clock& clock)
                     "state writes skipped because another evaluator had moved the pair first");
   metrics_.Describe("argus_alert_errors_total", http::Metrics::Kind::kCounter, "rounds that failed (store or redis)");
   metrics_.Describe("argus_alert_states", http::Metrics::Kind::kGauge, "owned (rule, host) pairs by rule and state");
+  metrics_.Describe("argus_alert_flapping", http::Metrics::Kind::kGauge, "owned pairs held in alarm as flapping, by rule");
+  metrics_.Describe("argus_alert_flaps_total", http::Metrics::Kind::kCounter, "times a pair started flapping, by rule");
   metrics_.Describe("argus_alert_ring_members", http::Metrics::Kind::kGauge, "live evaluators on the ring");
   metrics_.Describe("argus_alert_rules", http::Metrics::Kind::kGauge, "rules loaded");
 }
@@ -356,6 +361,7 @@ void Evaluator::Evaluate(const Rule& rule, int64_t now, std::vector<store::State
   }());
   auto& counts = states_count_[rule.name];
   counts.clear();
+  int64_t flapping = 0;
   for (auto& [host, o] : obs) {
     if (ring_.Owner(PairKey(rule.name, host)) != options_.name) continue;
     ++stats_.evaluations;
@@ -363,7 +369,13 @@ void Evaluator::Evaluate(const Rule& rule, int64_t now, std::vector<store::State
     PairState prev;
     prev.since_ms = now;
     if (row != rows.end()) prev = FromRow(row->second);
-    StepResult step = Advance(rule, prev, o, now, route.repeat_interval_ms);
+    StepResult step = Advance(rule, prev, o, now, route.repeat_interval_ms, file_.flapping ? &*file_.flapping : nullptr);
+    if (step.started_flapping) {
+      ++stats_.flaps;
+      metrics_.Add("argus_alert_flaps_total", {{"rule", rule.name}});
+      spdlog::warn("alert {}: {} on {} is flapping ({}); held in alarm", options_.name, rule.name, host, step.why);
+    }
+    if (step.next.flapping) ++flapping;
     ++counts[StateName(step.next.state)];
     const bool value_moved = step.next.state != State::kOk && step.next.value != prev.value;
     if (row != rows.end() && !step.transition && step.notice == Notice::kNone && !value_moved &&
@@ -384,6 +396,7 @@ void Evaluator::Evaluate(const Rule& rule, int64_t now, std::vector<store::State
     }
     writes->push_back(std::move(w));
   }
+  counts["flapping"] = flapping;
 }
 
 void Evaluator::RunOnce() {
@@ -467,6 +480,8 @@ void Evaluator::UpdateMetrics() {
   metrics_.Set("argus_alert_ring_members", {}, static_cast<double>(ring_.members().size()));
   metrics_.Set("argus_alert_rules", {}, static_cast<double>(rules_.size()));
   for (const auto& [rule, counts] : states_count_) {
+    auto flapping = counts.find("flapping");
+    metrics_.Set("argus_alert_flapping", {{"rule", rule}}, flapping == counts.end() ? 0 : static_cast<double>(flapping->second));
     for (State s : {State::kOk, State::kPending, State::kAlarm, State::kInsufficient}) {
       auto it = counts.find(StateName(s));
       metrics_.Set("argus_alert_states", {{"rule", rule}, {"state", StateName(s)}},

@@ -50,6 +50,7 @@ struct EvaluatorOptions {
 
 struct EvaluatorStats {
   uint64_t rounds = 0, evaluations = 0, transitions = 0, notifications = 0, published = 0;
+  uint64_t flaps = 0;      // times a pair started flapping
   uint64_t conflicts = 0;  // writes skipped: another evaluator had moved the pair
   uint64_t errors = 0;
 };

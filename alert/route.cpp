@@ -118,6 +118,21 @@ base::Status ParseConfig(const json& file, AlertConfig* out) {
   } else {
     return base::Status::Invalid("route: is required when there is more than one receiver");
   }
+  if (const json* flap = top.Get("flapping")) {
+    Fields f(*flap, "flapping");
+    FlapPolicy p;
+    p.window_ms = f.Duration("window", 1000, 7 * kDay).value_or(p.window_ms);
+    p.stable_for_ms = f.Duration("stable_for", 1000, 7 * kDay).value_or(p.stable_for_ms);
+    if (auto changes = f.Number("changes")) {
+      if (*changes < 2 || *changes > 1000 || *changes != static_cast<int>(*changes)) {
+        f.Fail("changes", "must be a whole number from 2 to 1000");
+      }
+      p.changes = static_cast<int>(*changes);
+    }
+    f.NoOthers();
+    if (!f.status().ok()) return f.status();
+    c.flapping = p;
+  }
   top.NoOthers();
   if (base::Status s = top.status(); !s.ok()) return base::Status::Invalid(s.message().substr(1));  // no leading '.'
   *out = std::move(c);

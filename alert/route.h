@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "alert/rules.h"
+#include "alert/state.h"
 #include "base/status.h"
 
 namespace argus::alert {
@@ -38,6 +40,7 @@ struct AlertConfig {
   std::vector<Rule> rules;
   std::vector<Receiver> receivers;
   Route route;
+  std::optional<FlapPolicy> flapping;  // none: no flap detection
 };
 
 // Reads a whole rules file. Without `receivers`, notifications go to the log; every

@@ -35,6 +35,9 @@ nlohmann::json PairState::Memo() const {
   if (repeats) j["repeats"] = repeats;
   Put(j, "last_match", last_match_ms);
   if (seq) j["seq"] = seq;
+  if (condition) j["cond"] = *condition;
+  if (!flips.empty()) j["flips"] = flips;
+  if (flapping) j["flapping"] = true;
   return j;
 }
 
@@ -46,9 +49,19 @@ void PairState::ReadMemo(const nlohmann::json& memo) {
   repeats = Get(memo, "repeats").value_or(0);
   last_match_ms = Get(memo, "last_match");
   seq = Get(memo, "seq").value_or(0);
+  condition.reset();
+  if (auto it = memo.find("cond"); it != memo.end() && it->is_boolean()) condition = it->get<bool>();
+  flips.clear();
+  if (auto it = memo.find("flips"); it != memo.end() && it->is_array()) {
+    for (const auto& f : *it) {
+      if (f.is_number_integer()) flips.push_back(f.get<int64_t>());
+    }
+  }
+  flapping = memo.value("flapping", false);
 }
 
-StepResult Advance(const Rule& rule, const PairState& prev, const Observation& obs, int64_t now, int64_t repeat_ms) {
+StepResult Advance(const Rule& rule, const PairState& prev, const Observation& obs, int64_t now, int64_t repeat_ms,
+                   const FlapPolicy* flap) {
   StepResult r{prev, false, Notice::kNone, obs.why};
   PairState& n = r.next;
   auto move_to = [&](State s) {
@@ -57,6 +70,45 @@ StepResult Advance(const Rule& rule, const PairState& prev, const Observation& o
     ++n.transitions;
     r.transition = true;
   };
+  auto fire = [&] {
+    move_to(State::kAlarm);
+    n.active_since.reset();
+    n.clear_since.reset();
+    n.fired_ms = now;
+    n.notified_ms = now;
+    n.repeats = 0;
+    r.notice = Notice::kFiring;
+  };
+
+  if (flap && obs.known) {
+    if (n.condition && *n.condition != obs.firing) n.flips.push_back(now);
+    n.condition = obs.firing;
+    std::erase_if(n.flips, [&](int64_t t) { return t <= now - flap->window_ms; });
+    if (!n.flapping && static_cast<int>(n.flips.size()) >= flap->changes) {
+      n.flapping = true;
+      r.started_flapping = true;
+      n.value = obs.value;
+      r.why = "flapping: " + std::to_string(n.flips.size()) + " changes within " +
+              std::to_string(flap->window_ms / 1000) + " s; " + obs.why;
+      // Held in alarm, and told once: a pair already in alarm has been told.
+      if (prev.state != State::kAlarm) fire();
+      return r;
+    }
+    if (n.flapping) {
+      n.value = obs.value;
+      const int64_t last_flip = n.flips.empty() ? INT64_MIN : n.flips.back();
+      if (last_flip != INT64_MIN && now - last_flip < flap->stable_for_ms) {
+        r.why = "flapping; held in alarm until stable for " + std::to_string(flap->stable_for_ms / 1000) + " s";
+        return r;
+      }
+      n.flapping = false;  // stable: judged as usual from here
+      n.flips.clear();
+    }
+  } else if (!flap) {
+    n.flips.clear();
+    n.flapping = false;
+    n.condition.reset();
+  }
 
   if (!obs.known) {
     r.why = obs.unknown_why;
@@ -82,13 +134,7 @@ StepResult Advance(const Rule& rule, const PairState& prev, const Observation& o
     // rule's `for` is already the silence it waited for.
     const int64_t hold = rule.kind == Kind::kThreshold ? rule.for_ms : 0;
     if (now - *n.active_since >= hold) {
-      move_to(State::kAlarm);
-      n.active_since.reset();
-      n.clear_since.reset();
-      n.fired_ms = now;
-      n.notified_ms = now;
-      n.repeats = 0;
-      r.notice = Notice::kFiring;
+      fire();
     } else if (prev.state != State::kPending) {
       move_to(State::kPending);
     }

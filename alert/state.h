@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -45,6 +46,9 @@ struct PairState {
   int64_t repeats = 0;                   // repeats sent for this alarm
   std::optional<int64_t> last_match_ms;  // event rules: the newest matching event
   int64_t seq = 0;                       // event rules: events stored up to this seq were seen
+  std::optional<bool> condition;         // the condition as last seen (flap counting)
+  std::vector<int64_t> flips;            // when it changed, within the flap window
+  bool flapping = false;
 
   // The remembered part, as the store's memo column keeps it.
   nlohmann::json Memo() const;
@@ -54,17 +58,29 @@ struct PairState {
 
 enum class Notice { kNone, kFiring, kRepeat, kResolved };
 
+// Flap detection (the rules file's "flapping"): a pair whose condition changed
+// `changes` times within `window_ms` is flapping. It is held in `alarm` (notified
+// once, marked flapping) until its condition has not changed for `stable_for_ms`.
+struct FlapPolicy {
+  int64_t window_ms = 30 * 60 * 1000;
+  int changes = 6;
+  int64_t stable_for_ms = 15 * 60 * 1000;
+};
+
 struct StepResult {
   PairState next;
   bool transition = false;  // next.state != the previous state
   Notice notice = Notice::kNone;
   std::string why;
+  bool started_flapping = false;
 };
 
 // One round at `now`. `repeat_ms` (0: never) re-sends a firing alarm that long after
 // the last notification. What cannot be seen never notifies: an alarm whose data is
 // missing stays an alarm (held, not resolved), and ok or pending become
 // insufficient_data.
-StepResult Advance(const Rule& rule, const PairState& prev, const Observation& obs, int64_t now, int64_t repeat_ms);
+// With `flap` (nullptr: no flap detection), flapping pairs are held as described there.
+StepResult Advance(const Rule& rule, const PairState& prev, const Observation& obs, int64_t now, int64_t repeat_ms,
+                   const FlapPolicy* flap = nullptr);
 
 }  // namespace argus::alert

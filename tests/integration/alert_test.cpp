@@ -522,3 +522,44 @@ TEST_CASE("the outbox hands a key to the stream once, even when it is written ag
   CHECK(applied == std::vector<bool>{false});
   CHECK(store.Outbox(10).empty());
 }
+
+TEST_CASE("flapping input gives one notification, marked flapping, and one recovery once stable") {
+  Pipeline p;
+  Receiver hook(testing::FreePort());
+  hook.Start();
+  json file = RulesFile({{{"name", "flappy"}, {"kind", "threshold"}, {"type", "temp"}, {"field", "c"}, {"agg", "last"},
+                          {"op", ">"}, {"value", 50}, {"for", "5s"}, {"interval", "1s"}}},
+                        hook.url());
+  file["flapping"] = {{"window", "1m"}, {"changes", 4}, {"stable_for", "3s"}};
+  testing::WriteFile(p.rules, file.dump());
+  alert::Evaluator e(p.Evaluator("e1"));
+  REQUIRE(e.Reload().ok());
+  alert::Notifier n(p.Notifier("n1"), p.Config());
+  // Over and under the threshold at each evaluation: never for 5 s, so without flap
+  // detection nothing would ever be sent.
+  int i = 0;
+  auto flip_and_evaluate = [&] {
+    p.Send("temp", "oven", {{"c", ++i % 2 ? 80 : 20}});
+    const uint64_t before = e.stats().evaluations;
+    REQUIRE(testing::WaitFor([&] {
+      p.consumer.RunOnce();
+      e.RunOnce();
+      return e.stats().evaluations > before;
+    }, 5s));
+    n.RunOnce();
+  };
+  REQUIRE(testing::WaitFor([&] {
+    flip_and_evaluate();
+    return e.stats().flaps == 1 && !hook.calls().empty();
+  }, 30s));
+  for (int k = 0; k < 6; ++k) flip_and_evaluate();  // it goes on flapping: nothing more is sent
+  REQUIRE(hook.calls().size() == 1);
+  CHECK(hook.calls()[0].body["status"] == "firing");
+  CHECK(hook.calls()[0].body["alerts"][0]["annotations"]["flapping"].get<std::string>().starts_with("flapping: "));
+  CHECK(e.metrics().Render().find("argus_alert_flaps_total{rule=\"flappy\"} 1") != std::string::npos);
+  // Stable under the threshold for 3 s: one recovery.
+  p.Send("temp", "oven", {{"c", 20}});
+  REQUIRE(Drive(p, e, n, [&] { return hook.calls().size() == 2; }));
+  CHECK(hook.calls()[1].body["status"] == "resolved");
+  CHECK(e.stats().flaps == 1);
+}

@@ -226,3 +226,53 @@ TEST_CASE("the ring spreads pairs and moves only a dead member's share") {
   CHECK(Ring().Owner("x").empty());
   CHECK(Ring({"b", "a", "a"}).members() == std::vector<std::string>{"a", "b"});
 }
+
+TEST_CASE("a flapping pair is held in alarm, notified once, and resolved once stable") {
+  const Rule r = Threshold(3000);  // `for` 3 s: alone, this input never fires
+  FlapPolicy flap;
+  flap.window_ms = 60000;
+  flap.changes = 4;
+  flap.stable_for_ms = 5000;
+  PairState s;
+  int64_t now = 1000000;
+  std::vector<Notice> notices;
+  std::vector<bool> marks;
+  auto step = [&](double v) {
+    StepResult res = Advance(r, s, Saw(r, v), now, 0, &flap);
+    if (res.notice != Notice::kNone) notices.push_back(res.notice);
+    marks.push_back(res.next.flapping);
+    s = res.next;
+    now += 1000;
+    return res;
+  };
+  for (int i = 0; i < 12; ++i) step(i % 2 ? 95 : 10);
+  CHECK(notices == std::vector<Notice>{Notice::kFiring});
+  CHECK(s.state == State::kAlarm);
+  CHECK(s.flapping);
+  // Quiet below the threshold: still held for stable_for (5 s) after the last change,
+  // then one recovery.
+  for (int i = 0; i < 4; ++i) step(10);
+  CHECK(s.state == State::kAlarm);
+  for (int i = 0; i < 3; ++i) step(10);
+  CHECK(s.state == State::kOk);
+  CHECK_FALSE(s.flapping);
+  CHECK(notices == std::vector<Notice>{Notice::kFiring, Notice::kResolved});
+  // Without a policy the same input never notifies at all (it never holds for 3 s).
+  PairState plain;
+  int firing = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto res = Advance(r, plain, Saw(r, i % 2 ? 95 : 10), 1000000 + i * 1000, 0, nullptr);
+    firing += res.notice == Notice::kFiring;
+    plain = res.next;
+  }
+  CHECK(firing == 0);
+
+  AlertConfig c;
+  REQUIRE(ParseConfig(json::parse(R"({"rules": [], "flapping": {"window": "30m", "changes": 6, "stable_for": "15m"}})"), &c)
+              .ok());
+  REQUIRE(c.flapping);
+  CHECK(c.flapping->changes == 6);
+  CHECK(c.flapping->stable_for_ms == 900000);
+  CHECK(ParseConfig(json::parse(R"({"rules": [], "flapping": {"changes": 1}})"), &c).message() ==
+        "flapping.changes: must be a whole number from 2 to 1000");
+}
