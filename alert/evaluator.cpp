@@ -362,6 +362,7 @@ void Evaluator::Evaluate(const Rule& rule, int64_t now, std::vector<store::State
   auto& counts = states_count_[rule.name];
   counts.clear();
   int64_t flapping = 0;
+  const std::string labels_json = json(rule.labels).dump();
   for (auto& [host, o] : obs) {
     if (ring_.Owner(PairKey(rule.name, host)) != options_.name) continue;
     ++stats_.evaluations;
@@ -378,13 +379,15 @@ void Evaluator::Evaluate(const Rule& rule, int64_t now, std::vector<store::State
     if (step.next.flapping) ++flapping;
     ++counts[StateName(step.next.state)];
     const bool value_moved = step.next.state != State::kOk && step.next.value != prev.value;
-    if (row != rows.end() && !step.transition && step.notice == Notice::kNone && !value_moved &&
+    const bool rule_changed =
+        row != rows.end() && (row->second.severity != rule.severity || row->second.labels != labels_json);
+    if (row != rows.end() && !step.transition && step.notice == Notice::kNone && !value_moved && !rule_changed &&
         step.next.Memo() == prev.Memo()) {
       continue;
     }
     store::StateWrite w;
     w.row = {rule.name, host, StateName(step.next.state), step.next.since_ms, step.next.value, step.next.transitions, 0,
-             now, step.next.Memo().dump()};
+             now, step.next.Memo().dump(), rule.severity, labels_json};
     w.expected_version = row == rows.end() ? 0 : row->second.version;
     if (step.transition) {
       w.history = store::AlertHistoryRow{0, rule.name, host, StateName(prev.state), StateName(step.next.state), now,

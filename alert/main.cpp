@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   notify.redis = eval.redis;
   notify.name = eval.name;
   notify.rules_path = eval.rules_path;
+  notify.db_path = eval.db_path;
   notify.give_up_after_ms = give_up_s * 1000;
   notify.backoff_max_ms = backoff_max_ms;
   notify.backoff_min_ms = std::min(notify.backoff_min_ms, backoff_max_ms);

@@ -8,6 +8,7 @@
 
 #include "alert/evaluator.h"
 #include "http/endpoint.h"
+#include "store/alerts.h"
 
 namespace argus::alert {
 namespace {
@@ -44,37 +45,87 @@ Notifier::Notifier(NotifierOptions options, AlertConfig config, const base::Cloc
   metrics_.Describe("argus_alert_notifications_dead_lettered_total", http::Metrics::Kind::kCounter,
                     "notifications given up on and moved to the dead-letter stream");
   metrics_.Describe("argus_alert_notifications_in_flight", http::Metrics::Kind::kGauge, "read and not yet acknowledged");
+  metrics_.Describe("argus_alert_notifications_silenced_total", http::Metrics::Kind::kCounter,
+                    "notifications acknowledged unsent because a silence matched them");
   metrics_.Describe("argus_alert_notifier_errors_total", http::Metrics::Kind::kCounter, "rounds that failed (redis)");
 }
 
 Notifier::~Notifier() = default;
 
-Notifier::Outcome Notifier::Deliver(Pending& p) {
-  const Notification& n = p.n;
-  const Route& route = RouteFor(config_.route, n.labels);
-  const Receiver* receiver = FindReceiver(config_, route.receiver);
+void Notifier::RefreshSilences(int64_t now) {
+  if (options_.db_path.empty() || now < next_silences_) return;
+  if (!db_) db_ = store::Database::Open(options_.db_path);
+  std::vector<Silence> active;
+  for (const auto& row : store::AlertStore(*db_).Silences(now, 0, 100000)) active.push_back(FromRow(row));
+  silences_ = std::move(active);
+  next_silences_ = now + options_.silences_every_ms;
+}
+
+void Notifier::Add(queue::Entry entry, int64_t now) {
+  Item item{std::move(entry), {}};
+  const auto j = nlohmann::json::parse(item.entry.payload, nullptr, false);
+  if (base::Status s = ParseNotification(j, &item.n); !s.ok()) {
+    if (base::Status d = reader_.DeadLetter(redis_, item.entry, s.message()); !d.ok()) throw std::runtime_error(d.message());
+    ++stats_.dead_lettered;
+    metrics_.Add("argus_alert_notifications_dead_lettered_total", {{"receiver", ""}});
+    return;
+  }
+  const Route& route = RouteFor(config_.route, item.n.labels);
+  const auto group_labels = GroupLabels(route, item.n);
+  const std::string group_key = route.receiver + "\x1f" + nlohmann::json(group_labels).dump();
+  held_.insert(item.entry.id);
+  for (Batch& b : batches_) {
+    if (!b.sealed && b.group_key == group_key) {
+      b.items.push_back(std::move(item));
+      return;
+    }
+  }
+  Batch b;
+  b.receiver = route.receiver;
+  b.group_key = group_key;
+  b.group_labels = group_labels;
+  b.send_at = now + route.group_wait_ms;
+  b.items.push_back(std::move(item));
+  batches_.push_back(std::move(b));
+}
+
+Notifier::Outcome Notifier::Deliver(Batch& b) {
+  const Receiver* receiver = FindReceiver(config_, b.receiver);
   if (!receiver) {
-    p.last_error = "no receiver named \"" + route.receiver + "\"";
+    b.last_error = "no receiver named \"" + b.receiver + "\"";
     return Outcome::kRetry;  // a reload may bring it back
   }
+  std::vector<Notification> group;
+  for (const Item& i : b.items) group.push_back(i.n);
   if (receiver->kind == Receiver::Kind::kLog) {
-    spdlog::warn("notification {} [{}] {} on {}: {}", n.key, n.firing ? "firing" : "resolved", n.rule, n.host,
-                 n.annotations.count("summary") ? n.annotations.at("summary") : "");
+    for (const Notification& n : group) {
+      spdlog::warn("notification {} [{}] {} on {}: {}", n.key, n.firing ? "firing" : "resolved", n.rule, n.host,
+                   n.annotations.count("summary") ? n.annotations.at("summary") : "");
+    }
     return Outcome::kDelivered;
   }
   http::Endpoint ep;
   std::string target;
   if (base::Status s = http::ParseUrl(receiver->url, &ep, &target); !s.ok()) {
-    p.last_error = s.message();
+    b.last_error = s.message();
     return Outcome::kRefused;
   }
+  // One notification: its own key. A group: a key made of its members' keys, the same
+  // on every retry of the group.
+  std::string key = group.front().key;
+  if (group.size() > 1) {
+    std::vector<std::string> keys;
+    for (const Notification& n : group) keys.push_back(n.key);
+    std::sort(keys.begin(), keys.end());
+    key = "group/" + std::to_string(keys.size()) + "/" + Fingerprint({{"keys", nlohmann::json(keys).dump()}});
+  }
   std::string body;
-  std::map<std::string, std::string> headers = {{"Content-Type", "application/json"}, {"X-Argus-Key", n.key}};
+  std::map<std::string, std::string> headers = {{"Content-Type", "application/json"}, {"X-Argus-Key", key}};
   if (receiver->kind == Receiver::Kind::kWebhook) {
-    body = WebhookBody({n}, receiver->name, GroupLabels(route, n)).dump();
+    body = WebhookBody(group, receiver->name, b.group_labels).dump();
     if (!receiver->secret.empty()) headers["X-Argus-Signature"] = Signature(receiver->secret, body);
   } else {
-    body = AlertmanagerBody({n}).dump();
+    body = AlertmanagerBody(group).dump();
     target = (target == "/" ? "" : target) + "/api/v2/alerts";
   }
   auto& client = clients_[receiver->name];
@@ -83,49 +134,63 @@ Notifier::Outcome Notifier::Deliver(Pending& p) {
   }
   const http::ClientResponse r = client->Request("POST", target, body, headers);
   if (!r.ok()) {
-    p.last_error = receiver->name + ": " + r.error;
+    b.last_error = receiver->name + ": " + r.error;
     return Outcome::kRetry;
   }
   if (r.status >= 200 && r.status < 300) return Outcome::kDelivered;
-  p.last_error = receiver->name + " answered " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
+  b.last_error = receiver->name + " answered " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
   // A 4xx other than timeout and too-many-requests will not change by retrying.
   const bool permanent = r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429;
   return permanent ? Outcome::kRefused : Outcome::kRetry;
 }
 
-bool Notifier::Finish(Pending& p, Outcome outcome, int64_t now) {
-  const std::string receiver = RouteFor(config_.route, p.n.labels).receiver;
+void Notifier::Ack(const std::vector<Item>& items) {
+  std::vector<queue::Entry> entries;
+  for (const Item& i : items) entries.push_back(i.entry);
+  if (base::Status s = reader_.Ack(redis_, entries); !s.ok()) throw std::runtime_error(s.message());
+  for (const Item& i : items) held_.erase(i.entry.id);
+}
+
+bool Notifier::Finish(Batch& b, Outcome outcome, int64_t now) {
+  const double n = static_cast<double>(b.items.size());
   if (outcome == Outcome::kDelivered) {
-    if (!p.delivered) {
-      p.delivered = true;  // should the XACK fail, the next round only acknowledges
-      ++stats_.delivered;
-      metrics_.Add("argus_alert_notifications_sent_total", {{"receiver", receiver}});
-      if (p.attempts > 0) spdlog::info("notification {} delivered after {} failed attempts", p.n.key, p.attempts);
+    if (!b.delivered) {
+      b.delivered = true;  // should the XACK fail, the next round only acknowledges
+      stats_.delivered += b.items.size();
+      ++stats_.calls;
+      metrics_.Add("argus_alert_notifications_sent_total", {{"receiver", b.receiver}}, n);
+      if (b.attempts > 0) spdlog::info("{} notifications delivered after {} failed attempts", b.items.size(), b.attempts);
     }
-    if (base::Status s = reader_.Ack(redis_, {p.entry}); !s.ok()) throw std::runtime_error(s.message());
+    Ack(b.items);
     return false;
   }
   ++stats_.failed;
-  metrics_.Add("argus_alert_notifications_failed_total", {{"receiver", receiver}});
-  ++p.attempts;
-  const bool expired = now - p.n.created_ms >= options_.give_up_after_ms;
+  metrics_.Add("argus_alert_notifications_failed_total", {{"receiver", b.receiver}});
+  ++b.attempts;
+  int64_t oldest = now;
+  for (const Item& i : b.items) oldest = std::min(oldest, i.n.created_ms);
+  const bool expired = now - oldest >= options_.give_up_after_ms;
   if (outcome == Outcome::kRefused || expired) {
     const std::string why = (expired ? "undelivered after " + std::to_string(options_.give_up_after_ms / 1000) + " s: "
-                                     : "refused: ") + p.last_error;
-    if (base::Status s = reader_.DeadLetter(redis_, p.entry, why); !s.ok()) throw std::runtime_error(s.message());
-    ++stats_.dead_lettered;
-    metrics_.Add("argus_alert_notifications_dead_lettered_total", {{"receiver", receiver}});
-    spdlog::error("notification {} dead-lettered: {}", p.n.key, why);
+                                     : "refused: ") + b.last_error;
+    for (const Item& i : b.items) {
+      if (base::Status s = reader_.DeadLetter(redis_, i.entry, why); !s.ok()) throw std::runtime_error(s.message());
+      held_.erase(i.entry.id);
+      spdlog::error("notification {} dead-lettered: {}", i.n.key, why);
+    }
+    stats_.dead_lettered += b.items.size();
+    metrics_.Add("argus_alert_notifications_dead_lettered_total", {{"receiver", b.receiver}}, n);
     return false;
   }
   // Exponential backoff with jitter, so receivers coming back are not hit by every
   // notifier at once.
   static thread_local std::mt19937 rng{std::random_device{}()};
-  const int64_t base = std::min(options_.backoff_max_ms, options_.backoff_min_ms << std::min(p.attempts - 1, 20));
-  p.next_ms = now + base / 2 + std::uniform_int_distribution<int64_t>(0, base / 2)(rng);
-  if (p.attempts == 1 || p.attempts % 10 == 0) {
-    spdlog::warn("notification {}: attempt {} failed ({}); next in {} ms", p.n.key, p.attempts, p.last_error,
-                 p.next_ms - now);
+  const int64_t base = std::min(options_.backoff_max_ms, options_.backoff_min_ms << std::min(b.attempts - 1, 20));
+  b.next_ms = now + base / 2 + std::uniform_int_distribution<int64_t>(0, base / 2)(rng);
+  if (b.attempts == 1 || b.attempts % 10 == 0) {
+    spdlog::warn("notification {}{}: attempt {} failed ({}); next in {} ms", b.items.front().n.key,
+                 b.items.size() > 1 ? " and " + std::to_string(b.items.size() - 1) + " more" : "", b.attempts,
+                 b.last_error, b.next_ms - now);
   }
   return true;
 }
@@ -137,6 +202,7 @@ void Notifier::RunOnce() {
       if (base::Status s = reader_.EnsureGroups(redis_); !s.ok()) throw std::runtime_error(s.message());
       group_ready_ = true;
     }
+    RefreshSilences(now);
     if (now >= next_claim_) {
       int64_t claimed = 0;
       if (base::Status s = reader_.ClaimIdle(redis_, std::chrono::milliseconds(options_.claim_idle_ms), &claimed);
@@ -146,40 +212,55 @@ void Notifier::RunOnce() {
       if (claimed) spdlog::info("notifier {}: took over {} notifications of a stopped notifier", options_.name, claimed);
       next_claim_ = now + std::max<int64_t>(1000, options_.claim_idle_ms / 4);
     }
-    if (pending_.size() < options_.max_in_flight) {
+    if (held_.size() < options_.max_in_flight) {
       std::vector<queue::Entry> entries;
       if (base::Status s = reader_.Read(redis_, 500, &entries); !s.ok()) throw std::runtime_error(s.message());
       for (auto& e : entries) {
-        if (pending_.count(e.id)) continue;  // our own pending, read again after a claim
-        Pending p;
-        p.entry = e;
-        const auto j = nlohmann::json::parse(e.payload, nullptr, false);
-        if (base::Status s = ParseNotification(j, &p.n); !s.ok()) {
-          if (base::Status d = reader_.DeadLetter(redis_, e, s.message()); !d.ok()) throw std::runtime_error(d.message());
-          ++stats_.dead_lettered;
-          metrics_.Add("argus_alert_notifications_dead_lettered_total", {{"receiver", ""}});
-          continue;
-        }
-        pending_.emplace(e.id, std::move(p));
+        if (!held_.count(e.id)) Add(std::move(e), now);  // else our own pending, read again after a claim
       }
     }
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      Pending& p = it->second;
-      if (p.next_ms > clock_.WallMs()) {
+    for (auto it = batches_.begin(); it != batches_.end();) {
+      Batch& b = *it;
+      const int64_t t = clock_.WallMs();
+      if (b.send_at > t || b.next_ms > t) {
         ++it;
         continue;
       }
-      if (p.attempts > 0 && !p.delivered) {
+      if (!b.delivered) {
+        // Silenced ones are acknowledged unsent; a silence made during the wait counts.
+        std::vector<Item> kept, silenced;
+        for (Item& i : b.items) {
+          const Silence* by = SilencedBy(i.n.labels, silences_);
+          if (by) spdlog::info("notification {} silenced by silence {}", i.n.key, by->id);
+          (by ? silenced : kept).push_back(std::move(i));
+        }
+        b.items = std::move(kept);
+        if (!silenced.empty()) {
+          Ack(silenced);
+          stats_.silenced += silenced.size();
+          metrics_.Add("argus_alert_notifications_silenced_total", {{"receiver", b.receiver}},
+                       static_cast<double>(silenced.size()));
+        }
+        if (b.items.empty()) {
+          it = batches_.erase(it);
+          continue;
+        }
+      }
+      b.sealed = true;
+      if (b.attempts > 0 && !b.delivered) {
         ++stats_.retried;
         metrics_.Add("argus_alert_notifications_retried_total");
-        // Claim our own entry again: its idle time restarts, so no other notifier takes
-        // it over while we are still trying.
-        redis_.Run({"XCLAIM", p.entry.stream, reader_.group(), options_.name, "0", p.entry.id, "JUSTID"});
+        // Claim our own entries again: their idle time restarts, so no other notifier
+        // takes them over while we are still trying.
+        queue::Command claim{"XCLAIM", std::string(kNotificationStream), reader_.group(), options_.name, "0"};
+        for (const Item& i : b.items) claim.push_back(i.entry.id);
+        claim.push_back("JUSTID");
+        redis_.Run(claim);
       }
-      const Outcome outcome = p.delivered ? Outcome::kDelivered : Deliver(p);
-      it = Finish(p, outcome, clock_.WallMs()) ? std::next(it) : pending_.erase(it);
+      const Outcome outcome = b.delivered ? Outcome::kDelivered : Deliver(b);
+      it = Finish(b, outcome, clock_.WallMs()) ? std::next(it) : batches_.erase(it);
     }
-    metrics_.Set("argus_alert_notifications_in_flight", {}, static_cast<double>(pending_.size()));
+    metrics_.Set("argus_alert_notifications_in_flight", {}, static_cast<double>(held_.size()));
     consecutive_errors_.store(0);
   } catch (const std::exception& e) {
     metrics_.Add("argus_alert_notifier_errors_total");

@@ -25,6 +25,31 @@ struct AlertStateRow {
   std::optional<double> value;
   int64_t transitions = 0, version = 0, evaluated_ms = 0;
   std::string memo = "{}";  // JSON: what the evaluator keeps between rounds
+  std::string severity;     // the rule's, when the row was written
+  std::string labels = "{}";  // JSON: the rule's labels, when the row was written
+};
+
+// The alarms view's filters; unset ones do not filter. `states` empty: every state.
+struct AlarmQuery {
+  std::vector<std::string> states;
+  std::optional<std::string> severity, host, rule;
+  std::optional<std::pair<std::string, std::string>> label;
+  std::string after_rule, after_host;  // the page starts after this pair
+  int64_t limit = 100;
+};
+
+struct HistoryQuery {
+  std::optional<std::string> rule, host;
+  std::optional<int64_t> since, until;  // at_ms in [since, until)
+  std::optional<int64_t> before_seq;    // the page: rows older than this
+  int64_t limit = 100;
+};
+
+struct SilenceRow {
+  int64_t id = 0;
+  std::string matchers;  // JSON object: label -> value
+  int64_t starts_ms = 0, ends_ms = 0, created_ms = 0;
+  std::string created_by, comment;
 };
 
 struct AlertHistoryRow {
@@ -66,6 +91,15 @@ class AlertStore {
 
   // The states of one rule, in host order.
   std::vector<AlertStateRow> States(const std::string& rule);
+  // States by (rule, host), filtered (the dash's alarms view).
+  std::vector<AlertStateRow> Alarms(const AlarmQuery& q);
+  // Transitions newest first.
+  std::vector<AlertHistoryRow> History(const HistoryQuery& q);
+  // Silences in id order after `after_id`; with `active_at`, only those active then.
+  std::vector<SilenceRow> Silences(std::optional<int64_t> active_at, int64_t after_id, int64_t limit);
+  int64_t AddSilence(const SilenceRow& silence);  // returns its id
+  // Ends a silence at `now_ms`; false when there is none of that id or it had ended.
+  bool ExpireSilence(int64_t id, int64_t now_ms);
   // Writes a round's states in one transaction. A write whose row has moved on (another
   // evaluator wrote it) is skipped with its history and notes; `applied[i]` says which
   // went in, and each applied row's version is the new one.

@@ -112,7 +112,8 @@ const std::vector<Migration>& Migrations() {
           version    INTEGER NOT NULL,
           updated_ms INTEGER NOT NULL) WITHOUT ROWID;
       )sql"},
-      // 10: the evaluator's state per (rule, host), every transition, and the outbox of
+      // 10: the evaluator's state per (rule, host) (with the rule's severity and labels,
+      // for the alarms view's filters), every transition, the silences, and the outbox of
       // notifications written in the same transaction as the state that caused them.
       // `version` counts every write of a state row: writes are compare-and-set on it,
       // so two evaluators that both think they own a pair cannot both move it.
@@ -127,7 +128,10 @@ const std::vector<Migration>& Migrations() {
           version      INTEGER NOT NULL,
           evaluated_ms INTEGER NOT NULL,
           memo         TEXT NOT NULL,
+          severity     TEXT NOT NULL,
+          labels       TEXT NOT NULL,
           PRIMARY KEY(rule, host)) WITHOUT ROWID;
+        CREATE INDEX alert_states_state ON alert_states(state);
         CREATE TABLE alert_history(
           seq         INTEGER PRIMARY KEY,
           rule        TEXT NOT NULL,
@@ -140,6 +144,15 @@ const std::vector<Migration>& Migrations() {
           transition  INTEGER NOT NULL);
         CREATE INDEX alert_history_at ON alert_history(at_ms);
         CREATE INDEX alert_history_pair ON alert_history(rule, host, seq);
+        CREATE TABLE alert_silences(
+          id         INTEGER PRIMARY KEY,
+          matchers   TEXT NOT NULL,
+          starts_ms  INTEGER NOT NULL,
+          ends_ms    INTEGER NOT NULL,
+          created_by TEXT NOT NULL,
+          comment    TEXT NOT NULL,
+          created_ms INTEGER NOT NULL);
+        CREATE INDEX alert_silences_ends ON alert_silences(ends_ms);
         CREATE TABLE alert_outbox(
           key        TEXT PRIMARY KEY,
           body       TEXT NOT NULL,

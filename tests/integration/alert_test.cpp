@@ -146,6 +146,7 @@ struct Pipeline {
     o.backoff_min_ms = 100;
     o.backoff_max_ms = 400;
     o.claim_idle_ms = 1000;
+    o.db_path = db;
     return o;
   }
   alert::AlertConfig Config() {
@@ -172,7 +173,7 @@ struct Pipeline {
 json RulesFile(const json& rules, const std::string& url, const std::string& repeat = "1h") {
   return {{"rules", rules},
           {"receivers", {{{"name", "hook"}, {"webhook", {{"url", url}, {"secret", "s3cret"}}}}}},
-          {"route", {{"receiver", "hook"}, {"repeat_interval", repeat}}}};
+          {"route", {{"receiver", "hook"}, {"repeat_interval", repeat}, {"group_wait", "0s"}, {"group_by", {"rule", "host"}}}}};
 }
 
 // Runs rounds of the consumer, the evaluator and the notifier until `done`.
@@ -501,7 +502,7 @@ TEST_CASE("the outbox hands a key to the stream once, even when it is written ag
   auto conn = store::Database::Open(p.db);
   store::AlertStore store(*conn);
   std::vector<store::StateWrite> writes(1);
-  writes[0].row = {"r", "h", "alarm", 1, 5.0, 1, 0, 1, "{}"};
+  writes[0].row = {"r", "h", "alarm", 1, 5.0, 1, 0, 1, "{}", "critical", "{}"};
   writes[0].notes.push_back({"r/h/1", R"({"key":"r/h/1"})", 1});
   std::vector<bool> applied;
   store.WriteStates(writes, &applied);
@@ -562,4 +563,39 @@ TEST_CASE("flapping input gives one notification, marked flapping, and one recov
   REQUIRE(Drive(p, e, n, [&] { return hook.calls().size() == 2; }));
   CHECK(hook.calls()[1].body["status"] == "resolved");
   CHECK(e.stats().flaps == 1);
+}
+
+TEST_CASE("alarms that fire together go out as one group after the group wait; silenced ones not at all") {
+  Pipeline p;
+  Receiver hook(testing::FreePort());
+  hook.Start();
+  json file = RulesFile({{{"name", "mem"}, {"kind", "threshold"}, {"type", "mem"}, {"field", "pct"}, {"agg", "last"},
+                          {"op", ">"}, {"value", 90}, {"interval", "1s"}}},
+                        hook.url());
+  file["route"]["group_by"] = {"rule"};
+  file["route"]["group_wait"] = "1s";
+  testing::WriteFile(p.rules, file.dump());
+  alert::Evaluator e(p.Evaluator("e1"));
+  REQUIRE(e.Reload().ok());
+  alert::Notifier n(p.Notifier("n1"), p.Config());
+  {
+    auto conn = store::Database::Open(p.db);
+    store::SilenceRow silence;
+    REQUIRE(alert::ParseSilence(json{{"matchers", {{"host", "m-5"}}}, {"duration", "1h"}, {"comment", "maintenance"}},
+                                base::SystemClock().WallMs(), &silence)
+                .ok());
+    CHECK(store::AlertStore(*conn).AddSilence(silence) > 0);
+  }
+  for (int h = 0; h < 6; ++h) p.Send("mem", "m-" + std::to_string(h), {{"pct", 95}});
+  REQUIRE(Drive(p, e, n, [&] { return !hook.calls().empty() && n.in_flight() == 0; }));
+  const auto calls = hook.calls();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].body["alerts"].size() == 5);  // m-0 .. m-4; m-5 is silenced
+  CHECK(calls[0].body["groupLabels"] == json{{"rule", "mem"}});
+  CHECK(calls[0].body["commonLabels"]["alertname"] == "mem");
+  CHECK(calls[0].key.starts_with("group/5/"));
+  for (const auto& a : calls[0].body["alerts"]) CHECK(a["labels"]["host"] != "m-5");
+  CHECK(n.stats().silenced == 1);
+  CHECK(n.stats().delivered == 5);
+  CHECK(n.stats().calls == 1);
 }
