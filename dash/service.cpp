@@ -10,6 +10,7 @@
 #include "queue/inspect.h"
 #include "queue/streams.h"
 #include "alert/rules.h"
+#include "alert/silence.h"
 #include "store/alerts.h"
 #include "store/reader.h"
 #include "store/series.h"
@@ -117,6 +118,12 @@ DashService::DashService(DashOptions options)
   for (auto verb : {bhttp::verb::get, bhttp::verb::put, bhttp::verb::delete_}) {
     router_.Add(verb, "/api/v1/rules/*", uncached(http::Member(this, &DashService::Rule)));
   }
+  // Alarms move with every evaluation, silences with every write: answered fresh.
+  router_.Add(bhttp::verb::get, "/api/v1/alarms", uncached(http::Member(this, &DashService::Alarms)));
+  router_.Add(bhttp::verb::get, "/api/v1/alarms/history", uncached(http::Member(this, &DashService::AlarmHistory)));
+  router_.Add(bhttp::verb::get, "/api/v1/silences", uncached(http::Member(this, &DashService::Silences)));
+  router_.Add(bhttp::verb::post, "/api/v1/silences", uncached(http::Member(this, &DashService::AddSilence)));
+  router_.Add(bhttp::verb::delete_, "/api/v1/silences/*", uncached(http::Member(this, &DashService::ExpireSilence)));
   router_.Add(bhttp::verb::get, "/", http::Member(this, &DashService::WebPage));
   router_.Add(bhttp::verb::get, "/assets/*", http::Member(this, &DashService::WebAsset));
   router_.Add(bhttp::verb::get, "/metrics",
@@ -792,6 +799,139 @@ http::Response DashService::Rule(const http::Request& req, const http::Peer&) {
     rules.Put(name, alert::RuleJson(rule).dump(), "api", options_.clock->WallMs());
     tx.Commit();
     return Json(existing ? bhttp::status::ok : bhttp::status::created, StoredRuleJson(*rules.Rule(name)));
+  });
+}
+
+namespace {
+
+json AlarmJson(const store::AlertStateRow& r) {
+  const json memo = json::parse(r.memo, nullptr, false);
+  json j = {{"rule", r.rule},
+            {"host", r.host},
+            {"state", r.state},
+            {"since", r.since_ms},
+            {"value", r.value ? json(*r.value) : json(nullptr)},
+            {"severity", r.severity},
+            {"labels", json::parse(r.labels, nullptr, false)},
+            {"transitions", r.transitions},
+            {"evaluated_at", r.evaluated_ms},
+            {"flapping", memo.is_object() && memo.value("flapping", false)}};
+  if (memo.is_object() && memo.contains("fired") && r.state == "alarm") j["fired_at"] = memo["fired"];
+  return j;
+}
+
+const std::vector<std::string> kAlarmStates = {"active", "alarm", "pending", "insufficient_data", "ok", "all"};
+
+}  // namespace
+
+http::Response DashService::Alarms(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"state", "severity", "host", "rule", "label", "limit", "cursor"});
+  store::AlarmQuery q;
+  const std::string state = p.Choice("state", kAlarmStates).value_or("active");
+  if (state == "active") {
+    q.states = {"alarm", "pending", "insufficient_data"};
+  } else if (state != "all") {
+    q.states = {state};
+  }
+  q.severity = p.Choice("severity", {"critical", "warning", "info"});
+  q.host = p.Text("host", 255);
+  q.rule = p.Text("rule", 128);
+  q.label = p.Label("label");
+  q.limit = p.Int("limit", 1, 1000).value_or(100);
+  if (auto c = p.Text("cursor", 512)) {
+    const auto slash = c->find('/');
+    if (slash == std::string::npos) {
+      p.Fail("parameter 'cursor' is not a cursor this route gave");
+    } else {
+      q.after_rule = c->substr(0, slash);
+      q.after_host = c->substr(slash + 1);
+    }
+  }
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  store::AlertStore alerts(Ready(lease));
+  const auto rows = alerts.Alarms(q);
+  json out = json::array();
+  for (const auto& r : rows) out.push_back(AlarmJson(r));
+  // Pairs in alarm per severity, and per state: the badges (of the host, with host=).
+  json alarms = {{"critical", 0}, {"warning", 0}, {"info", 0}}, states = json::object();
+  for (const auto& [key, n] : alerts.Counts(q.host)) {
+    if (key.first == "alarm") alarms[key.second] = alarms.value(key.second, 0) + n;
+    states[key.first] = states.value(key.first, 0) + n;
+  }
+  const bool full = static_cast<int64_t>(rows.size()) == q.limit;
+  return Json(bhttp::status::ok, {{"alarms", out},
+                                  {"counts", {{"alarm", alarms}, {"states", states}}},
+                                  {"next_cursor", full ? json(rows.back().rule + "/" + rows.back().host) : json(nullptr)}});
+}
+
+http::Response DashService::AlarmHistory(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"rule", "host", "since", "until", "limit", "cursor"});
+  const int64_t now = options_.clock->WallMs();
+  store::HistoryQuery q;
+  q.rule = p.Text("rule", 128);
+  q.host = p.Text("host", 255);
+  q.since = p.Time("since", now);
+  q.until = p.Time("until", now);
+  q.limit = p.Int("limit", 1, 1000).value_or(100);
+  q.before_seq = p.Int("cursor", 1, INT64_MAX);
+  if (!p.status().ok()) return BadRequest(p);
+  auto lease = pool_.Acquire();
+  const auto rows = store::AlertStore(Ready(lease)).History(q);
+  json out = json::array();
+  for (const auto& h : rows) {
+    out.push_back({{"seq", h.seq}, {"rule", h.rule}, {"host", h.host}, {"from", h.from}, {"to", h.to}, {"at", h.at_ms},
+                   {"value", h.value ? json(*h.value) : json(nullptr)}, {"why", h.why}, {"transition", h.transition}});
+  }
+  const bool full = static_cast<int64_t>(rows.size()) == q.limit;
+  return Json(bhttp::status::ok, {{"history", out}, {"next_cursor", full ? json(std::to_string(rows.back().seq)) : json(nullptr)}});
+}
+
+http::Response DashService::Silences(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {"state", "limit", "cursor"});
+  const bool all = p.Choice("state", {"active", "all"}).value_or("active") == "all";
+  const int64_t limit = p.Int("limit", 1, 1000).value_or(100);
+  const int64_t after = p.Int("cursor", 0, INT64_MAX).value_or(0);
+  if (!p.status().ok()) return BadRequest(p);
+  const int64_t now = options_.clock->WallMs();
+  auto lease = pool_.Acquire();
+  const auto rows = store::AlertStore(Ready(lease)).Silences(all ? std::nullopt : std::optional(now), after, limit);
+  json out = json::array();
+  for (const auto& r : rows) out.push_back(alert::SilenceJson(r, now));
+  const bool full = static_cast<int64_t>(rows.size()) == limit;
+  return Json(bhttp::status::ok, {{"silences", out}, {"next_cursor", full ? json(std::to_string(rows.back().id)) : json(nullptr)}});
+}
+
+http::Response DashService::AddSilence(const http::Request& req, const http::Peer&) {
+  Params p(Target(req), {});
+  if (!p.status().ok()) return BadRequest(p);
+  const json body = json::parse(req.body(), nullptr, false);
+  if (body.is_discarded()) return JsonError(bhttp::status::bad_request, "the body is not JSON (a silence object)");
+  const int64_t now = options_.clock->WallMs();
+  store::SilenceRow row;
+  if (base::Status s = alert::ParseSilence(body, now, &row); !s.ok()) return JsonError(bhttp::status::bad_request, s.message());
+  return Writing([&](store::Database& db) {
+    row.id = store::AlertStore(db).AddSilence(row);
+    return Json(bhttp::status::created, alert::SilenceJson(row, now));
+  });
+}
+
+http::Response DashService::ExpireSilence(const http::Request& req, const http::Peer&) {
+  std::string rest;
+  if (base::Status s = http::PathRest(Target(req), "/api/v1/silences/", &rest); !s.ok()) {
+    return JsonError(bhttp::status::bad_request, s.message());
+  }
+  int64_t id = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
+  if (ec != std::errc() || end != rest.data() + rest.size() || id <= 0) {
+    return JsonError(bhttp::status::bad_request, "the path must end in a silence id (a number)");
+  }
+  const int64_t now = options_.clock->WallMs();
+  return Writing([&](store::Database& db) {
+    store::AlertStore alerts(db);
+    if (!alerts.ExpireSilence(id, now)) return JsonError(bhttp::status::not_found, "no active silence " + std::to_string(id));
+    for (const auto& r : alerts.Silences(std::nullopt, id - 1, 1)) return Json(bhttp::status::ok, alert::SilenceJson(r, now));
+    return JsonError(bhttp::status::not_found, "no silence " + std::to_string(id));
   });
 }
 

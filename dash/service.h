@@ -88,6 +88,11 @@ class DashService {
   http::Response Rules(const http::Request& req, const http::Peer& peer);
   http::Response Rule(const http::Request& req, const http::Peer& peer);
   http::Response AddRule(const http::Request& req, const http::Peer& peer);
+  http::Response Alarms(const http::Request& req, const http::Peer& peer);
+  http::Response AlarmHistory(const http::Request& req, const http::Peer& peer);
+  http::Response Silences(const http::Request& req, const http::Peer& peer);
+  http::Response AddSilence(const http::Request& req, const http::Peer& peer);
+  http::Response ExpireSilence(const http::Request& req, const http::Peer& peer);
   // Runs `fn` on the one read-write connection (opened on first use), serialised.
   http::Response Writing(const std::function<http::Response(store::Database&)>& fn);
   // The agents part of the pipeline, from the store's host status.

@@ -102,6 +102,17 @@ std::vector<AlertStateRow> AlertStore::Alarms(const AlarmQuery& q) {
   return out;
 }
 
+std::map<std::pair<std::string, std::string>, int64_t> AlertStore::Counts(const std::optional<std::string>& host) {
+  Statement s(db_,
+              std::string("SELECT state, severity, count(*) FROM alert_states") + (host ? " WHERE host = ?1" : "") +
+                  " GROUP BY state, severity",
+              kReused);
+  if (host) s.Bind(1, *host);
+  std::map<std::pair<std::string, std::string>, int64_t> out;
+  while (s.Step()) out[{s.Text(0), s.Text(1)}] = s.Int(2);
+  return out;
+}
+
 std::vector<AlertHistoryRow> AlertStore::History(const HistoryQuery& q) {
   std::string sql =
       "SELECT seq, rule, host, from_state, to_state, at_ms, value, why, transition FROM alert_history WHERE 1";

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,6 +94,8 @@ class AlertStore {
   std::vector<AlertStateRow> States(const std::string& rule);
   // States by (rule, host), filtered (the dash's alarms view).
   std::vector<AlertStateRow> Alarms(const AlarmQuery& q);
+  // How many pairs are in each (state, severity), of one host or of all.
+  std::map<std::pair<std::string, std::string>, int64_t> Counts(const std::optional<std::string>& host);
   // Transitions newest first.
   std::vector<AlertHistoryRow> History(const HistoryQuery& q);
   // Silences in id order after `after_id`; with `active_at`, only those active then.

@@ -13,9 +13,12 @@
 #include "alert/notifier.h"
 #include "base/clock.h"
 #include "consumer/consumer.h"
+#include "dash/service.h"
+#include "http/client.h"
 #include "http/server.h"
 #include "queue/streams.h"
 #include "store/alerts.h"
+#include "tests/support/served.h"
 #include "tests/support/support.h"
 
 using namespace argus;
@@ -598,4 +601,89 @@ TEST_CASE("alarms that fire together go out as one group after the group wait; s
   CHECK(n.stats().silenced == 1);
   CHECK(n.stats().delivered == 5);
   CHECK(n.stats().calls == 1);
+}
+
+TEST_CASE("the dash shows alarms, their history and silences, and takes silences with the admin token") {
+  Pipeline p;
+  Receiver hook(testing::FreePort());
+  hook.Start();
+  testing::WriteFile(p.rules, RulesFile({{{"name", "swap"}, {"kind", "threshold"}, {"type", "swap"}, {"field", "pct"},
+                                          {"agg", "last"}, {"op", ">"}, {"value", 50}, {"interval", "1s"},
+                                          {"severity", "critical"}, {"labels", {{"team", "db"}}}}},
+                                        hook.url())
+                                  .dump());
+  alert::Evaluator e(p.Evaluator("e1"));
+  REQUIRE(e.Reload().ok());
+  alert::Notifier n(p.Notifier("n1"), p.Config());
+  p.Send("swap", "s1", {{"pct", 80}});
+  p.Send("swap", "s2", {{"pct", 10}});
+  REQUIRE(Drive(p, e, n, [&] { return hook.calls().size() == 1; }));
+
+  dash::DashOptions d;
+  d.db_path = p.db;
+  d.admin_token = "adm1n";
+  testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
+  http::Client client(dash.endpoint());
+  auto get = [&](const std::string& target) {
+    auto res = client.Get(target);
+    INFO(target << " -> " << res.status << " " << res.body);
+    REQUIRE(res.status == 200);
+    return json::parse(res.body);
+  };
+  json alarms = get("/api/v1/alarms");
+  REQUIRE(alarms["alarms"].size() == 1);  // active ones only: s2 is ok
+  const json& a = alarms["alarms"][0];
+  CHECK(a["rule"] == "swap");
+  CHECK(a["host"] == "s1");
+  CHECK(a["state"] == "alarm");
+  CHECK(a["value"] == 80);
+  CHECK(a["severity"] == "critical");
+  CHECK(a["labels"]["team"] == "db");
+  CHECK(a["fired_at"].is_number());
+  CHECK(alarms["counts"]["alarm"]["critical"] == 1);
+  CHECK(alarms["counts"]["states"]["ok"] == 1);
+  CHECK(get("/api/v1/alarms?state=all")["alarms"].size() == 2);
+  CHECK(get("/api/v1/alarms?state=all&limit=1")["next_cursor"] == "swap/s1");
+  CHECK(get("/api/v1/alarms?state=all&cursor=swap/s1")["alarms"][0]["host"] == "s2");
+  CHECK(get("/api/v1/alarms?label=team=db")["alarms"].size() == 1);
+  CHECK(get("/api/v1/alarms?label=team=web")["alarms"].empty());
+  CHECK(get("/api/v1/alarms?severity=warning")["alarms"].empty());
+  CHECK(get("/api/v1/alarms?host=s1")["counts"]["alarm"]["critical"] == 1);
+  CHECK(get("/api/v1/alarms?host=s2")["counts"]["alarm"]["critical"] == 0);
+  for (const char* bad : {"/api/v1/alarms?state=firing", "/api/v1/alarms?severity=high", "/api/v1/alarms?label=x",
+                          "/api/v1/alarms?cursor=nope", "/api/v1/alarms/history?since=yesterday",
+                          "/api/v1/silences?state=gone"}) {
+    auto res = client.Get(bad);
+    CHECK_MESSAGE(res.status == 400, bad);
+  }
+  CHECK(client.Get("/api/v1/alarms?state=firing").body.find("state") != std::string::npos);
+
+  json history = get("/api/v1/alarms/history?rule=swap");
+  REQUIRE(history["history"].size() == 1);
+  CHECK(history["history"][0]["from"] == "ok");
+  CHECK(history["history"][0]["to"] == "alarm");
+  CHECK(history["history"][0]["why"].get<std::string>().find("80") != std::string::npos);
+
+  const std::string silence = R"({"matchers": {"host": "s1"}, "duration": "2h", "comment": "disk swap"})";
+  CHECK(client.Request("POST", "/api/v1/silences", silence).status == 401);
+  const std::map<std::string, std::string> admin = {{"Authorization", "Bearer adm1n"}};
+  auto bad = client.Request("POST", "/api/v1/silences", R"({"matchers": {"host": "s1"}, "duration": "soon"})", admin);
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("silence.duration") != std::string::npos);
+  CHECK(client.Request("POST", "/api/v1/silences", R"({"duration": "1h"})", admin).body.find("silence.matchers") !=
+        std::string::npos);
+  auto made = client.Request("POST", "/api/v1/silences", silence, admin);
+  REQUIRE(made.status == 201);
+  const json s = json::parse(made.body);
+  CHECK(s["state"] == "active");
+  CHECK(s["matchers"]["host"] == "s1");
+  REQUIRE(get("/api/v1/silences")["silences"].size() == 1);
+  const std::string path = "/api/v1/silences/" + std::to_string(s["id"].get<int64_t>());
+  CHECK(client.Request("DELETE", path).status == 401);
+  auto expired = client.Request("DELETE", path, "", admin);
+  CHECK(expired.status == 200);
+  CHECK(json::parse(expired.body)["state"] == "expired");
+  CHECK(client.Request("DELETE", path, "", admin).status == 404);
+  CHECK(get("/api/v1/silences")["silences"].empty());
+  CHECK(get("/api/v1/silences?state=all")["silences"].size() == 1);
 }
