@@ -2,7 +2,8 @@
 # Installs the Debian packages Argus builds and tests with. Idempotent: when every
 # package is already present it touches nothing (no apt-get update, no root needed).
 # `install-deps.sh bench` adds what the benchmarks in bench/ drive load with;
-# `install-deps.sh browser` what builds the web UI and tests it in a real browser.
+# `install-deps.sh browser` what builds the web UI and tests it in a real browser;
+# `install-deps.sh alertmanager` the Alertmanager the alert tests deliver to.
 set -euo pipefail
 
 PACKAGES=(
@@ -16,12 +17,13 @@ PACKAGES=(
 for group in "$@"; do
   case "$group" in
     bench) PACKAGES+=(wrk) ;;
+    alertmanager) PACKAGES+=(prometheus-alertmanager) ;;
     browser)
       PACKAGES+=(chromium)
       # Node.js builds the UI; a machine that has one of its own keeps it.
       command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
       ;;
-    *) echo "install-deps: unknown group '$group' (known: bench, browser)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown group '$group' (known: bench, browser, alertmanager)" >&2; exit 2 ;;
   esac
 done
 

@@ -6,7 +6,7 @@
 # (screenshots of every page in build-test/ui-screenshots).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/install-deps.sh" browser
+"$root/scripts/install-deps.sh" browser alertmanager
 # ctest splits a discovered test's name at ';', and each half then selects no test case
 # and passes having run nothing: refuse such names.
 if grep -rnE 'TEST_CASE\("[^"]*;' "$root/tests"; then

@@ -1,6 +1,7 @@
 // The web UI in a real headless Chromium (Debian's, driven by playwright-core) against a
-// real pipeline on loopback: redis-server, argus-proxy, argus-consumer, argus-dash and
-// an argus-agent tailing a log, plus events for more hosts posted to the proxy. Every
+// real pipeline on loopback: redis-server, argus-proxy, argus-consumer, argus-dash,
+// argus-alert with a rule that fires, and an argus-agent tailing a log, plus events for
+// more hosts posted to the proxy. Every
 // page is loaded, checked and photographed; any console error fails the run.
 //
 //   node tests/browser/ui_test.mjs --bin build-test/bin --web web/dist --out build-test/ui-screenshots
@@ -81,7 +82,8 @@ try {
   const redis = ["--redis", `127.0.0.1:${redisPort}`];
   start("proxy", join(bin, "argus-proxy"), ["--listen", `127.0.0.1:${proxyPort}`, ...redis, "--token", token]);
   start("consumer", join(bin, "argus-consumer"), ["--type", "all", ...redis, "--db", join(dir, "argus.db"), "--name", "ui-all"]);
-  start("dash", join(bin, "argus-dash"), ["--listen", `127.0.0.1:${dashPort}`, "--db", join(dir, "argus.db"), ...redis, "--web-root", web]);
+  start("dash", join(bin, "argus-dash"), ["--listen", `127.0.0.1:${dashPort}`, "--db", join(dir, "argus.db"), ...redis, "--web-root", web,
+    "--admin-token", "admin-secret"]);
   // A second dash over the same store that wants a read token.
   start("locked-dash", join(bin, "argus-dash"), ["--listen", `127.0.0.1:${lockedPort}`, "--db", join(dir, "argus.db"),
     "--web-root", web, "--read-token", "reader-secret"]);
@@ -106,12 +108,20 @@ try {
     }
   }
   await post(events);
+  // db-1's latency (80 ms and up) is over the rule's 50; web-2's (20 ms and up) is not.
+  const rules = join(dir, "rules.json");
+  writeFileSync(rules, JSON.stringify({ rules: [{ name: "slow", kind: "threshold", type: "metrics", field: "latency_ms", agg: "max",
+    op: ">", value: 50, window: "15m", interval: "1s", severity: "critical", labels: { team: "db" },
+    message: "{{host}}: latency {{value}} ms over {{threshold}} ms" }] }));
+  start("alert", join(bin, "argus-alert"), ["--db", join(dir, "argus.db"), ...redis, "--rules", rules, "--name", "ui-alert"]);
   await waitFor("the dash with three hosts and their numbers", async () => {
     const hosts = (await get("/api/v1/hosts")).hosts.map((h) => h.host);
     const fields = (await get("/api/v1/fields?type=metrics")).fields;
     const sys = await get("/api/v1/system?host=web-1&since=-15m");
     return ["web-1", "web-2", "db-1"].every((h) => hosts.includes(h)) && fields.length > 0 && sys.series[0].points.length > 0;
   }, 60000);
+
+  await waitFor("db-1's alarm", async () => (await get("/api/v1/alarms")).alarms.some((a) => a.host === "db-1" && a.state === "alarm"), 60000);
 
   // ---- the browser ----
   mkdirSync(out, { recursive: true });
@@ -141,6 +151,7 @@ try {
   check((await plotted(page)).some((n) => n > 0), "overview: the events-per-type chart has points");
   const overviewText = await page.textContent("main");
   check(["web-1", "web-2", "db-1"].every((h) => overviewText.includes(h)), "overview: lists the seeded hosts");
+  check(stats["critical"] === "1", `overview: the alarms card counts one critical alarm (${stats["critical"]})`);
   await shot(page, "overview");
 
   page = await open("hosts", "view=hosts");
@@ -160,6 +171,27 @@ try {
   check(hostPoints[0] > 0, `host page: the CPU chart has points (${hostPoints[0]})`);
   check((await canvases(page)) >= 1, "host page: charts are drawn");
   await shot(page, "host");
+
+  page = await open("host-alarm", "view=host&host=db-1&range=15m");
+  check(await page.isVisible("h1 .badge.alarm.critical"), "host page: db-1 carries a critical alarm badge");
+
+  page = await open("alarms", "view=alarms&range=15m");
+  const current = await page.$$eval("main section:first-of-type tbody tr", (rows) => rows.map((r) => r.textContent));
+  check(current.length === 1 && current[0].includes("db-1") && current[0].includes("critical") && current[0].includes("slow"),
+    `alarms: the current alarm is db-1's, critical (${current.join(" | ")})`);
+  const historyText = await page.textContent("main section:nth-of-type(2)");
+  check(historyText.includes("db-1") && historyText.includes("alarm") && historyText.includes("max"), "alarms: the history has the transition and why");
+  await shot(page, "alarms");
+  await page.click("button.silence");
+  await page.fill("input[aria-label='admin token']", "admin-secret");
+  await page.click("text=Use it");
+  const silenced = await waitFor("the silence", async () => (await get("/api/v1/silences")).silences.some((x) => x.matchers.host === "db-1"), 15000)
+    .then(() => true, () => false);
+  check(silenced, "alarms: the Silence button (with the admin token) makes a silence for db-1");
+  await page.waitForSelector("main section:last-of-type td:has-text('host=db-1')", { timeout: 15000 });
+  check(true, "alarms: the silence is listed");
+  check((await page.textContent("main section:first-of-type tbody")).includes("silenced"), "alarms: db-1's alarm is marked silenced");
+  await shot(page, "alarms-silenced");
 
   page = await open("explore", "view=explore&type=metrics&field=latency_ms&range=15m&group=host");
   await page.waitForSelector(".plot canvas");

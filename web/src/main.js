@@ -11,7 +11,7 @@ const RANGES = [
 ];
 const REFRESH = [["0", "Off"], ["10", "10 s"], ["30", "30 s"], ["60", "1 min"]];
 const VIEWS = [
-  ["overview", "Overview"], ["hosts", "Hosts"], ["explore", "Explorer"], ["events", "Events"],
+  ["overview", "Overview"], ["alarms", "Alarms"], ["hosts", "Hosts"], ["explore", "Explorer"], ["events", "Events"],
   ["pipeline", "Pipeline"], ["packet", "Packet"],
 ];
 
@@ -47,6 +47,17 @@ async function api(path, params = {}) {
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new ApiError(res.status, body.error || res.statusText);
   return body;
+}
+
+// Writes (silences) carry the admin token, kept apart from the read token.
+function adminToken() { return localStorage.getItem("argus.admin") || ""; }
+async function apiWrite(method, path, body) {
+  const headers = { Authorization: "Bearer " + adminToken() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch("/api/v1/" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const answer = await res.json().catch(() => ({}));
+  if (!res.ok) throw new ApiError(res.status, answer.error || res.statusText);
+  return answer;
 }
 
 // ---- DOM helpers ----
@@ -196,7 +207,7 @@ async function overview(main) {
     stat("stale stages", pipeline.error ? "?" : stale, stale ? "bad" : "ok")));
   const rates = await api("rates", { ...rangeParams() });
   main.append(card("Events per type", chart("events per " + rates.step / 1000 + " s", rates.series.map((s) => ({ label: s.type, points: s.points })), { range: [rates.since, rates.until], step: rates.step, fill: 0 })));
-  main.append(card("Alarms", h("p", { class: "empty" }, "Alarms appear here once the alert evaluator runs (issue #13).")));
+  main.append(await alarmsCard({}, 10));
   // Offline first: what needs a look is on top.
   const order = { offline: 0, unknown: 1, online: 2 };
   const listed = [...hosts.hosts].sort((a, b) => order[a.state] - order[b.state] || a.host.localeCompare(b.host)).slice(0, 50);
@@ -251,7 +262,11 @@ async function hostView(main) {
     api("system", { host, ...rangeParams() }),
     api("events", { host, limit: 20 }),
   ]);
-  main.append(h("h1", {}, host, " ", h("span", { class: "badge " + info.state }, info.state)));
+  const hostAlarms = await api("alarms", { host });
+  const firing = hostAlarms.counts.alarm;
+  main.append(h("h1", {}, host, " ", h("span", { class: "badge " + info.state }, info.state), " ",
+    ["critical", "warning", "info"].filter((sev) => firing[sev]).map((sev) =>
+      h("span", { class: "badge alarm " + sev, title: `${firing[sev]} ${sev} alarms` }, `${firing[sev]} ${sev}`))));
   main.append(h("p", { class: "meta" },
     `agent ${info.agent_version || "–"} · last seen ${ago(info.last_seen)} · first seen ${fmtTime(info.first_seen)} `,
     Object.entries(info.labels || {}).map(([k, v]) => h("span", { class: "label" }, `${k}=${v}`))));
@@ -275,7 +290,91 @@ async function hostView(main) {
       stat("dropped", fmtNum(c.dropped), c.dropped ? "bad" : "ok"), stat("queue", fmtNum(info.agent.queue_events)),
       stat("uptime", Math.round((info.agent.uptime_s || 0) / 60) + " min"))));
   }
+  if (hostAlarms.alarms.length) main.append(card("Alarms", alarmsTable(hostAlarms.alarms)));
   main.append(card("Recent events", eventsTable(events.events)));
+}
+
+// ---- alarms ----
+const SEVERITY = { critical: 0, warning: 1, info: 2 };
+const bySeverity = (a, b) => (SEVERITY[a.severity] ?? 3) - (SEVERITY[b.severity] ?? 3) || (b.since - a.since);
+function alarmsTable(alarms, onSilence) {
+  return table([
+    ["severity", (a) => h("span", { class: "badge alarm " + a.severity }, a.severity)],
+    ["rule", (a) => link(a.rule, { view: "alarms", rule: a.rule, host: "" })],
+    ["host", (a) => link(a.host, { view: "host", host: a.host })],
+    ["state", (a) => h("span", { class: "badge state-" + a.state }, a.state.replace("_", " "), a.flapping ? " · flapping" : "", a.silenced ? " · silenced" : "")],
+    ["value", (a) => fmtNum(a.value)],
+    ["since", (a) => h("span", { title: fmtTime(a.since) }, ago(a.since))],
+    ["labels", (a) => Object.entries(a.labels || {}).map(([k, v]) => h("span", { class: "label" }, `${k}=${v}`))],
+    ...(onSilence ? [["", (a) => h("button", { class: "silence", onclick: () => onSilence(a) }, "Silence")]] : []),
+  ], [...alarms].sort(bySeverity), "No alarms: all quiet.");
+}
+// The overview's card: pairs in alarm per severity, and the most pressing ones.
+async function alarmsCard(filter, n) {
+  const r = await api("alarms", { ...filter, limit: 1000 });
+  const c = r.counts.alarm;
+  return card("Alarms", h("div", { class: "stats" },
+    stat("critical", c.critical, c.critical ? "bad" : "ok"), stat("warning", c.warning, c.warning ? "warn" : "ok"),
+    stat("info", c.info), stat("no data", r.counts.states.insufficient_data || 0, r.counts.states.insufficient_data ? "warn" : "ok")),
+  alarmsTable(r.alarms.slice(0, n)), r.alarms.length > n ? h("p", {}, link(`all ${r.alarms.length} alarms…`, { view: "alarms" })) : null);
+}
+
+async function alarmsView(main) {
+  const s = state();
+  const form = h("form", { class: "filters", onsubmit: (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    go({ state: f.get("state"), severity: f.get("severity"), host: f.get("host"), rule: f.get("rule") });
+  } },
+  h("select", { name: "state", "aria-label": "state" }, ["active", "alarm", "pending", "insufficient_data", "ok", "all"].map((v) => h("option", { value: v, selected: v === (s.state || "active") }, v.replace("_", " ")))),
+  h("select", { name: "severity", "aria-label": "severity" }, ["", "critical", "warning", "info"].map((v) => h("option", { value: v, selected: v === (s.severity || "") }, v || "any severity"))),
+  h("input", { name: "host", placeholder: "host", value: s.host || "", "aria-label": "host" }),
+  h("input", { name: "rule", placeholder: "rule", value: s.rule || "", "aria-label": "rule" }),
+  h("button", {}, "Filter"));
+  main.append(form);
+  const filter = { state: s.state, severity: s.severity, host: s.host, rule: s.rule };
+  const [current, history, silences] = await Promise.all([
+    api("alarms", { ...filter, limit: 1000 }),
+    api("alarms/history", { rule: s.rule, host: s.host, ...rangeParams(), limit: 100 }),
+    api("silences"),
+  ]);
+  // Marked as the notifier will treat them: every matcher equal to a label of the alarm.
+  for (const a of current.alarms) {
+    const labels = { ...a.labels, alertname: a.rule, host: a.host, severity: a.severity };
+    a.silenced = silences.silences.some((x) => Object.entries(x.matchers).every(([k, v]) => labels[k] === v));
+  }
+  const admin = card("Silences");
+  const need = (then) => {
+    // Writes need the admin token: asked for here once, kept in this browser.
+    const input = h("input", { type: "password", placeholder: "admin token", "aria-label": "admin token" });
+    admin.replaceChildren(h("h2", {}, "Silences"), h("form", { class: "filters", onsubmit: (e) => {
+      e.preventDefault(); localStorage.setItem("argus.admin", input.value); then();
+    } }, input, h("button", {}, "Use it")));
+    input.focus();
+  };
+  const write = async (fn) => {
+    if (!adminToken()) return need(() => write(fn));
+    try { await fn(); render(); } catch (e) {
+      if (e.status === 401) { localStorage.removeItem("argus.admin"); need(() => write(fn)); }
+      admin.append(h("p", { class: "error" }, e.message));
+    }
+  };
+  const duration = h("select", { "aria-label": "silence for" }, ["1h", "2h", "8h", "24h", "7d"].map((d) => h("option", { value: d, selected: d === "2h" }, d)));
+  const silence = (a) => write(() => apiWrite("POST", "silences", {
+    matchers: { alertname: a.rule, host: a.host }, duration: duration.value, comment: "from the alarms page", created_by: "ui",
+  }));
+  main.append(card(`Current (${current.alarms.length})`, h("p", { class: "meta" }, "Silence for ", duration), alarmsTable(current.alarms, silence)));
+  main.append(card("History", table([
+    ["time", (x) => fmtTime(x.at)], ["rule", (x) => x.rule], ["host", (x) => link(x.host, { view: "host", host: x.host })],
+    ["change", (x) => h("span", {}, h("span", { class: "badge state-" + x.from }, x.from.replace("_", " ")), " → ", h("span", { class: "badge state-" + x.to }, x.to.replace("_", " ")))],
+    ["value", (x) => fmtNum(x.value)], ["why", (x) => x.why],
+  ], history.history, "No state changes in this range.")));
+  admin.append(table([
+    ["matchers", (x) => Object.entries(x.matchers).map(([k, v]) => h("span", { class: "label" }, `${k}=${v}`))],
+    ["until", (x) => fmtTime(x.ends_at)], ["comment", (x) => x.comment || "–"], ["by", (x) => x.created_by || "–"],
+    ["", (x) => h("button", { onclick: () => write(() => apiWrite("DELETE", "silences/" + x.id)) }, "Expire")],
+  ], silences.silences, "No active silences."));
+  main.append(admin);
 }
 
 function eventsTable(events) {
@@ -398,7 +497,7 @@ async function packetView(main) {
   ], msgs.messages, "No packet messages in the store.")));
 }
 
-const RENDER = { overview, hosts: hostsView, host: hostView, explore: exploreView, events: eventsView, pipeline: pipelineView, packet: packetView };
+const RENDER = { overview, alarms: alarmsView, hosts: hostsView, host: hostView, explore: exploreView, events: eventsView, pipeline: pipelineView, packet: packetView };
 
 // ---- frame: nav, range, refresh ----
 let timer = null;
