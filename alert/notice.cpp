@@ -121,11 +121,11 @@ json WebhookBody(const std::vector<Notification>& group, const std::string& rece
           {"alerts", alerts}};
 }
 
-json AlertmanagerBody(const std::vector<Notification>& group) {
+json AlertmanagerBody(const std::vector<Notification>& group, int64_t firing_for_ms) {
   json out = json::array();
   for (const Notification& n : group) {
     json a = {{"labels", n.labels}, {"annotations", n.annotations}, {"startsAt", Rfc3339(n.starts_ms)}};
-    if (n.ends_ms) a["endsAt"] = Rfc3339(*n.ends_ms);
+    a["endsAt"] = Rfc3339(n.ends_ms ? *n.ends_ms : n.created_ms + firing_for_ms);
     out.push_back(std::move(a));
   }
   return out;

@@ -42,8 +42,10 @@ std::string Rfc3339(int64_t ms);
 // The body of a webhook call: Alertmanager's webhook format version 4, one group.
 nlohmann::json WebhookBody(const std::vector<Notification>& group, const std::string& receiver,
                            const std::map<std::string, std::string>& group_labels);
-// The body of POST /api/v2/alerts: a resolved alert carries its endsAt.
-nlohmann::json AlertmanagerBody(const std::vector<Notification>& group);
+// The body of POST /api/v2/alerts: a resolved alert carries its endsAt; a firing one
+// ends `firing_for_ms` after it was made unless a repeat renews it (Alertmanager would
+// otherwise resolve it by itself after its resolve_timeout, 5 min by default).
+nlohmann::json AlertmanagerBody(const std::vector<Notification>& group, int64_t firing_for_ms);
 // "sha256=<hex>": the HMAC-SHA256 of `body` with `secret` (X-Argus-Signature).
 std::string Signature(const std::string& secret, const std::string& body);
 

@@ -125,7 +125,9 @@ Notifier::Outcome Notifier::Deliver(Batch& b) {
     body = WebhookBody(group, receiver->name, b.group_labels).dump();
     if (!receiver->secret.empty()) headers["X-Argus-Signature"] = Signature(receiver->secret, body);
   } else {
-    body = AlertmanagerBody(group).dump();
+    // Twice the repeat interval: a repeat renews it well before it runs out, and should
+    // every evaluator stop, Alertmanager ends it by itself.
+    body = AlertmanagerBody(group, 2 * RouteFor(config_.route, group.front().labels).repeat_interval_ms).dump();
     target = (target == "/" ? "" : target) + "/api/v2/alerts";
   }
   auto& client = clients_[receiver->name];

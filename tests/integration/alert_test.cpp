@@ -9,6 +9,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "alert/evaluator.h"
 #include "alert/notifier.h"
 #include "base/clock.h"
@@ -686,4 +688,51 @@ TEST_CASE("the dash shows alarms, their history and silences, and takes silences
   CHECK(client.Request("DELETE", path, "", admin).status == 404);
   CHECK(get("/api/v1/silences")["silences"].empty());
   CHECK(get("/api/v1/silences?state=all")["silences"].size() == 1);
+}
+
+TEST_CASE("a real Alertmanager receives the alert, and its end on recovery") {
+  Pipeline p;
+  const uint16_t port = testing::FreePort();
+  testing::WriteFile(p.dir / "am.yml", "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n");
+  const std::string binary = "/usr/bin/prometheus-alertmanager";  // scripts/install-deps.sh alertmanager
+  REQUIRE_MESSAGE(::access(binary.c_str(), X_OK) == 0, binary << " is missing: run scripts/install-deps.sh alertmanager");
+  testing::Process am({binary, "--config.file=" + (p.dir / "am.yml"),
+                       "--storage.path=" + (p.dir / "am-data"), "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                       "--cluster.listen-address="},
+                      p.dir / "am.log");
+  http::Client am_api({"127.0.0.1", port}, 2s);
+  REQUIRE_MESSAGE(testing::WaitFor([&] { return am_api.Get("/-/ready").status == 200; }, 30s), am.Log());
+
+  json file = {{"rules",
+                {{{"name", "queue-deep"}, {"kind", "threshold"}, {"type", "queue"}, {"field", "depth"}, {"agg", "last"},
+                  {"op", ">"}, {"value", 100}, {"interval", "1s"}, {"labels", {{"team", "db"}}}}}},
+               {"receivers",
+                {{{"name", "hook"}, {"log", json::object()}},
+                 {{"name", "am"}, {"alertmanager", {{"url", "http://127.0.0.1:" + std::to_string(port)}}}}}},
+               {"route",
+                {{"receiver", "hook"},
+                 {"group_wait", "0s"},
+                 {"routes", {{{"match", {{"team", "db"}}}, {"receiver", "am"}}}}}}};
+  testing::WriteFile(p.rules, file.dump());
+  alert::Evaluator e(p.Evaluator("e1"));
+  REQUIRE(e.Reload().ok());
+  alert::Notifier n(p.Notifier("n1"), p.Config());
+  // The alerts Alertmanager holds (its API lists the ones not yet resolved).
+  auto alerts = [&] {
+    auto res = am_api.Get("/api/v2/alerts?filter=alertname%3D%22queue-deep%22");
+    return res.status == 200 ? json::parse(res.body) : json::array();
+  };
+  p.Send("queue", "mq-1", {{"depth", 500}});
+  REQUIRE(Drive(p, e, n, [&] { return alerts().size() == 1; }));
+  const json a = alerts()[0];
+  CHECK(a["labels"]["host"] == "mq-1");
+  CHECK(a["labels"]["team"] == "db");
+  CHECK(a["status"]["state"] == "active");
+  CHECK(a["annotations"]["summary"].get<std::string>().find("500") != std::string::npos);
+
+  p.Send("queue", "mq-1", {{"depth", 3}});
+  REQUIRE(Drive(p, e, n, [&] { return alerts().empty(); }));
+  CHECK(n.stats().delivered == 2);
+  CHECK(n.stats().failed == 0);
+  CHECK(n.stats().calls == 2);
 }

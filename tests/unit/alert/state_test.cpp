@@ -200,7 +200,12 @@ TEST_CASE("webhook bodies follow Alertmanager's version 4 and are signed") {
   CHECK(body["alerts"][0]["startsAt"] == "2025-12-03T18:37:47.123Z");
   CHECK(body["alerts"][0]["endsAt"] == "2025-12-03T18:38:47.000Z");
   CHECK(body["alerts"][0]["fingerprint"].get<std::string>().size() == 16);
-  CHECK(AlertmanagerBody({n})[0]["endsAt"] == "2025-12-03T18:38:47.000Z");
+  CHECK(AlertmanagerBody({n}, 3600000)[0]["endsAt"] == "2025-12-03T18:38:47.000Z");
+  Notification firing = n;
+  firing.firing = true;
+  firing.ends_ms.reset();
+  firing.created_ms = n.starts_ms;
+  CHECK(AlertmanagerBody({firing}, 3600000)[0]["endsAt"] == "2025-12-03T19:37:47.123Z");
   // RFC 4231 test case 2.
   CHECK(Signature("Jefe", "what do ya want for nothing?") ==
         "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
