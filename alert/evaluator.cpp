@@ -352,6 +352,14 @@ void Evaluator::Evaluate(const Rule& rule, int64_t now, std::vector<store::State
   if (!until && rule.kind != Kind::kEvent) {
     for (auto& [host, o] : obs) o = unknown(lag_why);
   }
+  // A host the rule no longer watches (its hosts or the host's labels changed): what it
+  // had ends, with a recovery for an alarm.
+  for (const auto& [host, row] : rows) {
+    if (selected(host)) continue;
+    Observation gone;
+    gone.why = "no longer among the rule's hosts";
+    obs[host] = gone;
+  }
 
   const Route& route = RouteFor(file_.route, [&] {
     auto labels = rule.labels;

@@ -27,8 +27,7 @@
 
 namespace argus::alert {
 
-// The notification stream and the keys that make appending to it idempotent.
-inline constexpr std::string_view kNotificationStream = "argus:{alert}:notifications";
+// The key that makes appending a notification to the stream idempotent.
 std::string SentKey(std::string_view notification_key);
 
 struct EvaluatorOptions {

@@ -62,9 +62,27 @@ int main(int argc, char** argv) {
   app.add_option("--backoff-max-ms", backoff_max_ms, "the longest wait between two delivery attempts")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{100}, int64_t{600000}));
+  std::string check_rules;
+  app.add_option("--check-rules", check_rules,
+                 "check a rules file (rules, receivers, route, flapping) and exit: 0 when good, 2 with the bad key named")
+      ->check(CLI::ExistingFile);
   log.Add(app);
+  // --check-rules needs nothing else: --db is required only to run.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]).starts_with("--check-rules")) app.get_option("--db")->required(false);
+  }
   CLI11_PARSE(app, argc, argv);
   log.Start("argus-alert");
+  if (!check_rules.empty()) {
+    alert::AlertConfig checked;
+    if (base::Status s = alert::LoadConfig(check_rules, &checked); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.message().c_str());
+      return 2;
+    }
+    std::printf("%s: %zu rules, %zu receivers: good\n", check_rules.c_str(), checked.rules.size(),
+                checked.receivers.size());
+    return 0;
+  }
 
   if (base::Status s = redis.Apply(&eval.redis); !s.ok()) {
     spdlog::error("{}", s.message());

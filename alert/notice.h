@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,9 @@
 #include "base/status.h"
 
 namespace argus::alert {
+
+// The Redis stream the evaluators append notifications to and the notifiers read.
+inline constexpr std::string_view kNotificationStream = "argus:{alert}:notifications";
 
 struct Notification {
   // Stable per notification: "<rule>/<host>/<transition>" for a firing or a recovery,

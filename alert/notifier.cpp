@@ -6,7 +6,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "alert/evaluator.h"
 #include "http/endpoint.h"
 #include "store/alerts.h"
 
@@ -30,6 +29,23 @@ std::map<std::string, std::string> GroupLabels(const Route& route, const Notific
 }
 
 }  // namespace
+
+base::Status ReadNotificationQueue(queue::Redis& redis, NotificationQueue* out) {
+  std::vector<queue::ShardState> states;
+  if (base::Status s = queue::ReadStreams(redis, {std::string(kNotificationStream)}, std::string(kNotifierGroup), &states);
+      !s.ok()) {
+    return s;
+  }
+  auto dead = redis.Run({"XLEN", std::string(kDeadNotifications)});
+  if (!dead.ok()) return base::Status::Unavailable(dead.error);
+  NotificationQueue q;
+  q.length = states[0].length;
+  q.unread = states[0].has_group ? states[0].unread : states[0].length;
+  q.pending = states[0].pending;
+  q.dead_letters = dead.integer();
+  *out = q;
+  return {};
+}
 
 Notifier::Notifier(NotifierOptions options, AlertConfig config, const base::Clock& clock)
     : options_(std::move(options)),

@@ -31,6 +31,12 @@ namespace argus::alert {
 inline constexpr std::string_view kNotifierGroup = "argus:{alert}:notifiers";
 inline constexpr std::string_view kDeadNotifications = "argus:{alert}:dead";
 
+// The notification stream as the pipeline view shows it.
+struct NotificationQueue {
+  int64_t length = 0, unread = 0, pending = 0, dead_letters = 0;
+};
+base::Status ReadNotificationQueue(queue::Redis& redis, NotificationQueue* out);
+
 struct NotifierOptions {
   queue::RedisOptions redis;
   std::string name;  // this notifier in the group; stable across restarts

@@ -142,7 +142,7 @@ base::Status ParseConfig(const json& file, AlertConfig* out) {
 base::Status LoadConfig(const std::string& path, AlertConfig* out) {
   json j;
   if (base::Status s = base::ReadJsonFile(path, &j); !s.ok()) return s;
-  return ParseConfig(j, out).Prefixed(path);
+  return ParseConfig(j, out).Prefixed(path + ": ");
 }
 
 const Route& RouteFor(const Route& root, const std::map<std::string, std::string>& labels) {

@@ -10,6 +10,7 @@
 #include "queue/inspect.h"
 #include "queue/streams.h"
 #include "alert/rules.h"
+#include "alert/notifier.h"
 #include "alert/silence.h"
 #include "store/alerts.h"
 #include "store/reader.h"
@@ -680,11 +681,13 @@ http::Response DashService::Pipeline(const http::Request& req, const http::Peer&
   const int64_t now = options_.clock->WallMs();
   std::vector<queue::TypeView> types;
   std::map<std::string, std::map<std::string, std::string>> consumers, proxies;
+  alert::NotificationQueue notes;
   {
     auto redis = redis_->Acquire();
     base::Status s = queue::ReadPipeline(*redis, options_.shards, &types);
     if (s.ok()) s = queue::ReadPublished(*redis, "consumer", &consumers);
     if (s.ok()) s = queue::ReadPublished(*redis, "proxy", &proxies);
+    if (s.ok()) s = alert::ReadNotificationQueue(*redis, &notes);
     if (!s.ok()) return http::Unavailable("redis: " + s.message());
   }
   json t = json::array();
@@ -708,8 +711,10 @@ http::Response DashService::Pipeline(const http::Request& req, const http::Peer&
     }
     return out;
   };
+  const json notifications = {{"stream", std::string(alert::kNotificationStream)}, {"length", notes.length},
+                               {"unread", notes.unread}, {"pending", notes.pending}, {"dead_letters", notes.dead_letters}};
   return Json(bhttp::status::ok, {{"types", t}, {"consumers", published(consumers)}, {"proxies", published(proxies)},
-                                  {"agents", Agents()}, {"now", now}});
+                                  {"agents", Agents()}, {"notifications", notifications}, {"now", now}});
 }
 
 namespace {

@@ -73,24 +73,30 @@ bool IdLess(const std::string& a, const std::string& b) {
 }  // namespace
 
 base::Status ReadShards(Redis& redis, std::string_view type, int shards, std::vector<ShardState>* out) {
-  const std::string group = GroupName(type);
+  std::vector<std::string> keys;
+  for (int s = 0; s < shards; ++s) keys.push_back(StreamKey(type, s));
+  return ReadStreams(redis, keys, GroupName(type), out);
+}
+
+base::Status ReadStreams(Redis& redis, const std::vector<std::string>& keys, const std::string& group,
+                         std::vector<ShardState>* out) {
   std::vector<Command> cmds;
-  for (int s = 0; s < shards; ++s) {
-    cmds.push_back({"XLEN", StreamKey(type, s)});
-    cmds.push_back({"XINFO", "GROUPS", StreamKey(type, s)});
-    cmds.push_back({"XPENDING", StreamKey(type, s), group});
+  for (const std::string& key : keys) {
+    cmds.push_back({"XLEN", key});
+    cmds.push_back({"XINFO", "GROUPS", key});
+    cmds.push_back({"XPENDING", key, group});
   }
   auto replies = redis.Pipeline(cmds);
   out->clear();
-  for (int s = 0; s < shards; ++s) {
-    const Reply& len = replies[3 * static_cast<size_t>(s)];
-    const Reply& groups = replies[3 * static_cast<size_t>(s) + 1];
-    const Reply& pending = replies[3 * static_cast<size_t>(s) + 2];
+  for (size_t s = 0; s < keys.size(); ++s) {
+    const Reply& len = replies[3 * s];
+    const Reply& groups = replies[3 * s + 1];
+    const Reply& pending = replies[3 * s + 2];
     for (const Reply* r : {&len, &groups, &pending}) {
       if (r->transport || (r == &len && !r->ok())) return base::Status::Unavailable(r->error);
     }
     ShardState st;
-    st.key = StreamKey(type, s);
+    st.key = keys[s];
     st.length = len.integer();
     const redisReply* found = nullptr;
     // A missing stream or group is an error reply: the shard then has no group.

@@ -45,6 +45,9 @@ struct ShardState {
 
 // Reads every shard of `type`.
 base::Status ReadShards(Redis& redis, std::string_view type, int shards, std::vector<ShardState>* out);
+// The same for any streams read by `group` (the alert notification stream).
+base::Status ReadStreams(Redis& redis, const std::vector<std::string>& keys, const std::string& group,
+                         std::vector<ShardState>* out);
 
 // The arrival time (stream ids are Redis's arrival ms) up to which every entry of the
 // shards was stored and acknowledged: `now_ms` when nothing is unread or pending, else

@@ -3,13 +3,12 @@
 // through `for`, recovery, a receiver that is down, a stopped consumer, an agent that
 // goes silent, and two evaluators of which one dies.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <unistd.h>
 
 #include "alert/evaluator.h"
 #include "alert/notifier.h"
@@ -50,7 +49,8 @@ class Receiver {
         --fail_next_;
         return http::JsonError(boost::beast::http::status::service_unavailable, "busy");
       }
-      calls_.push_back({std::string(r["X-Argus-Key"]), std::string(r["X-Argus-Signature"]), json::parse(r.body())});
+      calls_.push_back(
+          {std::string(r["X-Argus-Key"]), std::string(r["X-Argus-Signature"]), json::parse(r.body())});
       return http::Json(boost::beast::http::status::ok, {{"ok", true}});
     });
     server_->Start();
@@ -159,6 +159,18 @@ struct Pipeline {
     REQUIRE(alert::LoadConfig(rules, &c).ok());
     return c;
   }
+  std::unique_ptr<alert::Evaluator> evaluator;
+  std::unique_ptr<alert::Notifier> notifier;
+  // Writes the rules file, then makes the evaluator "e1" (rules loaded) and the
+  // notifier "n1" over it.
+  void Start(const json& file, const std::function<void(alert::NotifierOptions&)>& tweak = {}) {
+    testing::WriteFile(rules, file.dump());
+    evaluator = std::make_unique<alert::Evaluator>(Evaluator("e1"));
+    REQUIRE(evaluator->Reload().ok());
+    auto opts = Notifier("n1");
+    if (tweak) tweak(opts);
+    notifier = std::make_unique<alert::Notifier>(opts, Config());
+  }
   std::vector<store::AlertHistoryRow> History() {
     auto conn = store::Database::Open(db);
     store::Statement s(*conn, "SELECT rule, host, from_state, to_state FROM alert_history ORDER BY seq");
@@ -178,18 +190,24 @@ struct Pipeline {
 json RulesFile(const json& rules, const std::string& url, const std::string& repeat = "1h") {
   return {{"rules", rules},
           {"receivers", {{{"name", "hook"}, {"webhook", {{"url", url}, {"secret", "s3cret"}}}}}},
-          {"route", {{"receiver", "hook"}, {"repeat_interval", repeat}, {"group_wait", "0s"}, {"group_by", {"rule", "host"}}}}};
+          {"route",
+           {{"receiver", "hook"},
+            {"repeat_interval", repeat},
+            {"group_wait", "0s"},
+            {"group_by", {"rule", "host"}}}}};
 }
 
 // Runs rounds of the consumer, the evaluator and the notifier until `done`.
 bool Drive(Pipeline& p, alert::Evaluator& e, alert::Notifier& n, const std::function<bool()>& done,
            std::chrono::milliseconds timeout = 20s, bool consume = true) {
-  return testing::WaitFor([&] {
-    if (consume) p.consumer.RunOnce();
-    e.RunOnce();
-    n.RunOnce();
-    return done();
-  }, timeout);
+  return testing::WaitFor(
+      [&] {
+        if (consume) p.consumer.RunOnce();
+        e.RunOnce();
+        n.RunOnce();
+        return done();
+      },
+      timeout);
 }
 
 }  // namespace
@@ -198,17 +216,24 @@ TEST_CASE("a threshold fires after its for, notifies once, repeats, and recovers
   Pipeline p;
   Receiver hook(testing::FreePort());
   hook.Start();
-  testing::WriteFile(p.rules, RulesFile({{{"name", "cpu-high"}, {"kind", "threshold"}, {"type", "cpu"},
-                                          {"field", "used"}, {"agg", "last"}, {"hosts", "*"}, {"op", ">"},
-                                          {"value", 90}, {"clear", 80}, {"window", "1m"}, {"for", "2s"},
-                                          {"interval", "1s"}, {"severity", "critical"},
-                                          {"labels", {{"team", "ops"}}},
-                                          {"message", "{{host}}: cpu {{value}}% over {{threshold}}%"}}},
-                                        hook.url(), "3s")
-                                  .dump());
-  alert::Evaluator e(p.Evaluator("e1"));
-  REQUIRE(e.Reload().ok());
-  alert::Notifier n(p.Notifier("n1"), p.Config());
+  p.Start(RulesFile({{{"name", "cpu-high"},
+                      {"kind", "threshold"},
+                      {"type", "cpu"},
+                      {"field", "used"},
+                      {"agg", "last"},
+                      {"hosts", "*"},
+                      {"op", ">"},
+                      {"value", 90},
+                      {"clear", 80},
+                      {"window", "1m"},
+                      {"for", "2s"},
+                      {"interval", "1s"},
+                      {"severity", "critical"},
+                      {"labels", {{"team", "ops"}}},
+                      {"message", "{{host}}: cpu {{value}}% over {{threshold}}%"}}},
+                    hook.url(), "3s"));
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
 
   p.Send("cpu", "web-01", {{"used", 95}});
   p.Send("cpu", "web-02", {{"used", 20}});
@@ -276,13 +301,17 @@ TEST_CASE("a threshold fires after its for, notifies once, repeats, and recovers
 TEST_CASE("a receiver that is down gets every notification once when it comes back") {
   Pipeline p;
   Receiver hook(testing::FreePort());  // not started: connection refused
-  testing::WriteFile(p.rules, RulesFile({{{"name", "disk"}, {"kind", "threshold"}, {"type", "disk"}, {"field", "pct"},
-                                          {"agg", "last"}, {"op", ">="}, {"value", 90}, {"interval", "1s"}}},
-                                        hook.url())
-                                  .dump());
-  alert::Evaluator e(p.Evaluator("e1"));
-  REQUIRE(e.Reload().ok());
-  alert::Notifier n(p.Notifier("n1"), p.Config());
+  p.Start(RulesFile({{{"name", "disk"},
+                      {"kind", "threshold"},
+                      {"type", "disk"},
+                      {"field", "pct"},
+                      {"agg", "last"},
+                      {"op", ">="},
+                      {"value", 90},
+                      {"interval", "1s"}}},
+                    hook.url()));
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
   for (int h = 0; h < 5; ++h) p.Send("disk", "db-0" + std::to_string(h), {{"pct", 95}});
   REQUIRE(Drive(p, e, n, [&] { return n.stats().failed >= 10; }));
   for (int h = 0; h < 5; ++h) p.Send("disk", "db-0" + std::to_string(h), {{"pct", 10}});
@@ -311,15 +340,18 @@ TEST_CASE("a receiver that is down gets every notification once when it comes ba
 TEST_CASE("a notification no receiver takes is dead-lettered after its time") {
   Pipeline p;
   Receiver hook(testing::FreePort());
-  testing::WriteFile(p.rules, RulesFile({{{"name", "disk"}, {"kind", "threshold"}, {"type", "disk"}, {"field", "pct"},
-                                          {"agg", "last"}, {"op", ">="}, {"value", 90}, {"interval", "1s"}}},
-                                        hook.url())
-                                  .dump());
-  alert::Evaluator e(p.Evaluator("e1"));
-  REQUIRE(e.Reload().ok());
-  auto opts = p.Notifier("n1");
-  opts.give_up_after_ms = 1500;
-  alert::Notifier n(opts, p.Config());
+  p.Start(RulesFile({{{"name", "disk"},
+                      {"kind", "threshold"},
+                      {"type", "disk"},
+                      {"field", "pct"},
+                      {"agg", "last"},
+                      {"op", ">="},
+                      {"value", 90},
+                      {"interval", "1s"}}},
+                    hook.url()),
+          [](alert::NotifierOptions& o) { o.give_up_after_ms = 1500; });
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
   p.Send("disk", "db-01", {{"pct", 99}});
   REQUIRE(Drive(p, e, n, [&] { return n.stats().dead_lettered == 1; }));
   CHECK(n.in_flight() == 0);
@@ -329,19 +361,32 @@ TEST_CASE("a notification no receiver takes is dead-lettered after its time") {
   n.RunOnce();
   CHECK(n.in_flight() == 0);
   CHECK(hook.attempts() == 0);
+  // The pipeline view shows it.
+  dash::DashOptions d;
+  d.db_path = p.db;
+  d.redis = p.redis.options();
+  testing::Served<dash::DashService> dash(std::make_unique<dash::DashService>(d), "argus_dash");
+  auto res = http::Client(dash.endpoint()).Get("/api/v1/pipeline");
+  REQUIRE(res.status == 200);
+  const json notes = json::parse(res.body)["notifications"];
+  CHECK(notes["dead_letters"] == 1);
+  CHECK(notes["pending"] == 0);
+  CHECK(notes["length"] == 1);
 }
 
 TEST_CASE("a stopped consumer gives insufficient_data, an absent agent an alarm, its return a recovery") {
   Pipeline p;
   Receiver hook(testing::FreePort());
   hook.Start();
-  testing::WriteFile(p.rules, RulesFile({{{"name", "host-absent"}, {"kind", "absent"}, {"hosts", "*"}, {"for", "3s"},
-                                          {"interval", "1s"}, {"severity", "warning"}}},
-                                        hook.url())
-                                  .dump());
-  alert::Evaluator e(p.Evaluator("e1"));
-  REQUIRE(e.Reload().ok());
-  alert::Notifier n(p.Notifier("n1"), p.Config());
+  p.Start(RulesFile({{{"name", "host-absent"},
+                      {"kind", "absent"},
+                      {"hosts", "*"},
+                      {"for", "3s"},
+                      {"interval", "1s"},
+                      {"severity", "warning"}}},
+                    hook.url()));
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
   auto beat = [&] { p.Send("argus.agent", "vm-1", {{"version", "test"}, {"interval_s", 1}}); };
   auto state = [&] {
     auto conn = store::Database::Open(p.db);
@@ -349,23 +394,27 @@ TEST_CASE("a stopped consumer gives insufficient_data, an absent agent an alarm,
     return rows.empty() ? std::string() : rows[0].state;
   };
   // Agent alive, consumer running: ok.
-  REQUIRE(testing::WaitFor([&] {
-    beat();
-    p.consumer.RunOnce();
-    e.RunOnce();
-    n.RunOnce();
-    return state() == "ok";
-  }, 10s));
+  REQUIRE(testing::WaitFor(
+      [&] {
+        beat();
+        p.consumer.RunOnce();
+        e.RunOnce();
+        n.RunOnce();
+        return state() == "ok";
+      },
+      10s));
 
   // The consumer stops while the agent goes on: its heartbeats wait in Redis. Past
   // max_lag the rule cannot judge, which is insufficient_data, never an alarm.
-  REQUIRE(testing::WaitFor([&] {
-    beat();
-    e.RunOnce();
-    n.RunOnce();
-    std::this_thread::sleep_for(100ms);
-    return state() == "insufficient_data";
-  }, 15s));
+  REQUIRE(testing::WaitFor(
+      [&] {
+        beat();
+        e.RunOnce();
+        n.RunOnce();
+        std::this_thread::sleep_for(100ms);
+        return state() == "insufficient_data";
+      },
+      15s));
   for (int i = 0; i < 30; ++i) {  // 3 s more: longer than the rule's `for`
     beat();
     e.RunOnce();
@@ -399,15 +448,16 @@ TEST_CASE("an event rule fires on a matching event and resolves on its resolve e
   Pipeline p;
   Receiver hook(testing::FreePort());
   hook.Start();
-  testing::WriteFile(p.rules, RulesFile({{{"name", "node-down"}, {"kind", "event"}, {"type", "networksize"},
-                                          {"match", {{"node_id_status", "dead"}}},
-                                          {"resolve_match", {{"node_id_status", "alive"}}}, {"interval", "1s"},
-                                          {"severity", "critical"}}},
-                                        hook.url())
-                                  .dump());
-  alert::Evaluator e(p.Evaluator("e1"));
-  REQUIRE(e.Reload().ok());
-  alert::Notifier n(p.Notifier("n1"), p.Config());
+  p.Start(RulesFile({{{"name", "node-down"},
+                      {"kind", "event"},
+                      {"type", "networksize"},
+                      {"match", {{"node_id_status", "dead"}}},
+                      {"resolve_match", {{"node_id_status", "alive"}}},
+                      {"interval", "1s"},
+                      {"severity", "critical"}}},
+                    hook.url()));
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
   p.Send("networksize", "n1", {{"node_id_status", "alive"}});
   p.Send("networksize", "n2", {{"node_id_status", "dead"}, {"node", 7}});
   REQUIRE(Drive(p, e, n, [&] { return hook.calls().size() == 1; }));
@@ -433,8 +483,14 @@ TEST_CASE("two evaluators share the pairs, and when one dies each notification s
   Pipeline p;
   Receiver hook(testing::FreePort());
   hook.Start();
-  testing::WriteFile(p.rules, RulesFile({{{"name", "load"}, {"kind", "threshold"}, {"type", "load"}, {"field", "v"},
-                                          {"agg", "last"}, {"op", ">"}, {"value", 5}, {"interval", "1s"}}},
+  testing::WriteFile(p.rules, RulesFile({{{"name", "load"},
+                                          {"kind", "threshold"},
+                                          {"type", "load"},
+                                          {"field", "v"},
+                                          {"agg", "last"},
+                                          {"op", ">"},
+                                          {"value", 5},
+                                          {"interval", "1s"}}},
                                         hook.url())
                                   .dump());
   constexpr int kHosts = 20;
@@ -460,14 +516,17 @@ TEST_CASE("two evaluators share the pairs, and when one dies each notification s
       }
     }
   } joiner{{{&stop1, &t1}, {&stop2, &t2}, {&stop_rest, &tn}}};
-  REQUIRE(testing::WaitFor([&] { return e1.ring().members().size() == 2 && e2.ring().members().size() == 2; }, 10s));
+  REQUIRE(testing::WaitFor([&] { return e1.ring().members().size() == 2 && e2.ring().members().size() == 2; },
+                           10s));
 
   // Half the hosts fire while both run; each evaluator owns some of them.
   for (int h = 0; h < kHosts / 2; ++h) p.Send("load", host(h), {{"v", 9}});
-  REQUIRE(testing::WaitFor([&] {
-    p.consumer.RunOnce();
-    return hook.calls().size() == kHosts / 2;
-  }, 20s));
+  REQUIRE(testing::WaitFor(
+      [&] {
+        p.consumer.RunOnce();
+        return hook.calls().size() == kHosts / 2;
+      },
+      20s));
   CHECK(e1.stats().transitions > 0);
   CHECK(e2.stats().transitions > 0);
 
@@ -476,10 +535,12 @@ TEST_CASE("two evaluators share the pairs, and when one dies each notification s
   t2.join();
   constexpr size_t kExpected = kHosts + kHosts / 2;  // each fires once; the first half also recovers
   for (int h = 0; h < kHosts; ++h) p.Send("load", host(h), {{"v", h < kHosts / 2 ? 1 : 9}});
-  REQUIRE(testing::WaitFor([&] {
-    p.consumer.RunOnce();
-    return hook.calls().size() == kExpected;
-  }, 30s));
+  REQUIRE(testing::WaitFor(
+      [&] {
+        p.consumer.RunOnce();
+        return hook.calls().size() == kExpected;
+      },
+      30s));
   CHECK(e1.ring().members() == std::vector<std::string>{"e1"});
   std::this_thread::sleep_for(1s);
   stop1 = stop_rest = true;
@@ -533,35 +594,46 @@ TEST_CASE("flapping input gives one notification, marked flapping, and one recov
   Pipeline p;
   Receiver hook(testing::FreePort());
   hook.Start();
-  json file = RulesFile({{{"name", "flappy"}, {"kind", "threshold"}, {"type", "temp"}, {"field", "c"}, {"agg", "last"},
-                          {"op", ">"}, {"value", 50}, {"for", "5s"}, {"interval", "1s"}}},
+  json file = RulesFile({{{"name", "flappy"},
+                          {"kind", "threshold"},
+                          {"type", "temp"},
+                          {"field", "c"},
+                          {"agg", "last"},
+                          {"op", ">"},
+                          {"value", 50},
+                          {"for", "5s"},
+                          {"interval", "1s"}}},
                         hook.url());
   file["flapping"] = {{"window", "1m"}, {"changes", 4}, {"stable_for", "3s"}};
-  testing::WriteFile(p.rules, file.dump());
-  alert::Evaluator e(p.Evaluator("e1"));
-  REQUIRE(e.Reload().ok());
-  alert::Notifier n(p.Notifier("n1"), p.Config());
+  p.Start(file);
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
   // Over and under the threshold at each evaluation: never for 5 s, so without flap
   // detection nothing would ever be sent.
   int i = 0;
   auto flip_and_evaluate = [&] {
     p.Send("temp", "oven", {{"c", ++i % 2 ? 80 : 20}});
     const uint64_t before = e.stats().evaluations;
-    REQUIRE(testing::WaitFor([&] {
-      p.consumer.RunOnce();
-      e.RunOnce();
-      return e.stats().evaluations > before;
-    }, 5s));
+    REQUIRE(testing::WaitFor(
+        [&] {
+          p.consumer.RunOnce();
+          e.RunOnce();
+          return e.stats().evaluations > before;
+        },
+        5s));
     n.RunOnce();
   };
-  REQUIRE(testing::WaitFor([&] {
-    flip_and_evaluate();
-    return e.stats().flaps == 1 && !hook.calls().empty();
-  }, 30s));
+  REQUIRE(testing::WaitFor(
+      [&] {
+        flip_and_evaluate();
+        return e.stats().flaps == 1 && !hook.calls().empty();
+      },
+      30s));
   for (int k = 0; k < 6; ++k) flip_and_evaluate();  // it goes on flapping: nothing more is sent
   REQUIRE(hook.calls().size() == 1);
   CHECK(hook.calls()[0].body["status"] == "firing");
-  CHECK(hook.calls()[0].body["alerts"][0]["annotations"]["flapping"].get<std::string>().starts_with("flapping: "));
+  CHECK(hook.calls()[0].body["alerts"][0]["annotations"]["flapping"].get<std::string>().starts_with(
+      "flapping: "));
   CHECK(e.metrics().Render().find("argus_alert_flaps_total{rule=\"flappy\"} 1") != std::string::npos);
   // Stable under the threshold for 3 s: one recovery.
   p.Send("temp", "oven", {{"c", 20}});
@@ -574,20 +646,26 @@ TEST_CASE("alarms that fire together go out as one group after the group wait; s
   Pipeline p;
   Receiver hook(testing::FreePort());
   hook.Start();
-  json file = RulesFile({{{"name", "mem"}, {"kind", "threshold"}, {"type", "mem"}, {"field", "pct"}, {"agg", "last"},
-                          {"op", ">"}, {"value", 90}, {"interval", "1s"}}},
+  json file = RulesFile({{{"name", "mem"},
+                          {"kind", "threshold"},
+                          {"type", "mem"},
+                          {"field", "pct"},
+                          {"agg", "last"},
+                          {"op", ">"},
+                          {"value", 90},
+                          {"interval", "1s"}}},
                         hook.url());
   file["route"]["group_by"] = {"rule"};
   file["route"]["group_wait"] = "1s";
-  testing::WriteFile(p.rules, file.dump());
-  alert::Evaluator e(p.Evaluator("e1"));
-  REQUIRE(e.Reload().ok());
-  alert::Notifier n(p.Notifier("n1"), p.Config());
+  p.Start(file);
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
   {
     auto conn = store::Database::Open(p.db);
     store::SilenceRow silence;
-    REQUIRE(alert::ParseSilence(json{{"matchers", {{"host", "m-5"}}}, {"duration", "1h"}, {"comment", "maintenance"}},
-                                base::SystemClock().WallMs(), &silence)
+    REQUIRE(alert::ParseSilence(
+                json{{"matchers", {{"host", "m-5"}}}, {"duration", "1h"}, {"comment", "maintenance"}},
+                base::SystemClock().WallMs(), &silence)
                 .ok());
     CHECK(store::AlertStore(*conn).AddSilence(silence) > 0);
   }
@@ -609,14 +687,19 @@ TEST_CASE("the dash shows alarms, their history and silences, and takes silences
   Pipeline p;
   Receiver hook(testing::FreePort());
   hook.Start();
-  testing::WriteFile(p.rules, RulesFile({{{"name", "swap"}, {"kind", "threshold"}, {"type", "swap"}, {"field", "pct"},
-                                          {"agg", "last"}, {"op", ">"}, {"value", 50}, {"interval", "1s"},
-                                          {"severity", "critical"}, {"labels", {{"team", "db"}}}}},
-                                        hook.url())
-                                  .dump());
-  alert::Evaluator e(p.Evaluator("e1"));
-  REQUIRE(e.Reload().ok());
-  alert::Notifier n(p.Notifier("n1"), p.Config());
+  p.Start(RulesFile({{{"name", "swap"},
+                      {"kind", "threshold"},
+                      {"type", "swap"},
+                      {"field", "pct"},
+                      {"agg", "last"},
+                      {"op", ">"},
+                      {"value", 50},
+                      {"interval", "1s"},
+                      {"severity", "critical"},
+                      {"labels", {{"team", "db"}}}}},
+                    hook.url()));
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
   p.Send("swap", "s1", {{"pct", 80}});
   p.Send("swap", "s2", {{"pct", 10}});
   REQUIRE(Drive(p, e, n, [&] { return hook.calls().size() == 1; }));
@@ -652,9 +735,9 @@ TEST_CASE("the dash shows alarms, their history and silences, and takes silences
   CHECK(get("/api/v1/alarms?severity=warning")["alarms"].empty());
   CHECK(get("/api/v1/alarms?host=s1")["counts"]["alarm"]["critical"] == 1);
   CHECK(get("/api/v1/alarms?host=s2")["counts"]["alarm"]["critical"] == 0);
-  for (const char* bad : {"/api/v1/alarms?state=firing", "/api/v1/alarms?severity=high", "/api/v1/alarms?label=x",
-                          "/api/v1/alarms?cursor=nope", "/api/v1/alarms/history?since=yesterday",
-                          "/api/v1/silences?state=gone"}) {
+  for (const char* bad : {"/api/v1/alarms?state=firing", "/api/v1/alarms?severity=high",
+                          "/api/v1/alarms?label=x", "/api/v1/alarms?cursor=nope",
+                          "/api/v1/alarms/history?since=yesterday", "/api/v1/silences?state=gone"}) {
     auto res = client.Get(bad);
     CHECK_MESSAGE(res.status == 400, bad);
   }
@@ -669,11 +752,12 @@ TEST_CASE("the dash shows alarms, their history and silences, and takes silences
   const std::string silence = R"({"matchers": {"host": "s1"}, "duration": "2h", "comment": "disk swap"})";
   CHECK(client.Request("POST", "/api/v1/silences", silence).status == 401);
   const std::map<std::string, std::string> admin = {{"Authorization", "Bearer adm1n"}};
-  auto bad = client.Request("POST", "/api/v1/silences", R"({"matchers": {"host": "s1"}, "duration": "soon"})", admin);
+  auto bad = client.Request("POST", "/api/v1/silences", R"({"matchers": {"host": "s1"}, "duration": "soon"})",
+                            admin);
   CHECK(bad.status == 400);
   CHECK(bad.body.find("silence.duration") != std::string::npos);
-  CHECK(client.Request("POST", "/api/v1/silences", R"({"duration": "1h"})", admin).body.find("silence.matchers") !=
-        std::string::npos);
+  CHECK(client.Request("POST", "/api/v1/silences", R"({"duration": "1h"})", admin)
+            .body.find("silence.matchers") != std::string::npos);
   auto made = client.Request("POST", "/api/v1/silences", silence, admin);
   REQUIRE(made.status == 201);
   const json s = json::parse(made.body);
@@ -695,17 +779,24 @@ TEST_CASE("a real Alertmanager receives the alert, and its end on recovery") {
   const uint16_t port = testing::FreePort();
   testing::WriteFile(p.dir / "am.yml", "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n");
   const std::string binary = "/usr/bin/prometheus-alertmanager";  // scripts/install-deps.sh alertmanager
-  REQUIRE_MESSAGE(::access(binary.c_str(), X_OK) == 0, binary << " is missing: run scripts/install-deps.sh alertmanager");
-  testing::Process am({binary, "--config.file=" + (p.dir / "am.yml"),
-                       "--storage.path=" + (p.dir / "am-data"), "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                       "--cluster.listen-address="},
+  REQUIRE_MESSAGE(::access(binary.c_str(), X_OK) == 0,
+                  binary << " is missing: run scripts/install-deps.sh alertmanager");
+  testing::Process am({binary, "--config.file=" + (p.dir / "am.yml"), "--storage.path=" + (p.dir / "am-data"),
+                       "--web.listen-address=127.0.0.1:" + std::to_string(port), "--cluster.listen-address="},
                       p.dir / "am.log");
   http::Client am_api({"127.0.0.1", port}, 2s);
   REQUIRE_MESSAGE(testing::WaitFor([&] { return am_api.Get("/-/ready").status == 200; }, 30s), am.Log());
 
   json file = {{"rules",
-                {{{"name", "queue-deep"}, {"kind", "threshold"}, {"type", "queue"}, {"field", "depth"}, {"agg", "last"},
-                  {"op", ">"}, {"value", 100}, {"interval", "1s"}, {"labels", {{"team", "db"}}}}}},
+                {{{"name", "queue-deep"},
+                  {"kind", "threshold"},
+                  {"type", "queue"},
+                  {"field", "depth"},
+                  {"agg", "last"},
+                  {"op", ">"},
+                  {"value", 100},
+                  {"interval", "1s"},
+                  {"labels", {{"team", "db"}}}}}},
                {"receivers",
                 {{{"name", "hook"}, {"log", json::object()}},
                  {{"name", "am"}, {"alertmanager", {{"url", "http://127.0.0.1:" + std::to_string(port)}}}}}},
@@ -713,10 +804,9 @@ TEST_CASE("a real Alertmanager receives the alert, and its end on recovery") {
                 {{"receiver", "hook"},
                  {"group_wait", "0s"},
                  {"routes", {{{"match", {{"team", "db"}}}, {"receiver", "am"}}}}}}};
-  testing::WriteFile(p.rules, file.dump());
-  alert::Evaluator e(p.Evaluator("e1"));
-  REQUIRE(e.Reload().ok());
-  alert::Notifier n(p.Notifier("n1"), p.Config());
+  p.Start(file);
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
   // The alerts Alertmanager holds (its API lists the ones not yet resolved).
   auto alerts = [&] {
     auto res = am_api.Get("/api/v2/alerts?filter=alertname%3D%22queue-deep%22");

@@ -5,10 +5,12 @@
 #include <cstdlib>
 #include <thread>
 
+#include "base/clock.h"
 #include "dash/service.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "proxy/service.h"
+#include "store/writer.h"
 #include "tests/support/served.h"
 #include "tests/support/support.h"
 
@@ -88,5 +90,53 @@ TEST_SUITE("metrics") {
     auto consumer_metrics = cc.Get("/metrics").body;
     verdict = CheckMetrics(consumer_metrics, &status);
     CHECK_MESSAGE(status == 0, verdict << "\n" << consumer_metrics);
+  }
+
+  TEST_CASE("argus-alert, as a process: --check-rules, /healthz, and /metrics that pass promtool") {
+    testing::RedisServer redis;
+    testing::TempDir dir;
+    const std::string alert = testing::BinDir() + "/argus-alert";
+    testing::WriteFile(dir / "bad.json", R"({"rules":[{"name":"x","kind":"absent","for":"soon"}]})");
+    std::string out;
+    CHECK(testing::RunCommand("'" + alert + "' --check-rules '" + (dir / "bad.json") + "' 2>&1", &out) != 0);
+    CHECK_MESSAGE(out.find("rules[0].for: must be a duration") != std::string::npos, out);
+    testing::WriteFile(dir / "rules.json", R"({"rules":[{"name":"gone","kind":"absent","type":"ping","for":"1s","interval":"1s"}],
+      "receivers":[{"name":"log","log":{}}], "route":{"receiver":"log","group_wait":"0s"}})");
+    CHECK(testing::RunCommand("'" + alert + "' --check-rules '" + (dir / "rules.json") + "' 2>&1", &out) == 0);
+    CHECK_MESSAGE(out.find("1 rules, 1 receivers: good") != std::string::npos, out);
+
+    // A host whose last ping was an hour ago: the rule fires, the log receiver takes it.
+    {
+      auto db = store::Database::Open(dir / "a.db");
+      proto::Event e;
+      e.type = "ping";
+      e.host = "old";
+      e.id = "p1";
+      e.ts = base::SystemClock().WallMs() - 3600 * 1000;
+      e.recv_ts = e.ts;
+      e.addr = "127.0.0.1";
+      e.content = "{}";
+      REQUIRE(store::EventWriter(*db).Write({e}).stored == 1);
+    }
+    const uint16_t port = testing::FreePort();
+    testing::Process proc({alert, "--db", dir / "a.db", "--redis", redis.address(), "--rules", dir / "rules.json",
+                           "--name", "m1", "--listen", "127.0.0.1:" + std::to_string(port)},
+                          dir / "alert.log");
+    http::Client ac({"127.0.0.1", port});
+    REQUIRE_MESSAGE(testing::WaitFor([&] {
+      return ac.Get("/metrics").body.find("argus_alert_notifications_sent_total{receiver=\"log\"} 1") != std::string::npos;
+    }, 20s), proc.Log());
+    auto health = ac.Get("/healthz");
+    CHECK(health.status == 200);
+    CHECK(nlohmann::json::parse(health.body)["ring"] == nlohmann::json::array({"m1"}));
+    const std::string text = ac.Get("/metrics").body;
+    CHECK(text.find("argus_alert_states{rule=\"gone\",state=\"alarm\"} 1") != std::string::npos);
+    CHECK(text.find("argus_alert_evaluation_seconds_count{rule=\"gone\"}") != std::string::npos);
+    int status = -1;
+    const std::string verdict = CheckMetrics(text, &status);
+    CHECK_MESSAGE(status == 0, verdict << "\n" << text);
+    CHECK(proc.Log().find("notification gone/old/1 [firing]") != std::string::npos);
+    proc.Kill(SIGTERM);
+    CHECK(proc.Wait(10s) == 0);
   }
 }

@@ -467,6 +467,11 @@ async function pipelineView(main) {
     ["lag", (x) => fmtNum(x.lag)], ["batch s", (x) => fmtNum(x.last_batch_seconds)], ["dead lettered", (x) => fmtNum(x.dead_lettered)],
     ["updated", (x) => ago(x.updated_ms)],
   ], p.consumers)));
+  const n = p.notifications || {};
+  main.append(card("Notifications", h("div", { class: "stats" },
+    stat("on the stream", fmtNum(n.length)), stat("not yet read", fmtNum(n.unread)),
+    stat("being delivered", fmtNum(n.pending), n.pending ? "warn" : "ok"),
+    stat("dead letters", fmtNum(n.dead_letters), n.dead_letters ? "bad" : "ok"))));
   const a = p.agents || {};
   main.append(card("Agents", a.error ? h("p", { class: "error" }, a.error) : [
     h("div", { class: "stats" }, stat("agents", fmtNum(a.agents)), stat("online", fmtNum(a.online), "ok"),
