@@ -531,20 +531,23 @@ TEST_SUITE("e2e") {
 }
 
 TEST_SUITE("agent command line") {
-  TEST_CASE("the systemd unit passes systemd-analyze verify with the built agent") {
+  TEST_CASE("the systemd units (agent, alert) pass systemd-analyze verify with the built programs") {
     std::string out;
     // scripts/install-deps.sh installs systemd for this: an unchecked unit is a failure.
     REQUIRE_MESSAGE(testing::RunCommand("command -v systemd-analyze", &out) == 0,
                     "systemd-analyze is missing: run scripts/install-deps.sh (package systemd)");
-    testing::TempDir dir;
-    std::string unit = testing::ReadFile(std::string(ARGUS_SOURCE_DIR) + "/scripts/argus-agent.service");
-    REQUIRE(unit.find("/usr/local/bin/argus-agent") != std::string::npos);
-    for (size_t at; (at = unit.find("/usr/local/bin/argus-agent")) != std::string::npos;) {
-      unit.replace(at, std::string("/usr/local/bin/argus-agent").size(), testing::BinDir() + "/argus-agent");
+    for (const std::string program : {"argus-agent", "argus-alert"}) {
+      testing::TempDir dir;
+      std::string unit = testing::ReadFile(std::string(ARGUS_SOURCE_DIR) + "/scripts/" + program + ".service");
+      const std::string installed = "/usr/local/bin/" + program;
+      REQUIRE(unit.find(installed) != std::string::npos);
+      for (size_t at; (at = unit.find(installed)) != std::string::npos;) {
+        unit.replace(at, installed.size(), testing::BinDir() + "/" + program);
+      }
+      testing::WriteFile(dir / (program + ".service"), unit);
+      CHECK_MESSAGE(testing::RunCommand("systemd-analyze verify " + dir / (program + ".service"), &out) == 0, out);
+      CHECK_MESSAGE(out.find(program + ".service") == std::string::npos, out);  // no complaint names it
     }
-    testing::WriteFile(dir / "argus-agent.service", unit);
-    CHECK_MESSAGE(testing::RunCommand("systemd-analyze verify " + dir / "argus-agent.service", &out) == 0, out);
-    CHECK_MESSAGE(out.find("argus-agent.service") == std::string::npos, out);  // no complaint names it
   }
 
   TEST_CASE("--check-config names the mistake, --dry-run prints the events a file would produce") {
