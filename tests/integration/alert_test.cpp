@@ -560,6 +560,54 @@ TEST_CASE("two evaluators share the pairs, and when one dies each notification s
   for (int h = kHosts / 2; h < kHosts; ++h) CHECK(per_host[host(h)] == std::vector<std::string>{"firing"});
 }
 
+TEST_CASE("a rule made through the API is evaluated from the next round, and when deleted its states go") {
+  Pipeline p;
+  Receiver hook(testing::FreePort());
+  hook.Start();
+  p.Start(RulesFile(json::array(), hook.url()));
+  auto& e = *p.evaluator;
+  auto& n = *p.notifier;
+  p.Send("fan", "f1", {{"rpm", 9000}});
+  {
+    auto conn = store::Database::Open(p.db);
+    store::AlertStore(*conn).Put("fan-fast",
+                                 json{{"name", "fan-fast"}, {"kind", "threshold"}, {"type", "fan"}, {"field", "rpm"},
+                                      {"agg", "last"}, {"op", ">"}, {"value", 5000}, {"interval", "1s"}}
+                                     .dump(),
+                                 "api", base::SystemClock().WallMs());
+  }
+  REQUIRE(Drive(p, e, n, [&] { return hook.calls().size() == 1; }));
+  CHECK(hook.calls()[0].body["alerts"][0]["labels"]["alertname"] == "fan-fast");
+  auto states = [&] {
+    auto conn = store::Database::Open(p.db);
+    return store::AlertStore(*conn).States("fan-fast").size();
+  };
+  CHECK(states() == 1);
+  {
+    auto conn = store::Database::Open(p.db);
+    CHECK(store::AlertStore(*conn).Delete("fan-fast"));
+  }
+  e.RunOnce();
+  CHECK(states() == 0);
+  // A reload of the rules file leaves API rules alone, and drops file rules it lost.
+  testing::WriteFile(p.rules, RulesFile({{{"name", "from-file"}, {"kind", "absent"}, {"type", "fan"}}}, hook.url()).dump());
+  REQUIRE(e.Reload().ok());
+  auto conn = store::Database::Open(p.db);
+  store::AlertStore rules(*conn);
+  REQUIRE(rules.Rule("from-file"));
+  CHECK(rules.Rule("from-file")->source == "file");
+  CHECK(rules.Put("by-api", json{{"name", "by-api"}, {"kind", "absent"}}.dump(), "api", 1) == 1);
+  testing::WriteFile(p.rules, RulesFile(json::array(), hook.url()).dump());
+  REQUIRE(e.Reload().ok());
+  CHECK_FALSE(rules.Rule("from-file"));
+  CHECK(rules.Rule("by-api"));
+  // A broken file is refused whole, naming the key; the rules stay.
+  testing::WriteFile(p.rules, R"({"rules": [{"name": "x", "kind": "absent", "for": "later"}]})");
+  const base::Status bad = e.Reload();
+  CHECK(bad.message().find("rules[0].for: must be a duration") != std::string::npos);
+  CHECK(rules.Rule("by-api"));
+}
+
 TEST_CASE("the outbox hands a key to the stream once, even when it is written again after a crash") {
   Pipeline p;
   testing::WriteFile(p.rules, json{{"rules", json::array()}}.dump());
@@ -642,7 +690,7 @@ TEST_CASE("flapping input gives one notification, marked flapping, and one recov
   CHECK(e.stats().flaps == 1);
 }
 
-TEST_CASE("alarms that fire together go out as one group after the group wait; silenced ones not at all") {
+TEST_CASE("alarms that fire together go out as one group after the group wait, and silenced ones not at all") {
   Pipeline p;
   Receiver hook(testing::FreePort());
   hook.Start();

@@ -136,6 +136,17 @@ TEST_SUITE("metrics") {
     const std::string verdict = CheckMetrics(text, &status);
     CHECK_MESSAGE(status == 0, verdict << "\n" << text);
     CHECK(proc.Log().find("notification gone/old/1 [firing]") != std::string::npos);
+    // SIGHUP reads the rules file again: a second rule appears; a broken file changes nothing.
+    testing::WriteFile(dir / "rules.json", R"({"rules":[{"name":"gone","kind":"absent","type":"ping","for":"1s","interval":"1s"},
+      {"name":"also","kind":"absent","type":"pong","for":"1s"}],
+      "receivers":[{"name":"log","log":{}}], "route":{"receiver":"log","group_wait":"0s"}})");
+    proc.Kill(SIGHUP);
+    CHECK_MESSAGE(testing::WaitFor([&] { return ac.Get("/metrics").body.find("argus_alert_rules 2") != std::string::npos; }, 10s),
+                  proc.Log());
+    testing::WriteFile(dir / "rules.json", "{\"rules\": [");
+    proc.Kill(SIGHUP);
+    CHECK(testing::WaitFor([&] { return proc.Log().find("reload refused") != std::string::npos; }, 10s));
+    CHECK(ac.Get("/metrics").body.find("argus_alert_rules 2") != std::string::npos);
     proc.Kill(SIGTERM);
     CHECK(proc.Wait(10s) == 0);
   }

@@ -119,7 +119,7 @@ TEST_CASE("what cannot be seen never notifies: an alarm is held, ok becomes insu
   CHECK(blind.last.transitions == 2);
 }
 
-TEST_CASE("absent and event rules fire at once; for is not waited again") {
+TEST_CASE("absent and event rules fire at once: for is not waited again") {
   Rule absent;
   absent.kind = Kind::kAbsent;
   absent.for_ms = 90000;
