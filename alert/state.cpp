@@ -34,7 +34,6 @@ nlohmann::json PairState::Memo() const {
   Put(j, "notified", notified_ms);
   if (repeats) j["repeats"] = repeats;
   Put(j, "last_match", last_match_ms);
-  if (seq) j["seq"] = seq;
   if (condition) j["cond"] = *condition;
   if (!flips.empty()) j["flips"] = flips;
   if (flapping) j["flapping"] = true;
@@ -48,7 +47,6 @@ void PairState::ReadMemo(const nlohmann::json& memo) {
   notified_ms = Get(memo, "notified");
   repeats = Get(memo, "repeats").value_or(0);
   last_match_ms = Get(memo, "last_match");
-  seq = Get(memo, "seq").value_or(0);
   condition.reset();
   if (auto it = memo.find("cond"); it != memo.end() && it->is_boolean()) condition = it->get<bool>();
   flips.clear();
@@ -80,10 +78,16 @@ StepResult Advance(const Rule& rule, const PairState& prev, const Observation& o
     r.notice = Notice::kFiring;
   };
 
+  if (obs.known && obs.match_ms) n.last_match_ms = obs.match_ms;
   if (flap && obs.known) {
     if (n.condition && *n.condition != obs.firing) n.flips.push_back(now);
     n.condition = obs.firing;
     std::erase_if(n.flips, [&](int64_t t) { return t <= now - flap->window_ms; });
+    // Only the newest `changes` are ever needed: to count up to the limit, and the last
+    // one for stable_for. The memo stays small however fast a pair flaps.
+    if (n.flips.size() > static_cast<size_t>(flap->changes)) {
+      n.flips.erase(n.flips.begin(), n.flips.end() - flap->changes);
+    }
     if (!n.flapping && static_cast<int>(n.flips.size()) >= flap->changes) {
       n.flapping = true;
       r.started_flapping = true;
@@ -121,7 +125,6 @@ StepResult Advance(const Rule& rule, const PairState& prev, const Observation& o
     return r;
   }
   n.value = obs.value;
-  if (obs.match_ms) n.last_match_ms = obs.match_ms;
 
   if (prev.state != State::kAlarm) {
     if (!obs.firing) {

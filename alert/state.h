@@ -45,7 +45,6 @@ struct PairState {
   std::optional<int64_t> notified_ms;    // alarm: the last firing notification (repeats)
   int64_t repeats = 0;                   // repeats sent for this alarm
   std::optional<int64_t> last_match_ms;  // event rules: the newest matching event
-  int64_t seq = 0;                       // event rules: events stored up to this seq were seen
   std::optional<bool> condition;         // the condition as last seen (flap counting)
   std::vector<int64_t> flips;            // when it changed, within the flap window
   bool flapping = false;

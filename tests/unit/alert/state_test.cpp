@@ -135,7 +135,8 @@ TEST_CASE("the memo round-trips") {
   s.fired_ms = 7;
   s.repeats = 2;
   s.last_match_ms = 9;
-  s.seq = 11;
+  s.flips = {1, 2};
+  s.condition = true;
   PairState back;
   back.ReadMemo(s.Memo());
   CHECK(back.Memo() == s.Memo());
@@ -254,6 +255,7 @@ TEST_CASE("a flapping pair is held in alarm, notified once, and resolved once st
   CHECK(notices == std::vector<Notice>{Notice::kFiring});
   CHECK(s.state == State::kAlarm);
   CHECK(s.flapping);
+  CHECK(s.flips.size() <= static_cast<size_t>(flap.changes));  // the memo stays small
   // Quiet below the threshold: still held for stable_for (5 s) after the last change,
   // then one recovery.
   for (int i = 0; i < 4; ++i) step(10);
