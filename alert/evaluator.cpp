@@ -184,8 +184,11 @@ void Evaluator::LoadRules() {
     it = loaded.count(it->first) ? std::next(it) : next_due_.erase(it);
   }
   rules_ = std::move(loaded);
+  // States of deleted rules go once, when the set of rules changes, not every round.
   std::vector<std::string> names;
   for (const auto& [name, c] : rules_) names.push_back(name);
+  if (names == rule_names_) return;
+  rule_names_ = names;
   if (int64_t dropped = store.DropStatesExcept(names)) spdlog::info("alert: {} states of deleted rules dropped", dropped);
 }
 
@@ -217,7 +220,11 @@ void Evaluator::Evaluate(const Rule& rule, int64_t now, std::vector<store::State
   store::AlertStore alerts(*db_);
   store::Reader reader(*db_);
   std::map<std::string, store::AlertStateRow> rows;
-  for (auto& row : alerts.States(rule.name)) rows.emplace(row.host, std::move(row));
+  std::map<std::string, PairState> prevs;  // the rows as the state machine reads them
+  for (auto& row : alerts.States(rule.name)) {
+    prevs.emplace(row.host, FromRow(row));
+    rows.emplace(row.host, std::move(row));
+  }
 
   std::set<std::string> labelled;
   if (rule.hosts.label) {
@@ -324,9 +331,8 @@ void Evaluator::Evaluate(const Rule& rule, int64_t now, std::vector<store::State
       for (const auto& [h, r] : resolved) hosts.insert(h);
       for (const auto& [h, r] : rows) hosts.insert(h);
       for (const std::string& host : hosts) {
-        auto row = rows.find(host);
-        const std::optional<int64_t> known_match =
-            row == rows.end() ? std::nullopt : FromRow(row->second).last_match_ms;
+        auto prev = prevs.find(host);
+        const std::optional<int64_t> known_match = prev == prevs.end() ? std::nullopt : prev->second.last_match_ms;
         Observation o;
         auto m = matched.find(host);
         // Only a match newer than the newest one already judged counts: a restart that
@@ -377,7 +383,7 @@ void Evaluator::Evaluate(const Rule& rule, int64_t now, std::vector<store::State
     auto row = rows.find(host);
     PairState prev;
     prev.since_ms = now;
-    if (row != rows.end()) prev = FromRow(row->second);
+    if (auto p = prevs.find(host); p != prevs.end()) prev = p->second;
     StepResult step = Advance(rule, prev, o, now, route.repeat_interval_ms, file_.flapping ? &*file_.flapping : nullptr);
     if (step.started_flapping) {
       ++stats_.flaps;

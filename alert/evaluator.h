@@ -93,6 +93,7 @@ class Evaluator {
   std::unique_ptr<store::Database> db_;
   AlertConfig file_;  // the rules file's receivers and route (rules go to the store)
   std::map<std::string, Compiled> rules_;   // by name
+  std::vector<std::string> rule_names_;     // as of the last load, for dropping deleted rules' states
   std::map<std::string, int64_t> next_due_;  // rule -> wall ms
   std::map<std::string, int64_t> event_cursor_;  // event rule -> events seen up to this seq
   std::map<std::string, std::pair<int64_t, std::optional<int64_t>>> watermarks_;  // type -> (read at, until), per round

@@ -100,6 +100,7 @@ void Notifier::Add(queue::Entry entry, int64_t now) {
   b.receiver = route.receiver;
   b.group_key = group_key;
   b.group_labels = group_labels;
+  b.repeat_interval_ms = route.repeat_interval_ms;
   b.send_at = now + route.group_wait_ms;
   b.items.push_back(std::move(item));
   batches_.push_back(std::move(b));
@@ -143,7 +144,7 @@ Notifier::Outcome Notifier::Deliver(Batch& b) {
   } else {
     // Twice the repeat interval: a repeat renews it well before it runs out, and should
     // every evaluator stop, Alertmanager ends it by itself.
-    body = AlertmanagerBody(group, 2 * RouteFor(config_.route, group.front().labels).repeat_interval_ms).dump();
+    body = AlertmanagerBody(group, 2 * b.repeat_interval_ms).dump();
     target = (target == "/" ? "" : target) + "/api/v2/alerts";
   }
   auto& client = clients_[receiver->name];

@@ -80,6 +80,7 @@ class Notifier {
   struct Batch {
     std::string receiver, group_key;
     std::map<std::string, std::string> group_labels;
+    int64_t repeat_interval_ms = 0;  // the route's: an Alertmanager alert's lifetime
     std::vector<Item> items;
     int64_t send_at = 0;  // end of the group wait
     bool sealed = false;  // tried once: nothing joins any more (a retry sends the same)

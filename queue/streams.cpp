@@ -1,7 +1,5 @@
 #include "queue/streams.h"
 
-#include <charconv>
-
 #include <set>
 
 #include <hiredis/hiredis.h>
@@ -60,14 +58,15 @@ const redisReply* Field(const redisReply* flat, std::string_view name) {
 
 namespace {
 
-// Stream ids "ms-seq" in order.
+// A stream id "ms-seq" as its two numbers (the ms is Redis's arrival time).
+std::pair<uint64_t, uint64_t> IdParts(const std::string& id) {
+  auto dash = id.find('-');
+  return {std::stoull(id.substr(0, dash)), dash == std::string::npos ? 0 : std::stoull(id.substr(dash + 1))};
+}
+
+// Stream ids in order.
 bool IdLess(const std::string& a, const std::string& b) {
-  auto split = [](const std::string& id) {
-    auto dash = id.find('-');
-    return std::pair<uint64_t, uint64_t>{std::stoull(id.substr(0, dash)),
-                                         dash == std::string::npos ? 0 : std::stoull(id.substr(dash + 1))};
-  };
-  return split(a) < split(b);
+  return IdParts(a) < IdParts(b);
 }
 
 }  // namespace
@@ -146,10 +145,7 @@ std::optional<int64_t> StoredUntil(const std::vector<ShardState>& shards, int64_
     if (!st.has_group) return std::nullopt;
     if (st.unread == 0 && st.pending == 0) continue;
     if (st.trim_below.empty()) return std::nullopt;  // nothing delivered yet
-    int64_t ms = 0;
-    const std::string_view id = st.trim_below;
-    std::from_chars(id.data(), id.data() + std::min(id.find('-'), id.size()), ms);
-    until = std::min(until, ms - 1);
+    until = std::min(until, static_cast<int64_t>(IdParts(st.trim_below).first) - 1);
   }
   return until;
 }
